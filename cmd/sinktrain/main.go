@@ -1,0 +1,37 @@
+// Command sinktrain trains, converts, evaluates and inspects attention-sink
+// GPT-NeoX language models. Each subcommand parses its flags into an Options
+// struct and calls a library package; see README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	_ "go4.org/unsafe/assume-no-moving-gc" // gorgonia needs it on Go ≥ 1.21 or it panics at init
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:]))
+}
+
+// run executes the CLI and returns the exit code: 0, 1 for errors, 2 for usage.
+func run(ctx context.Context, args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "sinktrain:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}

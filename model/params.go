@@ -1,0 +1,97 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/sinktrain/sinktrain/sinktoken"
+)
+
+// ParamSpec is one parameter's Hugging Face name and shape.
+type ParamSpec struct {
+	Name  string
+	Shape []int
+	// Decay reports whether AdamW weight decay applies (matrices other than
+	// embeddings; never norms, biases or sink logits).
+	Decay bool
+}
+
+// Size returns the number of elements.
+func (p ParamSpec) Size() int {
+	n := 1
+	for _, d := range p.Shape {
+		n *= d
+	}
+	return n
+}
+
+// LayerPrefix returns "gpt_neox.layers.<l>.".
+func LayerPrefix(l int) string { return fmt.Sprintf("gpt_neox.layers.%d.", l) }
+
+// Names of the parameters that are not per layer.
+const (
+	EmbedIn    = "gpt_neox.embed_in.weight"         // [V, D]
+	FinalNormW = "gpt_neox.final_layer_norm.weight" // [D]
+	FinalNormB = "gpt_neox.final_layer_norm.bias"   // [D]
+	EmbedOut   = "embed_out.weight"                 // [V, D]
+)
+
+// Per-layer parameter name suffixes (after LayerPrefix).
+const (
+	LN1W      = "input_layernorm.weight"           // [D]
+	LN1B      = "input_layernorm.bias"             // [D]
+	LN2W      = "post_attention_layernorm.weight"  // [D]
+	LN2B      = "post_attention_layernorm.bias"    // [D]
+	QKVW      = "attention.query_key_value.weight" // [3D, D], rows per head: q, k, v of head 0, then head 1, …
+	QKVB      = "attention.query_key_value.bias"   // [3D]
+	DenseW    = "attention.dense.weight"           // [D, D]
+	DenseB    = "attention.dense.bias"             // [D]
+	SinkLogit = "attention.sink_logits"            // [H], only for sinktoken.SinkLogit
+	FC1W      = "mlp.dense_h_to_4h.weight"         // [F, D]
+	FC1B      = "mlp.dense_h_to_4h.bias"           // [F]
+	FC2W      = "mlp.dense_4h_to_h.weight"         // [D, F]
+	FC2B      = "mlp.dense_4h_to_h.bias"           // [D]
+)
+
+// ParamSpecs lists every parameter in Hugging Face order (the order of
+// GPTNeoXForCausalLM.named_parameters()), with sink_logits inserted per
+// layer when the attention variant needs them.
+func (c Config) ParamSpecs() []ParamSpec {
+	V, D, F, H := c.VocabSize, c.HiddenSize, c.IntermediateSize, c.NumHeads
+	specs := []ParamSpec{{Name: EmbedIn, Shape: []int{V, D}}}
+	for l := 0; l < c.NumLayers; l++ {
+		p := LayerPrefix(l)
+		specs = append(specs,
+			ParamSpec{Name: p + LN1W, Shape: []int{D}},
+			ParamSpec{Name: p + LN1B, Shape: []int{D}},
+			ParamSpec{Name: p + LN2W, Shape: []int{D}},
+			ParamSpec{Name: p + LN2B, Shape: []int{D}},
+			ParamSpec{Name: p + QKVW, Shape: []int{3 * D, D}, Decay: true},
+			ParamSpec{Name: p + QKVB, Shape: []int{3 * D}},
+			ParamSpec{Name: p + DenseW, Shape: []int{D, D}, Decay: true},
+			ParamSpec{Name: p + DenseB, Shape: []int{D}},
+		)
+		if c.Attention == sinktoken.SinkLogit {
+			specs = append(specs, ParamSpec{Name: p + SinkLogit, Shape: []int{H}})
+		}
+		specs = append(specs,
+			ParamSpec{Name: p + FC1W, Shape: []int{F, D}, Decay: true},
+			ParamSpec{Name: p + FC1B, Shape: []int{F}},
+			ParamSpec{Name: p + FC2W, Shape: []int{D, F}, Decay: true},
+			ParamSpec{Name: p + FC2B, Shape: []int{D}},
+		)
+	}
+	return append(specs,
+		ParamSpec{Name: FinalNormW, Shape: []int{D}},
+		ParamSpec{Name: FinalNormB, Shape: []int{D}},
+		ParamSpec{Name: EmbedOut, Shape: []int{V, D}, Decay: true},
+	)
+}
+
+// NumParams returns the total number of parameters.
+func (c Config) NumParams() int {
+	n := 0
+	for _, s := range c.ParamSpecs() {
+		n += s.Size()
+	}
+	return n
+}
