@@ -1,11 +1,26 @@
 package checkpoint
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
 
 	"github.com/sinktrain/sinktrain/model"
+)
+
+// File names inside a checkpoint directory.
+const (
+	ConfigFile       = "config.json"
+	WeightsFile      = "model.safetensors"
+	WeightsIndexFile = "model.safetensors.index.json"
+	TokenizerFile    = "tokenizer.json"
 )
 
 // Model is a loaded model: its config, float32 weights, the "sinktrain"
@@ -16,50 +31,224 @@ type Model struct {
 	Weights   model.Weights
 	Sinktrain *model.SinktrainSection
 	Dir       string
+	// TokenizerPath is Dir/tokenizer.json when the folder has one, else "".
+	TokenizerPath string
 }
 
-// Load reads config.json and model.safetensors from dir (one of our run or
-// checkpoint directories, or a plain Hugging Face GPT-NeoX folder), converts
-// every tensor to float32 and checks names and shapes against the config.
+// Load reads config.json and the weights (model.safetensors, or the
+// shards listed in model.safetensors.index.json) from dir: one of our run
+// or checkpoint directories, or a plain Hugging Face GPT-NeoX folder
+// (transformers 4.x or 5.x, any float dtype). Names, dtypes and shapes are
+// checked against the config before any tensor is converted; HF's
+// non-parameter buffers (attention.bias, attention.masked_bias,
+// rotary_emb.inv_freq) are skipped; every other unexpected or missing
+// tensor is an error. Pickle checkpoints (pytorch_model.bin, *.pt) are
+// refused.
 func Load(dir string) (*Model, error) {
-	cfgPath := filepath.Join(dir, "config.json")
+	cfgPath := filepath.Join(dir, ConfigFile)
 	b, err := os.ReadFile(cfgPath)
 	if err != nil {
-		return nil, fmt.Errorf("load model: %w", err)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("load %s: no %s: expected a sinktrain checkpoint or a Hugging Face GPT-NeoX folder", dir, ConfigFile)
+		}
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	if err := checkArchitecture(b); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfgPath, err)
 	}
 	cfg, sec, err := model.ParseConfig(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfgPath, err)
 	}
-	wPath := filepath.Join(dir, "model.safetensors")
-	raw, _, err := ReadSafetensors(wPath)
+	w, err := loadWeights(dir, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("load model: %w", err)
+		return nil, err
+	}
+	m := &Model{Config: cfg, Weights: w, Sinktrain: sec, Dir: dir}
+	if tp := filepath.Join(dir, TokenizerFile); fileExists(tp) {
+		m.TokenizerPath = tp
+	}
+	return m, nil
+}
+
+// checkArchitecture refuses configs whose architectures name something
+// other than GPTNeoXForCausalLM (model_type is checked by model.ParseConfig).
+func checkArchitecture(b []byte) error {
+	var a struct {
+		ModelType     string   `json:"model_type"`
+		Architectures []string `json:"architectures"`
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if a.ModelType != "gpt_neox" {
+		return fmt.Errorf("config: model_type %q (architectures %v) is not supported, expected a GPT-NeoX model (model_type \"gpt_neox\", GPTNeoXForCausalLM)", a.ModelType, a.Architectures)
+	}
+	if len(a.Architectures) > 0 && !slices.Contains(a.Architectures, "GPTNeoXForCausalLM") {
+		return fmt.Errorf("config: architectures %v is not supported, expected [\"GPTNeoXForCausalLM\"]", a.Architectures)
+	}
+	return nil
+}
+
+// loadWeights reads the weights of dir and converts them to float32 after
+// checking them against cfg.
+func loadWeights(dir string, cfg model.Config) (model.Weights, error) {
+	raw, src, err := readWeightFiles(dir, func(name string) bool { return !IsBuffer(name) })
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckRaw(raw, cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", src, err)
 	}
 	w, err := ToWeights(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", wPath, err)
+		return nil, fmt.Errorf("%s: %w", src, err)
 	}
 	if err := w.Check(cfg); err != nil {
-		return nil, fmt.Errorf("%s: %w", wPath, err)
+		return nil, fmt.Errorf("%s: %w", src, err)
 	}
-	return &Model{Config: cfg, Weights: w, Sinktrain: sec, Dir: dir}, nil
+	return w, nil
+}
+
+// bufferRE matches the non-parameter buffers that HF GPT-NeoX checkpoints
+// (older transformers) may contain.
+var bufferRE = regexp.MustCompile(`^gpt_neox\.(layers\.\d+\.attention\.(bias|masked_bias|rotary_emb\.inv_freq)|rotary_emb\.inv_freq)$`)
+
+// IsBuffer reports whether name is a known non-parameter buffer of HF's
+// GPT-NeoX (causal mask, masked_bias, rotary inv_freq), which Load skips.
+func IsBuffer(name string) bool { return bufferRE.MatchString(name) }
+
+// readWeightFiles reads model.safetensors or, if absent, the shards of
+// model.safetensors.index.json, keeping tensors for which keep is true. It
+// returns the tensors and the path to name in errors.
+func readWeightFiles(dir string, keep func(string) bool) (map[string]Raw, string, error) {
+	single := filepath.Join(dir, WeightsFile)
+	if fileExists(single) {
+		raw, _, err := readSafetensorsFiltered(single, keep)
+		return raw, single, err
+	}
+	index := filepath.Join(dir, WeightsIndexFile)
+	if fileExists(index) {
+		raw, err := readSharded(index, keep)
+		return raw, index, err
+	}
+	for _, p := range []string{"pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "*.pt", "*.pth", "*.ckpt"} {
+		if m, _ := filepath.Glob(filepath.Join(dir, p)); len(m) > 0 {
+			return nil, "", fmt.Errorf("load %s: found the pickle checkpoint %s, which sinktrain does not read (pickles can run code): convert it to safetensors first, e.g. in Python: GPTNeoXForCausalLM.from_pretrained(dir).save_pretrained(out, safe_serialization=True)", dir, filepath.Base(m[0]))
+		}
+	}
+	return nil, "", fmt.Errorf("load %s: no %s or %s", dir, WeightsFile, WeightsIndexFile)
+}
+
+// shardIndex is model.safetensors.index.json.
+type shardIndex struct {
+	Metadata  map[string]any    `json:"metadata"`
+	WeightMap map[string]string `json:"weight_map"`
+}
+
+// readSharded reads every shard named by an index file and checks that the
+// shards hold exactly the tensors the index assigns to them.
+func readSharded(index string, keep func(string) bool) (map[string]Raw, error) {
+	b, err := os.ReadFile(index)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", index, err)
+	}
+	var idx shardIndex
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return nil, fmt.Errorf("%s: %w", index, err)
+	}
+	if len(idx.WeightMap) == 0 {
+		return nil, fmt.Errorf("%s: weight_map is missing or empty", index)
+	}
+	shards := map[string]bool{}
+	for name, file := range idx.WeightMap {
+		if file == "" || file != filepath.Base(file) || strings.HasPrefix(file, ".") {
+			return nil, fmt.Errorf("%s: weight_map[%q] = %q, expected a file name in the same directory", index, name, file)
+		}
+		shards[file] = true
+	}
+	files := make([]string, 0, len(shards))
+	for f := range shards {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	out := map[string]Raw{}
+	dir := filepath.Dir(index)
+	for _, file := range files {
+		p := filepath.Join(dir, file)
+		raw, _, err := readSafetensorsFiltered(p, keep)
+		if err != nil {
+			return nil, err
+		}
+		for name, r := range raw {
+			if want, ok := idx.WeightMap[name]; !ok || want != file {
+				return nil, fmt.Errorf("%s: tensor %s is in %s but weight_map says %q", index, name, file, want)
+			}
+			out[name] = r
+		}
+	}
+	for name := range idx.WeightMap {
+		if _, ok := out[name]; !ok && (keep == nil || keep(name)) {
+			return nil, fmt.Errorf("%s: tensor %s is listed in weight_map but missing from %s", index, name, idx.WeightMap[name])
+		}
+	}
+	return out, nil
+}
+
+// CheckRaw verifies, before any conversion, that raw holds exactly the
+// parameters of cfg with float dtypes and the config's shapes. Errors name
+// the tensor and the expected shape.
+func CheckRaw(raw map[string]Raw, cfg model.Config) error {
+	// Bound the work by the file's content before expanding the config's
+	// parameter list (a config may claim millions of layers).
+	if perLayer := 12; cfg.NumLayers > (len(raw)+1)/perLayer+1 {
+		return fmt.Errorf("config declares %d layers but the file has only %d tensors", cfg.NumLayers, len(raw))
+	}
+	specs := cfg.ParamSpecs()
+	want := make(map[string]bool, len(specs))
+	for _, s := range specs {
+		want[s.Name] = true
+		r, ok := raw[s.Name]
+		if !ok {
+			return fmt.Errorf("tensor %s is missing, expected shape %v", s.Name, s.Shape)
+		}
+		if !r.DType.IsFloat() {
+			return fmt.Errorf("tensor %s has dtype %s, expected a float dtype (F32, F16, BF16, F64) of shape %v", s.Name, r.DType, s.Shape)
+		}
+		if !slices.Equal(r.Shape, s.Shape) {
+			return fmt.Errorf("tensor %s has shape %v, expected %v (config: vocab %d, hidden %d, ffn %d, heads %d)", s.Name, r.Shape, s.Shape, cfg.VocabSize, cfg.HiddenSize, cfg.IntermediateSize, cfg.NumHeads)
+		}
+	}
+	var extra []string
+	for name := range raw {
+		if !want[name] && !IsBuffer(name) {
+			extra = append(extra, name)
+		}
+	}
+	if len(extra) > 0 {
+		slices.Sort(extra)
+		return fmt.Errorf("unexpected tensor %s (not a parameter of this config: %d layers, attention %s)", extra[0], cfg.NumLayers, cfg.Attention)
+	}
+	return nil
 }
 
 // ToWeights converts raw float tensors to float32 model weights.
 func ToWeights(raw map[string]Raw) (model.Weights, error) {
 	w := make(model.Weights, len(raw))
 	for name, r := range raw {
-		switch r.DType {
-		case F32, F16, BF16, F64:
-		default:
+		if !r.DType.IsFloat() {
 			return nil, fmt.Errorf("tensor %s has dtype %s, expected a float dtype", name, r.DType)
 		}
 		d, err := r.Float32s()
 		if err != nil {
 			return nil, fmt.Errorf("tensor %s: %w", name, err)
 		}
-		w[name] = &model.Tensor{Shape: r.Shape, Data: d}
+		w[name] = &model.Tensor{Shape: slices.Clone(r.Shape), Data: d}
 	}
 	return w, nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }

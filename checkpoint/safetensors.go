@@ -2,21 +2,24 @@ package checkpoint
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/sinktrain/sinktrain/internal/fsutil"
 	"io"
 	"math"
 	"os"
 	"slices"
 	"sort"
+
+	"github.com/sinktrain/sinktrain/internal/fsutil"
 )
 
 // DType is a safetensors dtype string.
 type DType string
 
-// Supported dtypes.
+// Dtypes with value conversions (floats and the integer types used for ids).
 const (
 	F32  DType = "F32"
 	F16  DType = "F16"
@@ -26,17 +29,69 @@ const (
 	I32  DType = "I32"
 )
 
+// Dtypes that are read and written as bytes only (no value conversion):
+// they appear in Hugging Face checkpoints as non-parameter buffers (for
+// example GPT-NeoX's boolean causal mask gpt_neox.layers.N.attention.bias).
+const (
+	Bool   DType = "BOOL"
+	U8     DType = "U8"
+	I8     DType = "I8"
+	I16    DType = "I16"
+	U16    DType = "U16"
+	U32    DType = "U32"
+	U64    DType = "U64"
+	F8E4M3 DType = "F8_E4M3"
+	F8E5M2 DType = "F8_E5M2"
+)
+
 // Size returns the element size in bytes (0 for an unknown dtype).
 func (d DType) Size() int {
 	switch d {
-	case F32, I32:
-		return 4
-	case F16, BF16:
+	case Bool, U8, I8, F8E4M3, F8E5M2:
+		return 1
+	case F16, BF16, I16, U16:
 		return 2
-	case F64, I64:
+	case F32, I32, U32:
+		return 4
+	case F64, I64, U64:
 		return 8
 	}
 	return 0
+}
+
+// IsFloat reports whether d is one of the float dtypes model weights may
+// be stored in (F32, F16, BF16, F64).
+func (d DType) IsFloat() bool { return d == F32 || d == F16 || d == BF16 || d == F64 }
+
+// ParseDType accepts a torch-style name ("float32", "fp16", "bfloat16", …)
+// or a safetensors name ("F32", "F16", "BF16") of a float dtype that model
+// weights can be saved in. The empty string means F32.
+func ParseDType(s string) (DType, error) {
+	switch s {
+	case "", "float32", "fp32", "f32", "F32", "float":
+		return F32, nil
+	case "float16", "fp16", "f16", "F16", "half":
+		return F16, nil
+	case "bfloat16", "bf16", "BF16":
+		return BF16, nil
+	}
+	return "", fmt.Errorf("dtype %q is not supported, expected float32, float16 or bfloat16", s)
+}
+
+// TorchName returns the torch dtype name written to config.json
+// ("float32", "float16", "bfloat16", "float64"), or "" for other dtypes.
+func (d DType) TorchName() string {
+	switch d {
+	case F32:
+		return "float32"
+	case F16:
+		return "float16"
+	case BF16:
+		return "bfloat16"
+	case F64:
+		return "float64"
+	}
+	return ""
 }
 
 // Raw is one tensor as stored: dtype, shape and little-endian bytes.
@@ -55,20 +110,65 @@ func (r Raw) NumElements() int {
 	return n
 }
 
-// maxHeader caps the JSON header (safetensors' own limit is 100 MB).
-const maxHeader = 100 << 20
+// check verifies that Data holds exactly NumElements values of DType.
+func (r Raw) check() error {
+	es := r.DType.Size()
+	if es == 0 {
+		return fmt.Errorf("dtype %q is not supported", r.DType)
+	}
+	n, ok := numElements(r.Shape)
+	if !ok || n > int64(len(r.Data))/int64(es) || int(n)*es != len(r.Data) {
+		return fmt.Errorf("%d bytes for shape %v of %s, expected %d values of %d bytes", len(r.Data), r.Shape, r.DType, n, es)
+	}
+	return nil
+}
+
+// numElements multiplies a shape, reporting false on a negative dimension
+// or overflow.
+func numElements(shape []int) (int64, bool) {
+	n := int64(1)
+	for _, d := range shape {
+		if d < 0 || (d > 0 && n > math.MaxInt64/int64(d)) {
+			return 0, false
+		}
+		n *= int64(d)
+	}
+	return n, true
+}
+
+const (
+	// maxHeader caps the JSON header (safetensors' own limit is 100 MB).
+	maxHeader = 100 << 20
+	// maxRank caps the number of dimensions of a tensor.
+	maxRank = 16
+)
 
 type headerEntry struct {
-	DType   DType    `json:"dtype"`
-	Shape   []int    `json:"shape"`
-	Offsets [2]int64 `json:"data_offsets"`
+	DType   DType   `json:"dtype"`
+	Shape   []int   `json:"shape"`
+	Offsets []int64 `json:"data_offsets"`
+}
+
+// Header is a validated safetensors header: tensor names in data order,
+// their entries, the metadata and the data section's size.
+type header struct {
+	names   []string // sorted by data offset
+	entries map[string]headerEntry
+	meta    map[string]string
+	dataLen int64
 }
 
 // ReadSafetensors reads every tensor of a .safetensors file. The header
 // (length, dtypes, shapes, offsets: in range, contiguous, non-overlapping,
-// size = elements × dtype size) is validated against the real file size
-// before any tensor memory is allocated.
+// size = elements × dtype size, no duplicate names) is validated against
+// the real file size before any tensor memory is allocated.
 func ReadSafetensors(path string) (map[string]Raw, map[string]string, error) {
+	return readSafetensorsFiltered(path, nil)
+}
+
+// readSafetensorsFiltered reads the tensors of path for which keep returns
+// true (all when keep is nil); the others are skipped without allocation.
+func readSafetensorsFiltered(path string, keep func(string) bool) (map[string]Raw, map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("safetensors %s: %w", path, err)
@@ -78,7 +178,7 @@ func ReadSafetensors(path string) (map[string]Raw, map[string]string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("safetensors %s: %w", path, err)
 	}
-	out, meta, err := DecodeSafetensors(f, st.Size())
+	out, meta, err := decodeSafetensors(bufio.NewReaderSize(f, 1<<20), st.Size(), keep)
 	if err != nil {
 		return nil, nil, fmt.Errorf("safetensors %s: %w", path, err)
 	}
@@ -86,84 +186,154 @@ func ReadSafetensors(path string) (map[string]Raw, map[string]string, error) {
 }
 
 // DecodeSafetensors parses a safetensors stream of the given total size.
+// Memory allocated is bounded by size.
 func DecodeSafetensors(r io.Reader, size int64) (map[string]Raw, map[string]string, error) {
+	return decodeSafetensors(r, size, nil)
+}
+
+func decodeSafetensors(r io.Reader, size int64, keep func(string) bool) (map[string]Raw, map[string]string, error) {
+	h, err := readHeader(r, size)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make(map[string]Raw, len(h.names))
+	for _, name := range h.names {
+		e := h.entries[name]
+		n := e.Offsets[1] - e.Offsets[0]
+		if keep != nil && !keep(name) {
+			if _, err := io.CopyN(io.Discard, r, n); err != nil {
+				return nil, nil, fmt.Errorf("tensor %s: %w (file truncated?)", name, err)
+			}
+			continue
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, nil, fmt.Errorf("tensor %s: %w (file truncated?)", name, err)
+		}
+		out[name] = Raw{DType: e.DType, Shape: slices.Clone(e.Shape), Data: b}
+	}
+	return out, h.meta, nil
+}
+
+// readHeader reads and validates the length prefix and JSON header.
+func readHeader(r io.Reader, size int64) (*header, error) {
 	if size < 8 {
-		return nil, nil, fmt.Errorf("file is %d bytes, expected at least an 8-byte header length", size)
+		return nil, fmt.Errorf("file is %d bytes, expected at least the 8-byte header length (truncated or not safetensors)", size)
 	}
 	var hl [8]byte
 	if _, err := io.ReadFull(r, hl[:]); err != nil {
-		return nil, nil, fmt.Errorf("read header length: %w", err)
+		return nil, fmt.Errorf("read header length: %w", err)
 	}
 	n := binary.LittleEndian.Uint64(hl[:])
-	if n > maxHeader || int64(n) > size-8 {
-		return nil, nil, fmt.Errorf("header length %d exceeds the file (%d bytes) or the 100 MB limit", n, size)
+	if n > maxHeader || n > uint64(size-8) {
+		return nil, fmt.Errorf("header length %d exceeds the file (%d bytes) or the 100 MB limit (truncated or not safetensors)", n, size)
+	}
+	if n < 2 {
+		return nil, fmt.Errorf("header length %d, expected a JSON object of at least 2 bytes", n)
 	}
 	hb := make([]byte, n)
 	if _, err := io.ReadFull(r, hb); err != nil {
-		return nil, nil, fmt.Errorf("read header: %w", err)
+		return nil, fmt.Errorf("read header: %w", err)
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(hb, &raw); err != nil {
-		return nil, nil, fmt.Errorf("header is not a JSON object: %w", err)
+	h, err := parseHeader(hb)
+	if err != nil {
+		return nil, err
 	}
-	var meta map[string]string
-	type named struct {
-		name string
-		e    headerEntry
+	h.dataLen = size - 8 - int64(n)
+	if err := h.validate(); err != nil {
+		return nil, err
 	}
-	var entries []named
-	for k, v := range raw {
-		if k == "__metadata__" {
-			if err := json.Unmarshal(v, &meta); err != nil {
-				return nil, nil, fmt.Errorf("__metadata__: expected an object of strings: %w", err)
+	return h, nil
+}
+
+// parseHeader decodes the JSON object token by token so that duplicate
+// names, which encoding/json would silently merge, are an error.
+func parseHeader(hb []byte) (*header, error) {
+	dec := json.NewDecoder(bytes.NewReader(hb))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("header is not a JSON object")
+	}
+	h := &header{entries: map[string]headerEntry{}}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("header: %w", err)
+		}
+		name, _ := t.(string)
+		if _, dup := h.entries[name]; dup || (name == "__metadata__" && h.meta != nil) {
+			return nil, fmt.Errorf("header: duplicate tensor name %q", name)
+		}
+		if name == "__metadata__" {
+			h.meta = map[string]string{}
+			if err := dec.Decode(&h.meta); err != nil {
+				return nil, fmt.Errorf("header: __metadata__: expected an object of strings: %v", err)
 			}
 			continue
 		}
 		var e headerEntry
-		if err := json.Unmarshal(v, &e); err != nil {
-			return nil, nil, fmt.Errorf("tensor %s: %w", k, err)
+		if err := dec.Decode(&e); err != nil {
+			return nil, fmt.Errorf("header: tensor %q: expected {dtype, shape, data_offsets}: %v", name, err)
 		}
-		entries = append(entries, named{k, e})
+		h.entries[name] = e
+		h.names = append(h.names, name)
 	}
-	dataLen := size - 8 - int64(n)
-	sort.Slice(entries, func(i, j int) bool { return entries[i].e.Offsets[0] < entries[j].e.Offsets[0] })
-	var pos int64
-	for _, ne := range entries {
-		e := ne.e
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	if rest := bytes.TrimRight(hb[dec.InputOffset():], " \t\r\n\x00"); len(rest) > 0 {
+		return nil, fmt.Errorf("header: %d unexpected bytes after the JSON object", len(rest))
+	}
+	return h, nil
+}
+
+// validate checks every entry and that the tensors tile the data section
+// exactly, in offset order, as the reference implementation requires.
+func (h *header) validate() error {
+	for _, name := range h.names {
+		e := h.entries[name]
 		es := e.DType.Size()
 		if es == 0 {
-			return nil, nil, fmt.Errorf("tensor %s: dtype %q is not supported, expected F32, F16, BF16, F64, I64 or I32", ne.name, e.DType)
+			return fmt.Errorf("tensor %s: dtype %q is not supported, expected F32, F16, BF16, F64, I64, I32 or another safetensors dtype", name, e.DType)
 		}
-		elems := int64(1)
-		for _, d := range e.Shape {
-			if d < 0 || (d > 0 && elems > math.MaxInt64/int64(d)) {
-				return nil, nil, fmt.Errorf("tensor %s: bad shape %v", ne.name, e.Shape)
+		if len(e.Offsets) != 2 {
+			return fmt.Errorf("tensor %s: data_offsets has %d values, expected [begin, end]", name, len(e.Offsets))
+		}
+		if len(e.Shape) > maxRank {
+			return fmt.Errorf("tensor %s: shape has %d dimensions, expected at most %d", name, len(e.Shape), maxRank)
+		}
+		b, end := e.Offsets[0], e.Offsets[1]
+		if b < 0 || end < b || end > h.dataLen {
+			return fmt.Errorf("tensor %s: data_offsets [%d, %d] out of range of the %d-byte data section (truncated file?)", name, b, end, h.dataLen)
+		}
+		elems, ok := numElements(e.Shape)
+		if !ok {
+			return fmt.Errorf("tensor %s: shape %v has a negative or overflowing dimension", name, e.Shape)
+		}
+		if elems > (end-b)/int64(es) || elems*int64(es) != end-b {
+			return fmt.Errorf("tensor %s: data_offsets [%d, %d] hold %d bytes, expected %d values of %d bytes for shape %v of %s", name, b, end, end-b, elems, es, e.Shape, e.DType)
+		}
+	}
+	sort.SliceStable(h.names, func(i, j int) bool {
+		a, b := h.entries[h.names[i]].Offsets, h.entries[h.names[j]].Offsets
+		return a[0] < b[0] || (a[0] == b[0] && a[1] < b[1])
+	})
+	var pos int64
+	for _, name := range h.names {
+		o := h.entries[name].Offsets
+		if o[0] != pos {
+			kind := "overlap"
+			if o[0] > pos {
+				kind = "leave a gap"
 			}
-			elems *= int64(d)
+			return fmt.Errorf("tensor %s: data_offsets [%d, %d] %s (expected begin %d)", name, o[0], o[1], kind, pos)
 		}
-		if e.Offsets[0] != pos || e.Offsets[1] < e.Offsets[0] {
-			return nil, nil, fmt.Errorf("tensor %s: data_offsets %v overlap or leave a gap (expected start %d)", ne.name, e.Offsets, pos)
-		}
-		if e.Offsets[1] > dataLen {
-			return nil, nil, fmt.Errorf("tensor %s: data_offsets %v run past the data (%d bytes): file truncated?", ne.name, e.Offsets, dataLen)
-		}
-		if elems > math.MaxInt64/int64(es) || e.Offsets[1]-e.Offsets[0] != elems*int64(es) {
-			return nil, nil, fmt.Errorf("tensor %s: %d bytes for shape %v of %s, expected %d", ne.name, e.Offsets[1]-e.Offsets[0], e.Shape, e.DType, elems*int64(es))
-		}
-		pos = e.Offsets[1]
+		pos = o[1]
 	}
-	if pos != dataLen {
-		return nil, nil, fmt.Errorf("data section is %d bytes but tensors cover %d", dataLen, pos)
+	if pos != h.dataLen {
+		return fmt.Errorf("data section is %d bytes but tensors cover %d (truncated file or trailing data)", h.dataLen, pos)
 	}
-	out := make(map[string]Raw, len(entries))
-	for _, ne := range entries {
-		b := make([]byte, ne.e.Offsets[1]-ne.e.Offsets[0])
-		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, nil, fmt.Errorf("tensor %s: %w", ne.name, err)
-		}
-		out[ne.name] = Raw{DType: ne.e.DType, Shape: slices.Clone(ne.e.Shape), Data: b}
-	}
-	return out, meta, nil
+	return nil
 }
 
 // WriteSafetensors writes tensors atomically (names sorted, as the
@@ -176,6 +346,9 @@ func WriteSafetensors(path string, tensors map[string]Raw, meta map[string]strin
 func EncodeSafetensors(w io.Writer, tensors map[string]Raw, meta map[string]string) error {
 	names := make([]string, 0, len(tensors))
 	for k := range tensors {
+		if k == "__metadata__" {
+			return errors.New("tensor name __metadata__ is reserved by safetensors")
+		}
 		names = append(names, k)
 	}
 	sort.Strings(names)
@@ -186,14 +359,14 @@ func EncodeSafetensors(w io.Writer, tensors map[string]Raw, meta map[string]stri
 	var off int64
 	for _, k := range names {
 		t := tensors[k]
-		if want := t.NumElements() * t.DType.Size(); want != len(t.Data) || t.DType.Size() == 0 {
-			return fmt.Errorf("tensor %s: %d bytes for shape %v of %s, expected %d", k, len(t.Data), t.Shape, t.DType, want)
+		if err := t.check(); err != nil {
+			return fmt.Errorf("tensor %s: %w", k, err)
 		}
 		shape := t.Shape
 		if shape == nil {
 			shape = []int{}
 		}
-		hdr[k] = headerEntry{DType: t.DType, Shape: shape, Offsets: [2]int64{off, off + int64(len(t.Data))}}
+		hdr[k] = headerEntry{DType: t.DType, Shape: shape, Offsets: []int64{off, off + int64(len(t.Data))}}
 		off += int64(len(t.Data))
 	}
 	hb, err := json.Marshal(hdr)
@@ -221,73 +394,94 @@ func EncodeSafetensors(w io.Writer, tensors map[string]Raw, meta map[string]stri
 
 // Float64s converts a float or integer tensor to float64 values.
 func (r Raw) Float64s() ([]float64, error) {
-	n := r.NumElements()
-	out := make([]float64, n)
+	if err := r.numeric(); err != nil {
+		return nil, err
+	}
+	out := make([]float64, r.NumElements())
 	for i := range out {
-		v, err := r.at(i)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = v
+		out[i] = r.at(i)
 	}
 	return out, nil
 }
 
-// Float32s converts a float or integer tensor to float32 values.
+// Float32s converts a float or integer tensor to float32 values (F64 and
+// I64 values are rounded to nearest).
 func (r Raw) Float32s() ([]float32, error) {
-	if r.DType == F32 {
-		out := make([]float32, r.NumElements())
-		for i := range out {
-			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(r.Data[4*i:]))
-		}
-		return out, nil
-	}
-	f, err := r.Float64s()
-	if err != nil {
+	if err := r.numeric(); err != nil {
 		return nil, err
 	}
-	out := make([]float32, len(f))
-	for i, v := range f {
-		out[i] = float32(v)
+	out := make([]float32, r.NumElements())
+	d := r.Data
+	switch r.DType {
+	case F32:
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(d[4*i:]))
+		}
+	case F16:
+		for i := range out {
+			out[i] = F16ToFloat32(binary.LittleEndian.Uint16(d[2*i:]))
+		}
+	case BF16:
+		for i := range out {
+			out[i] = BF16ToFloat32(binary.LittleEndian.Uint16(d[2*i:]))
+		}
+	default:
+		for i := range out {
+			out[i] = float32(r.at(i))
+		}
 	}
 	return out, nil
 }
 
 // Int64s converts an integer tensor to int64 values.
 func (r Raw) Int64s() ([]int64, error) {
+	if r.DType != I64 && r.DType != I32 {
+		return nil, fmt.Errorf("dtype %s is not an integer type, expected I64 or I32", r.DType)
+	}
+	if err := r.check(); err != nil {
+		return nil, err
+	}
 	out := make([]int64, r.NumElements())
 	for i := range out {
-		switch r.DType {
-		case I64:
+		if r.DType == I64 {
 			out[i] = int64(binary.LittleEndian.Uint64(r.Data[8*i:]))
-		case I32:
+		} else {
 			out[i] = int64(int32(binary.LittleEndian.Uint32(r.Data[4*i:])))
-		default:
-			return nil, fmt.Errorf("dtype %s is not an integer type", r.DType)
 		}
 	}
 	return out, nil
 }
 
-func (r Raw) at(i int) (float64, error) {
-	switch r.DType {
-	case F32:
-		return float64(math.Float32frombits(binary.LittleEndian.Uint32(r.Data[4*i:]))), nil
-	case F64:
-		return math.Float64frombits(binary.LittleEndian.Uint64(r.Data[8*i:])), nil
-	case F16:
-		return float64(F16ToFloat32(binary.LittleEndian.Uint16(r.Data[2*i:]))), nil
-	case BF16:
-		return float64(math.Float32frombits(uint32(binary.LittleEndian.Uint16(r.Data[2*i:])) << 16)), nil
-	case I64:
-		return float64(int64(binary.LittleEndian.Uint64(r.Data[8*i:]))), nil
-	case I32:
-		return float64(int32(binary.LittleEndian.Uint32(r.Data[4*i:]))), nil
+// numeric reports an error unless r has a convertible dtype and a
+// consistent size.
+func (r Raw) numeric() error {
+	if !r.DType.IsFloat() && r.DType != I64 && r.DType != I32 {
+		return fmt.Errorf("dtype %s has no numeric conversion, expected F32, F16, BF16, F64, I64 or I32", r.DType)
 	}
-	return 0, fmt.Errorf("dtype %q is not supported", r.DType)
+	return r.check()
 }
 
-// F16ToFloat32 converts an IEEE half-precision value.
+// at returns element i; r must have passed numeric.
+func (r Raw) at(i int) float64 {
+	d := r.Data
+	switch r.DType {
+	case F32:
+		return float64(math.Float32frombits(binary.LittleEndian.Uint32(d[4*i:])))
+	case F64:
+		return math.Float64frombits(binary.LittleEndian.Uint64(d[8*i:]))
+	case F16:
+		return float64(F16ToFloat32(binary.LittleEndian.Uint16(d[2*i:])))
+	case BF16:
+		return float64(BF16ToFloat32(binary.LittleEndian.Uint16(d[2*i:])))
+	case I64:
+		return float64(int64(binary.LittleEndian.Uint64(d[8*i:])))
+	case I32:
+		return float64(int32(binary.LittleEndian.Uint32(d[4*i:])))
+	}
+	return math.NaN()
+}
+
+// F16ToFloat32 converts an IEEE half-precision value (exactly).
 func F16ToFloat32(h uint16) float32 {
 	sign := uint32(h>>15) << 31
 	exp := uint32(h>>10) & 0x1f
@@ -296,11 +490,8 @@ func F16ToFloat32(h uint16) float32 {
 	case exp == 0x1f:
 		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
 	case exp == 0:
-		if mant == 0 {
-			return math.Float32frombits(sign)
-		}
-		// subnormal: value = mant · 2^-24
-		v := float32(mant) * float32(math.Ldexp(1, -24))
+		// subnormal: value = mant · 2^-24 (exact in float32)
+		v := float32(mant) * (1.0 / (1 << 24))
 		if sign != 0 {
 			v = -v
 		}
@@ -309,11 +500,98 @@ func F16ToFloat32(h uint16) float32 {
 	return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
 }
 
+// Float32ToF16 converts to IEEE half precision, rounding to nearest even
+// (as torch's .half() does); overflow gives ±Inf, NaN stays NaN.
+func Float32ToF16(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp := int(b>>23) & 0xff
+	mant := b & 0x7fffff
+	if exp == 0xff {
+		if mant != 0 {
+			return sign | 0x7e00 | uint16(mant>>13) // quiet NaN
+		}
+		return sign | 0x7c00
+	}
+	e := exp - 127 + 15 // half exponent field
+	if e >= 0x1f {
+		return sign | 0x7c00
+	}
+	if e <= 0 { // subnormal half (or zero)
+		if e < -10 {
+			return sign // below half the smallest subnormal: rounds to ±0
+		}
+		m := mant | 0x800000
+		shift := uint(14 - e)
+		return sign | uint16(roundShift(m, shift)) // a carry to 0x400 is the smallest normal
+	}
+	// a carry out of the mantissa bumps the exponent (up to Inf): still correct
+	return sign | uint16(roundShift(uint32(e)<<23|mant, 13))
+}
+
+// roundShift returns v >> shift rounded to nearest, ties to even.
+func roundShift(v uint32, shift uint) uint32 {
+	q := v >> shift
+	rem := v & (1<<shift - 1)
+	half := uint32(1) << (shift - 1)
+	if rem > half || (rem == half && q&1 == 1) {
+		q++
+	}
+	return q
+}
+
+// BF16ToFloat32 converts a bfloat16 value (exactly).
+func BF16ToFloat32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+
+// Float32ToBF16 converts to bfloat16, rounding to nearest even (as torch
+// does); NaN stays NaN.
+func Float32ToBF16(f float32) uint16 {
+	b := math.Float32bits(f)
+	if b&0x7fffffff > 0x7f800000 {
+		return uint16(b>>16) | 0x40 // quiet NaN
+	}
+	return uint16((b + 0x7fff + (b>>16)&1) >> 16)
+}
+
 // FromFloat32 builds an F32 raw tensor.
 func FromFloat32(shape []int, data []float32) Raw {
-	b := make([]byte, 4*len(data))
-	for i, v := range data {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	r, _ := EncodeFloat32(F32, shape, data)
+	return r
+}
+
+// EncodeFloat32 builds a raw tensor of dtype F32, F16, BF16 or F64 from
+// float32 values, rounding to nearest even where the dtype is narrower.
+func EncodeFloat32(dt DType, shape []int, data []float32) (Raw, error) {
+	if !dt.IsFloat() {
+		return Raw{}, fmt.Errorf("dtype %s is not a float dtype, expected F32, F16, BF16 or F64", dt)
 	}
-	return Raw{DType: F32, Shape: slices.Clone(shape), Data: b}
+	b := make([]byte, dt.Size()*len(data))
+	switch dt {
+	case F32:
+		for i, v := range data {
+			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+		}
+	case F16:
+		for i, v := range data {
+			binary.LittleEndian.PutUint16(b[2*i:], Float32ToF16(v))
+		}
+	case BF16:
+		for i, v := range data {
+			binary.LittleEndian.PutUint16(b[2*i:], Float32ToBF16(v))
+		}
+	case F64:
+		for i, v := range data {
+			binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(float64(v)))
+		}
+	}
+	return Raw{DType: dt, Shape: slices.Clone(shape), Data: b}, nil
+}
+
+// FromInt64 builds an I64 raw tensor.
+func FromInt64(shape []int, data []int64) Raw {
+	b := make([]byte, 8*len(data))
+	for i, v := range data {
+		binary.LittleEndian.PutUint64(b[8*i:], uint64(v))
+	}
+	return Raw{DType: I64, Shape: slices.Clone(shape), Data: b}
 }

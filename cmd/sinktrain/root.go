@@ -28,5 +28,13 @@ caches, and compare cache configurations.`,
 
 // subcommands lists every built subcommand; each lives in its own file.
 func subcommands() []*cobra.Command {
-	return nil
+	return []*cobra.Command{
+		newCompareCmd(nil, nil),
+		newInspectCmd(nil),
+		newEvalCmd(nil),
+		newGenerateCmd(nil),
+		newPretrainCmd(nil),
+		newFinetuneCmd(nil),
+		newConvertCmd(nil),
+	}
 }

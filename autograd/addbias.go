@@ -1,0 +1,129 @@
+package autograd
+
+import (
+	"fmt"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// AddBias adds a bias row to every row of x:
+//
+//	y[i,f] = x[i,f] + b[f]          x: [N,F], b: [F]
+//
+// Backward: dx = dy, db = Σ_i dy[i,:] (see [SumRows]).
+func AddBias(x, b *G.Node) (*G.Node, error) {
+	if err := wantDims("AddBias", "x", x, 2); err != nil {
+		return nil, err
+	}
+	if b.Dims() != 1 || b.Shape()[0] != x.Shape()[1] {
+		return nil, fmt.Errorf("autograd: AddBias: bias %s has shape %v, expected [%d]", b.Name(), b.Shape(), x.Shape()[1])
+	}
+	return apply(&addBiasOp{base: base{name: "AddBias", arity: 2}}, "addbias("+x.Name()+")", x, b)
+}
+
+// SumRows sums a matrix over its rows: y[f] = Σ_i x[i,f] (the bias
+// gradient). Not differentiated further.
+func SumRows(x *G.Node) (*G.Node, error) {
+	if err := wantDims("SumRows", "x", x, 2); err != nil {
+		return nil, err
+	}
+	return apply(&sumRowsOp{base: base{name: "SumRows", arity: 1}}, "sumrows("+x.Name()+")", x)
+}
+
+type addBiasOp struct {
+	base
+	out outBuf // [N, F]
+}
+
+type sumRowsOp struct {
+	base
+	out outBuf // [F]
+}
+
+var (
+	_ G.Op   = (*addBiasOp)(nil)
+	_ G.SDOp = (*addBiasOp)(nil)
+	_ G.Op   = (*sumRowsOp)(nil)
+)
+
+func (o *addBiasOp) Type() hm.Type { return fnType(2, 2, 1) }
+
+func (o *addBiasOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapeOf(in[0])
+	return s.Clone(), err
+}
+
+func (o *addBiasOp) Do(in ...G.Value) (G.Value, error) {
+	if err := o.checkArity(len(in)); err != nil {
+		return nil, err
+	}
+	dt, err := dtypeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	out := o.out.get(dt, in[0].Shape()...)
+	if dt == tensor.Float32 {
+		addBias(vals[float32](in[0]), vals[float32](in[1]), vals[float32](out))
+	} else {
+		addBias(vals[float64](in[0]), vals[float64](in[1]), vals[float64](out))
+	}
+	return out, nil
+}
+
+func (o *addBiasOp) DiffWRT(int) []bool { return []bool{true, true} }
+
+func (o *addBiasOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	db, err := SumRows(grad)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{grad, db}, nil
+}
+
+func addBias[T Float](x, b, y []T) {
+	F := len(b)
+	for i := 0; i+F <= len(x); i += F {
+		xr, yr := x[i:i+F], y[i:i+F]
+		for j := range b {
+			yr[j] = xr[j] + b[j]
+		}
+	}
+}
+
+func (o *sumRowsOp) Type() hm.Type { return fnType(1, 2) }
+
+func (o *sumRowsOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapeOf(in[0])
+	return tensor.Shape{s[1]}, err
+}
+
+func (o *sumRowsOp) Do(in ...G.Value) (G.Value, error) {
+	if err := o.checkArity(len(in)); err != nil {
+		return nil, err
+	}
+	dt, err := dtypeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	F := in[0].Shape()[1]
+	out := o.out.get(dt, F)
+	if dt == tensor.Float32 {
+		sumRows(vals[float32](in[0]), vals[float32](out))
+	} else {
+		sumRows(vals[float64](in[0]), vals[float64](out))
+	}
+	return out, nil
+}
+
+func sumRows[T Float](x, y []T) {
+	clear(y)
+	F := len(y)
+	for i := 0; i+F <= len(x); i += F {
+		xr := x[i : i+F]
+		for j := range y {
+			y[j] += xr[j]
+		}
+	}
+}

@@ -1,0 +1,352 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Normalizer selects how attention scores become probabilities.
+type Normalizer int
+
+const (
+	// NormSoftmax: p_j = exp(s_j) / Σ_k exp(s_k).
+	NormSoftmax Normalizer = iota
+	// NormSoftmax1 adds a zero logit to the denominator:
+	// p_j = exp(s_j) / (1 + Σ_k exp(s_k)).
+	NormSoftmax1
+	// NormSinkLogit adds a learned logit b_h per head:
+	// p_j = exp(s_j) / (exp(b_h) + Σ_k exp(s_k)).
+	NormSinkLogit
+)
+
+// CausalAttention is fused causal self-attention over split heads, merging
+// the heads on output:
+//
+//	heads [3,B,H,T,hd] (q, k, v; see RoPEHeads) → ctx [B·T, H·hd]
+//	s_ij = q_i·k_j / √hd  (j ≤ i),  p_ij = normalised s (see Normalizer)
+//	ctx[b·T+i, h·hd:(h+1)·hd] = Σ_j p_ij v_j
+//
+// sink is the [H] sink-logit parameter for NormSinkLogit and must be nil
+// otherwise. Backward (per batch and head, D_i = Σ_j p_ij (dO_i·v_j) = dO_i·O_i):
+//
+//	dv = pᵀ·dO,  ds_ij = p_ij (dO_i·v_j − D_i),  dq = ds·k/√hd,  dk = dsᵀ·q/√hd
+//	db_h = −Σ_{b,i} p_sink(b,h,i)·D_i,  p_sink = exp(b_h)/denominator
+//
+// The probabilities of the last run stay readable with [AttentionProbs].
+func CausalAttention(heads, sink *G.Node, norm Normalizer) (*G.Node, error) {
+	if err := wantDims("CausalAttention", "heads", heads, 5); err != nil {
+		return nil, err
+	}
+	s := heads.Shape()
+	if s[0] != 3 {
+		return nil, fmt.Errorf("autograd: CausalAttention: heads %s has shape %v, expected [3,B,H,T,hd]", heads.Name(), s)
+	}
+	a := &attnShape{B: s[1], H: s[2], T: s[3], hd: s[4], norm: norm}
+	children := G.Nodes{heads}
+	switch norm {
+	case NormSoftmax, NormSoftmax1:
+		if sink != nil {
+			return nil, fmt.Errorf("autograd: CausalAttention: a sink logit is given but the normaliser has none")
+		}
+	case NormSinkLogit:
+		if sink == nil || sink.Dims() != 1 || sink.Shape()[0] != a.H {
+			return nil, fmt.Errorf("autograd: CausalAttention: sink_logit needs a sink logit of shape [%d]", a.H)
+		}
+		children = append(children, sink)
+	default:
+		return nil, fmt.Errorf("autograd: CausalAttention: unknown normaliser %d", norm)
+	}
+	return apply(&attentionOp{base: base{name: "CausalAttention", arity: len(children)}, a: a}, "attention("+heads.Name()+")", children...)
+}
+
+// AttentionProbs returns the attention probabilities [B,H,T,T] of the last
+// run of a node made by CausalAttention (owned by the op, overwritten by the
+// next run; masked entries are 0), or nil if n is not such a node or has not
+// run. T is []float32 or []float64, the graph's dtype.
+func AttentionProbs[T Float](n *G.Node) []T {
+	o, ok := n.Op().(*attentionOp)
+	if !ok {
+		return nil
+	}
+	p, _ := o.a.probs.([]T)
+	return p
+}
+
+// attnShape is the geometry and the forward state the backward reads.
+type attnShape struct {
+	B, H, T, hd int
+	norm        Normalizer
+	probs       any // []T [B,H,T,T] probabilities of the last forward
+	psink       any // []T [B,H,T] denominator share of the sink (0 for softmax)
+}
+
+type attentionOp struct {
+	base
+	a   *attnShape
+	out outBuf // [B·T, H·hd]
+}
+
+// attentionGradOp computes dheads [3,B,H,T,hd] from (heads, dctx).
+type attentionGradOp struct {
+	base
+	a       *attnShape
+	scratch any    // []T [T,T]
+	out     outBuf // [3,B,H,T,hd]
+}
+
+// sinkGradOp computes db [H] from (ctx, dctx).
+type sinkGradOp struct {
+	base
+	a   *attnShape
+	out outBuf // [H]
+}
+
+var (
+	_ G.Op   = (*attentionOp)(nil)
+	_ G.SDOp = (*attentionOp)(nil)
+	_ G.Op   = (*attentionGradOp)(nil)
+	_ G.Op   = (*sinkGradOp)(nil)
+)
+
+func (o *attentionOp) Type() hm.Type {
+	if o.arity == 2 {
+		return fnType(2, 5, 1)
+	}
+	return fnType(2, 5)
+}
+
+func (o *attentionOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{o.a.B * o.a.T, o.a.H * o.a.hd}, nil
+}
+
+func (o *attentionOp) Do(in ...G.Value) (G.Value, error) {
+	if err := o.checkArity(len(in)); err != nil {
+		return nil, err
+	}
+	dt, err := dtypeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	a := o.a
+	out := o.out.get(dt, a.B*a.T, a.H*a.hd)
+	if dt == tensor.Float32 {
+		attentionFwd[float32](a, in, vals[float32](out))
+	} else {
+		attentionFwd[float64](a, in, vals[float64](out))
+	}
+	return out, nil
+}
+
+// buf returns *p as a []T of length n, reallocating when needed.
+func buf[T Float](p *any, n int) []T {
+	if b, ok := (*p).([]T); ok && len(b) == n {
+		return b
+	}
+	b := make([]T, n)
+	*p = b
+	return b
+}
+
+func attentionFwd[T Float](a *attnShape, in []G.Value, ctx []T) {
+	B, H, Tn, hd := a.B, a.H, a.T, a.hd
+	D := H * hd
+	x := vals[T](in[0])
+	probs := buf[T](&a.probs, B*H*Tn*Tn)
+	psink := buf[T](&a.psink, B*H*Tn)
+	var sinks []T
+	if len(in) == 2 {
+		sinks = vals[T](in[1])
+	}
+	scale := T(1 / math.Sqrt(float64(hd)))
+	blk := B * H * Tn * hd
+	for b := 0; b < B; b++ {
+		for h := 0; h < H; h++ {
+			bh := b*H + h
+			q := x[bh*Tn*hd : (bh+1)*Tn*hd]
+			k := x[blk+bh*Tn*hd : blk+(bh+1)*Tn*hd]
+			v := x[2*blk+bh*Tn*hd : 2*blk+(bh+1)*Tn*hd]
+			p := probs[bh*Tn*Tn : (bh+1)*Tn*Tn]
+			gemm(false, true, Tn, Tn, hd, scale, q, hd, k, hd, 0, p, Tn)
+			extra, hasExtra := 0.0, a.norm != NormSoftmax
+			if sinks != nil {
+				extra = float64(sinks[h])
+			}
+			for i := 0; i < Tn; i++ {
+				row := p[i*Tn : (i+1)*Tn]
+				psink[bh*Tn+i] = T(softmaxRow(row[:i+1], extra, hasExtra))
+				clear(row[i+1:])
+			}
+			gemm(false, false, Tn, hd, Tn, 1, p, Tn, v, hd, 0, ctx[b*Tn*D+h*hd:], D)
+		}
+	}
+}
+
+// softmaxRow normalises row in place, with an optional extra logit in the
+// denominator, and returns the extra logit's probability.
+func softmaxRow[T Float](row []T, extra float64, hasExtra bool) float64 {
+	m := math.Inf(-1)
+	if hasExtra {
+		m = extra
+	}
+	for _, s := range row {
+		m = math.Max(m, float64(s))
+	}
+	var z, e float64
+	for j, s := range row {
+		v := math.Exp(float64(s) - m)
+		row[j] = T(v)
+		z += v
+	}
+	if hasExtra {
+		e = math.Exp(extra - m)
+		z += e
+	}
+	inv := 1 / z
+	for j := range row {
+		row[j] = T(float64(row[j]) * inv)
+	}
+	return e * inv
+}
+
+func (o *attentionOp) DiffWRT(n int) []bool {
+	d := make([]bool, n)
+	for i := range d {
+		d[i] = true
+	}
+	return d
+}
+
+func (o *attentionOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	dh, err := apply(&attentionGradOp{base: base{name: "CausalAttentionGrad", arity: 2}, a: o.a}, "dattention", in[0], grad)
+	if err != nil {
+		return nil, err
+	}
+	res := G.Nodes{dh}
+	if len(in) == 2 {
+		ds, err := apply(&sinkGradOp{base: base{name: "SinkLogitGrad", arity: 2}, a: o.a}, "dsinklogit", out, grad)
+		if err != nil {
+			return nil, err
+		}
+		res = append(res, ds)
+	}
+	return res, nil
+}
+
+func (o *attentionGradOp) Type() hm.Type { return fnType(5, 5, 2) }
+
+func (o *attentionGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	a := o.a
+	return tensor.Shape{3, a.B, a.H, a.T, a.hd}, nil
+}
+
+func (o *attentionGradOp) Do(in ...G.Value) (G.Value, error) {
+	if err := o.checkArity(len(in)); err != nil {
+		return nil, err
+	}
+	dt, err := dtypeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	a := o.a
+	out := o.out.get(dt, 3, a.B, a.H, a.T, a.hd)
+	if dt == tensor.Float32 {
+		err = attentionBwd(a, vals[float32](in[0]), vals[float32](in[1]), vals[float32](out), buf[float32](&o.scratch, a.T*a.T))
+	} else {
+		err = attentionBwd(a, vals[float64](in[0]), vals[float64](in[1]), vals[float64](out), buf[float64](&o.scratch, a.T*a.T))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func attentionBwd[T Float](a *attnShape, x, dctx, dx, ds []T) error {
+	B, H, Tn, hd := a.B, a.H, a.T, a.hd
+	D := H * hd
+	probs, ok := a.probs.([]T)
+	if !ok {
+		return fmt.Errorf("autograd: CausalAttentionGrad ran before its forward")
+	}
+	scale := T(1 / math.Sqrt(float64(hd)))
+	blk := B * H * Tn * hd
+	for b := 0; b < B; b++ {
+		for h := 0; h < H; h++ {
+			bh := b*H + h
+			off := bh * Tn * hd
+			q, k, v := x[off:off+Tn*hd], x[blk+off:blk+off+Tn*hd], x[2*blk+off:2*blk+off+Tn*hd]
+			dq, dk, dv := dx[off:off+Tn*hd], dx[blk+off:blk+off+Tn*hd], dx[2*blk+off:2*blk+off+Tn*hd]
+			p := probs[bh*Tn*Tn : (bh+1)*Tn*Tn]
+			dO := dctx[b*Tn*D+h*hd:]
+			gemm(true, false, Tn, hd, Tn, 1, p, Tn, dO, D, 0, dv, hd)
+			gemm(false, true, Tn, Tn, hd, 1, dO, D, v, hd, 0, ds, Tn)
+			for i := 0; i < Tn; i++ {
+				pr, dr := p[i*Tn:i*Tn+i+1], ds[i*Tn:(i+1)*Tn]
+				var di T
+				for j, pv := range pr {
+					di += pv * dr[j]
+				}
+				for j, pv := range pr {
+					dr[j] = pv * (dr[j] - di) * scale
+				}
+				clear(dr[i+1:])
+			}
+			gemm(false, false, Tn, hd, Tn, 1, ds, Tn, k, hd, 0, dq, hd)
+			gemm(true, false, Tn, hd, Tn, 1, ds, Tn, q, hd, 0, dk, hd)
+		}
+	}
+	return nil
+}
+
+func (o *sinkGradOp) Type() hm.Type { return fnType(1, 2, 2) }
+
+func (o *sinkGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{o.a.H}, nil
+}
+
+func (o *sinkGradOp) Do(in ...G.Value) (G.Value, error) {
+	if err := o.checkArity(len(in)); err != nil {
+		return nil, err
+	}
+	dt, err := dtypeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	out := o.out.get(dt, o.a.H)
+	if dt == tensor.Float32 {
+		err = sinkBwd(o.a, vals[float32](in[0]), vals[float32](in[1]), vals[float32](out))
+	} else {
+		err = sinkBwd(o.a, vals[float64](in[0]), vals[float64](in[1]), vals[float64](out))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func sinkBwd[T Float](a *attnShape, ctx, dctx, db []T) error {
+	psink, ok := a.psink.([]T)
+	if !ok {
+		return fmt.Errorf("autograd: SinkLogitGrad ran before its forward")
+	}
+	B, H, Tn, hd := a.B, a.H, a.T, a.hd
+	D := H * hd
+	clear(db)
+	for b := 0; b < B; b++ {
+		for i := 0; i < Tn; i++ {
+			row := (b*Tn + i) * D
+			for h := 0; h < H; h++ {
+				var di T
+				o, do := ctx[row+h*hd:row+(h+1)*hd], dctx[row+h*hd:row+(h+1)*hd]
+				for j := range o {
+					di += o[j] * do[j]
+				}
+				db[h] -= psink[(b*H+h)*Tn+i] * di
+			}
+		}
+	}
+	return nil
+}

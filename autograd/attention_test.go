@@ -1,0 +1,65 @@
+package autograd
+
+import (
+	"math"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+func TestCausalAttentionGrad(t *testing.T) {
+	// heads [3,B=2,H=2,T=4,hd=3]
+	for _, norm := range []Normalizer{NormSoftmax, NormSoftmax1, NormSinkLogit} {
+		in := []*tensor.Dense{randT(13, 0, 1, 3, 2, 2, 4, 3)}
+		build := func(n []*G.Node) (*G.Node, error) { return CausalAttention(n[0], nil, norm) }
+		if norm == NormSinkLogit {
+			in = append(in, randT(14, 0, 1, 2))
+			build = func(n []*G.Node) (*G.Node, error) { return CausalAttention(n[0], n[1], norm) }
+		}
+		if err := CheckGrad(in, build, GradCheck{}); err != nil {
+			t.Fatalf("normaliser %d: %v", norm, err)
+		}
+	}
+}
+
+// TestCausalAttentionProbs checks the probabilities on a grid: with q = 0
+// every score is 0, so row i spreads its mass over i+1 keys (and the sink).
+func TestCausalAttentionProbs(t *testing.T) {
+	const T = 3
+	for _, tc := range []struct {
+		norm Normalizer
+		sink float64
+		rows [][]float64
+	}{
+		{NormSoftmax, 0, [][]float64{{1, 0, 0}, {1. / 2, 1. / 2, 0}, {1. / 3, 1. / 3, 1. / 3}}},
+		{NormSoftmax1, 0, [][]float64{{1. / 2, 0, 0}, {1. / 3, 1. / 3, 0}, {1. / 4, 1. / 4, 1. / 4}}},
+		{NormSinkLogit, math.Log(2), [][]float64{{1. / 3, 0, 0}, {1. / 4, 1. / 4, 0}, {1. / 5, 1. / 5, 1. / 5}}},
+	} {
+		g := G.NewGraph()
+		x := G.NodeFromAny(g, tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(3, 1, 1, T, 2)), G.WithName("heads"))
+		var sink *G.Node
+		if tc.norm == NormSinkLogit {
+			sink = G.NodeFromAny(g, tensor.New(tensor.WithShape(1), tensor.WithBacking([]float64{tc.sink})), G.WithName("sink"))
+		}
+		y, err := CausalAttention(x, sink, tc.norm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := NewMachine(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		p := AttentionProbs[float64](y)
+		for i, row := range tc.rows {
+			for j, want := range row {
+				if math.Abs(p[i*T+j]-want) > 1e-12 {
+					t.Fatalf("normaliser %d: p[%d][%d] = %v, want %v", tc.norm, i, j, p[i*T+j], want)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,190 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// CrossEntropy is the mean cross-entropy of logits [N,V] against integer
+// targets [N], with a fused log-softmax; rows whose target equals ignore are
+// not scored:
+//
+//	lse_i = log Σ_v exp(z[i,v]),  L = (1/n) Σ_{i scored} (lse_i − z[i,t_i])
+//
+// with n the number of scored rows (L = 0 when n = 0). Backward:
+//
+//	dz[i,v] = dL/n · (softmax(z_i)_v − [v = t_i]) for scored rows, 0 otherwise.
+//
+// targets is read at every run (the caller may overwrite its contents).
+// A target outside [0, V) other than ignore fails the run with an error.
+func CrossEntropy(logits *G.Node, targets []int32, ignore int32) (*G.Node, error) {
+	if err := wantDims("CrossEntropy", "logits", logits, 2); err != nil {
+		return nil, err
+	}
+	if len(targets) != logits.Shape()[0] {
+		return nil, fmt.Errorf("autograd: CrossEntropy: %d targets, expected %d (rows of %s)", len(targets), logits.Shape()[0], logits.Name())
+	}
+	return apply(&crossEntropyOp{base: base{name: "CrossEntropy", arity: 1}, targets: targets, ignore: ignore}, "crossentropy("+logits.Name()+")", logits)
+}
+
+type crossEntropyOp struct {
+	base
+	targets []int32 // [N], owned by the caller
+	ignore  int32
+	lse     []float64 // [N] log-sum-exp of each row, for the backward
+	n       int       // scored rows of the last run
+}
+
+// crossEntropyGradOp computes dz from (logits, dL) using the forward's lse.
+type crossEntropyGradOp struct {
+	base
+	fwd *crossEntropyOp
+	out outBuf // [N, V]
+}
+
+var (
+	_ G.Op   = (*crossEntropyOp)(nil)
+	_ G.SDOp = (*crossEntropyOp)(nil)
+	_ G.Op   = (*crossEntropyGradOp)(nil)
+)
+
+func (o *crossEntropyOp) Type() hm.Type { return fnType(0, 2) }
+
+func (o *crossEntropyOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return tensor.ScalarShape(), nil
+}
+
+func (o *crossEntropyOp) checkTargets(V int) error {
+	for i, t := range o.targets {
+		if t != o.ignore && (t < 0 || int(t) >= V) {
+			return fmt.Errorf("autograd: CrossEntropy: target %d at row %d, expected an id in [0, %d) or %d", t, i, V, o.ignore)
+		}
+	}
+	return nil
+}
+
+func (o *crossEntropyOp) Do(in ...G.Value) (G.Value, error) {
+	if err := o.checkArity(len(in)); err != nil {
+		return nil, err
+	}
+	dt, err := dtypeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	V := in[0].Shape()[1]
+	if err := o.checkTargets(V); err != nil {
+		return nil, err
+	}
+	if len(o.lse) != len(o.targets) {
+		o.lse = make([]float64, len(o.targets))
+	}
+	var loss float64
+	if dt == tensor.Float32 {
+		loss, o.n = crossEntropyFwd(vals[float32](in[0]), o.targets, o.ignore, o.lse, V)
+	} else {
+		loss, o.n = crossEntropyFwd(vals[float64](in[0]), o.targets, o.ignore, o.lse, V)
+	}
+	return scalar(dt, loss), nil
+}
+
+// Scored returns how many rows the last run scored.
+func (o *crossEntropyOp) Scored() int { return o.n }
+
+func (o *crossEntropyOp) DiffWRT(int) []bool { return []bool{true} }
+
+func (o *crossEntropyOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	dz, err := apply(&crossEntropyGradOp{base: base{name: "CrossEntropyGrad", arity: 2}, fwd: o}, "dcrossentropy", in[0], grad)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dz}, nil
+}
+
+func (o *crossEntropyGradOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(G.TensorType{Dims: 2, Of: a}, a, G.TensorType{Dims: 2, Of: a})
+}
+
+func (o *crossEntropyGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapeOf(in[0])
+	return s.Clone(), err
+}
+
+func (o *crossEntropyGradOp) Do(in ...G.Value) (G.Value, error) {
+	if err := o.checkArity(len(in)); err != nil {
+		return nil, err
+	}
+	dt, err := dtypeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	f := o.fwd
+	if len(f.lse) != len(f.targets) {
+		return nil, fmt.Errorf("autograd: CrossEntropyGrad ran before its forward")
+	}
+	out := o.out.get(dt, in[0].Shape()...)
+	scale := 0.0
+	if f.n > 0 {
+		scale = scalarOf(in[1]) / float64(f.n)
+	}
+	V := in[0].Shape()[1]
+	if dt == tensor.Float32 {
+		crossEntropyBwd(vals[float32](in[0]), vals[float32](out), f.targets, f.ignore, f.lse, V, scale)
+	} else {
+		crossEntropyBwd(vals[float64](in[0]), vals[float64](out), f.targets, f.ignore, f.lse, V, scale)
+	}
+	return out, nil
+}
+
+func crossEntropyFwd[T Float](z []T, targets []int32, ignore int32, lse []float64, V int) (loss float64, n int) {
+	for i, t := range targets {
+		if t == ignore {
+			continue
+		}
+		row := z[i*V : (i+1)*V]
+		m := float64(row[0])
+		for _, v := range row {
+			m = math.Max(m, float64(v))
+		}
+		var s float64
+		for _, v := range row {
+			s += math.Exp(float64(v) - m)
+		}
+		lse[i] = m + math.Log(s)
+		loss += lse[i] - float64(row[t])
+		n++
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return loss / float64(n), n
+}
+
+func crossEntropyBwd[T Float](z, dz []T, targets []int32, ignore int32, lse []float64, V int, scale float64) {
+	for i, t := range targets {
+		out := dz[i*V : (i+1)*V]
+		if t == ignore || scale == 0 {
+			clear(out)
+			continue
+		}
+		row := z[i*V : (i+1)*V]
+		for v, x := range row {
+			out[v] = T(math.Exp(float64(x)-lse[i]) * scale)
+		}
+		out[t] -= T(scale)
+	}
+}
+
+// CrossEntropyScored returns a function reporting how many targets the last
+// run of n (a node made by CrossEntropy) scored; it returns 0 for other nodes.
+func CrossEntropyScored(n *G.Node) func() int {
+	o, ok := n.Op().(*crossEntropyOp)
+	if !ok {
+		return func() int { return 0 }
+	}
+	return o.Scored
+}

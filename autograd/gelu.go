@@ -1,0 +1,108 @@
+package autograd
+
+import (
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// GELU is the exact (erf) Gaussian error linear unit, elementwise:
+//
+//	y = x·Φ(x),  Φ(x) = ½(1 + erf(x/√2))
+//
+// Backward: dx = dy·(Φ(x) + x·φ(x)), φ(x) = exp(−x²/2)/√(2π).
+// Φ and φ come from a cubic Hermite table ([Erf] documents the error).
+func GELU(x *G.Node) (*G.Node, error) {
+	return apply(&geluOp{base: base{name: "GELU", arity: 1}, dims: x.Dims()}, "gelu("+x.Name()+")", x)
+}
+
+type geluOp struct {
+	base
+	dims int
+	out  outBuf // shape of x
+}
+
+// geluGradOp computes dy·GELU'(x) from (x, dy).
+type geluGradOp struct {
+	base
+	dims int
+	out  outBuf // shape of x
+}
+
+var (
+	_ G.Op   = (*geluOp)(nil)
+	_ G.SDOp = (*geluOp)(nil)
+	_ G.Op   = (*geluGradOp)(nil)
+)
+
+func (o *geluOp) Type() hm.Type { return fnType(o.dims, o.dims) }
+
+func (o *geluOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapeOf(in[0])
+	return s.Clone(), err
+}
+
+func (o *geluOp) Do(in ...G.Value) (G.Value, error) {
+	if err := o.checkArity(len(in)); err != nil {
+		return nil, err
+	}
+	dt, err := dtypeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	out := o.out.get(dt, in[0].Shape()...)
+	if dt == tensor.Float32 {
+		geluFwd(vals[float32](in[0]), vals[float32](out))
+	} else {
+		geluFwd(vals[float64](in[0]), vals[float64](out))
+	}
+	return out, nil
+}
+
+func (o *geluOp) DiffWRT(int) []bool { return []bool{true} }
+
+func (o *geluOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	dx, err := apply(&geluGradOp{base: base{name: "GELUGrad", arity: 2}, dims: o.dims}, "dgelu", in[0], grad)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx}, nil
+}
+
+func (o *geluGradOp) Type() hm.Type { return fnType(o.dims, o.dims, o.dims) }
+
+func (o *geluGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapeOf(in[0])
+	return s.Clone(), err
+}
+
+func (o *geluGradOp) Do(in ...G.Value) (G.Value, error) {
+	if err := o.checkArity(len(in)); err != nil {
+		return nil, err
+	}
+	dt, err := dtypeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	out := o.out.get(dt, in[0].Shape()...)
+	if dt == tensor.Float32 {
+		geluBwd(vals[float32](in[0]), vals[float32](in[1]), vals[float32](out))
+	} else {
+		geluBwd(vals[float64](in[0]), vals[float64](in[1]), vals[float64](out))
+	}
+	return out, nil
+}
+
+func geluFwd[T Float](x, y []T) {
+	for i, v := range x {
+		cdf, _ := normal(float64(v))
+		y[i] = v * T(cdf)
+	}
+}
+
+func geluBwd[T Float](x, dy, dx []T) {
+	for i, v := range x {
+		cdf, pdf := normal(float64(v))
+		dx[i] = dy[i] * T(cdf+float64(v)*pdf)
+	}
+}

@@ -1,0 +1,119 @@
+package checkpoint
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/sinktrain/sinktrain/model"
+	"github.com/sinktrain/sinktrain/sinktoken"
+)
+
+// AddSinks gives m k more sink tokens, named sinktoken.TokenName(i) for i
+// continuing after the model's existing sinks, and returns the edited
+// tokenizer.json (nil when tokenizer is nil).
+//
+// Ids: a sink the tokenizer already has (as an added token or in its
+// vocabulary) keeps its id; the others take the tokenizer's first unused
+// ids (without a tokenizer, the ids after the vocabulary). The vocabulary
+// grows only as far as needed: a Pythia tokenizer of 50277 tokens puts its
+// sinks in the model's padding rows (vocab 50304), a model whose tokenizer
+// fills the vocabulary grows by k. Every sink's embed_in and embed_out
+// row, and every new row, is set to the mean row of the old matrix.
+// config vocab_size and the sink lists are updated; tokenizer.json gets
+// added_tokens entries with special: true (other fields are kept).
+func AddSinks(m *Model, tokenizer []byte, k int) ([]byte, error) {
+	if k < 0 {
+		return nil, fmt.Errorf("add sinks: k = %d, expected >= 0", k)
+	}
+	if k == 0 {
+		return tokenizer, nil
+	}
+	cfg := m.Config
+	if err := m.Weights.Check(cfg); err != nil {
+		return nil, fmt.Errorf("add sinks: %w", err)
+	}
+	first := len(cfg.SinkIDs)
+	names := make([]string, k)
+	for i := range names {
+		names[i] = sinktoken.TokenName(first + i)
+		if slices.Contains(cfg.SinkTokens, names[i]) {
+			return nil, fmt.Errorf("add sinks: %s is already a sink of this model", names[i])
+		}
+	}
+	ids := make([]int, k)
+	next := cfg.VocabSize
+	var tok *tokenizerJSON
+	if tokenizer != nil {
+		var err error
+		if tok, err = parseTokenizerJSON(tokenizer); err != nil {
+			return nil, fmt.Errorf("add sinks: %w", err)
+		}
+		next = tok.maxID + 1
+		for id, name := range tok.byID {
+			if id >= cfg.VocabSize && !slices.Contains(names, name) {
+				return nil, fmt.Errorf("add sinks: tokenizer.json has token %q with id %d, but the model's vocab_size is %d: tokenizer and model do not match", name, id, cfg.VocabSize)
+			}
+		}
+	}
+	for i, name := range names {
+		id, ok := 0, false
+		if tok != nil {
+			id, ok = tok.byName[name]
+		}
+		if !ok {
+			id, next = next, next+1
+		}
+		if slices.Contains(cfg.SinkIDs, id) || slices.Contains(ids[:i], id) {
+			return nil, fmt.Errorf("add sinks: %s would get id %d, which is already a sink", name, id)
+		}
+		ids[i] = id
+		if tok != nil {
+			if err := tok.addSpecial(name, id); err != nil {
+				return nil, fmt.Errorf("add sinks: %w", err)
+			}
+		}
+	}
+	newV := max(cfg.VocabSize, slices.Max(ids)+1)
+	for _, name := range []string{model.EmbedIn, model.EmbedOut} {
+		m.Weights[name] = growRows(m.Weights[name], newV, ids)
+	}
+	cfg.VocabSize = newV
+	cfg.SinkTokens = append(slices.Clone(cfg.SinkTokens), names...)
+	cfg.SinkIDs = append(slices.Clone(cfg.SinkIDs), ids...)
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("add sinks: %w", err)
+	}
+	m.Config = cfg
+	if m.Sinktrain != nil {
+		m.Sinktrain.SinkTokens, m.Sinktrain.SinkIDs = cfg.SinkTokens, cfg.SinkIDs
+	}
+	if tok == nil {
+		return nil, nil
+	}
+	return tok.marshal()
+}
+
+// growRows returns t ([V, D]) grown to [newV, D], with the new rows and
+// the rows in reset set to the mean of t's rows.
+func growRows(t *model.Tensor, newV int, reset []int) *model.Tensor {
+	v, d := t.Shape[0], t.Shape[1]
+	mean := make([]float64, d) // [D]
+	for r := 0; r < v; r++ {
+		for j, x := range t.Data[r*d : (r+1)*d] {
+			mean[j] += float64(x)
+		}
+	}
+	row := make([]float32, d)
+	for j := range row {
+		row[j] = float32(mean[j] / float64(v))
+	}
+	out := model.NewTensor(newV, d)
+	copy(out.Data, t.Data)
+	for r := v; r < newV; r++ {
+		copy(out.Data[r*d:], row)
+	}
+	for _, r := range reset {
+		copy(out.Data[r*d:], row)
+	}
+	return out
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sinktrain/sinktrain/infer"
+)
+
+func TestCompareFlags(t *testing.T) {
+	tests := []struct {
+		cli     string
+		want    infer.CompareOptions
+		wantErr string
+	}{
+		{
+			cli: "--model a=runs/a --model b=runs/b --text t.txt --cache 0+64 --cache dense --out o",
+			want: infer.CompareOptions{Models: []infer.NamedModel{{Name: "a", Path: "runs/a"}, {Name: "b", Path: "runs/b"}},
+				Text: "t.txt", Caches: []string{"0+64", "dense"}, Out: "o"},
+		},
+		{
+			cli: "--model a=x --data d --cache recompute:64 --out o --allow-different-tokenizers --max-tokens 2000",
+			want: infer.CompareOptions{Models: []infer.NamedModel{{Name: "a", Path: "x"}}, Data: "d",
+				Caches: []string{"recompute:64"}, Out: "o", AllowDifferentTokenizers: true, MaxTokens: 2000},
+		},
+		{cli: "--model a --text t --cache dense --out o", wantErr: "expected NAME=CKPT"},
+		{
+			cli:  "--model a=x --ids i.txt --cache 4+60 --out o",
+			want: infer.CompareOptions{Models: []infer.NamedModel{{Name: "a", Path: "x"}}, IDs: "i.txt", Caches: []string{"4+60"}, Out: "o"},
+		},
+		{cli: "--model a=x --text t --data d --cache dense --out o", wantErr: "none of the others"},
+		{cli: "--model a=x --cache dense --out o", wantErr: "at least one of the flags"},
+		{cli: "--model a=x --text t --out o", wantErr: `"cache" not set`},
+		{cli: "--model a=x --text t --cache dense", wantErr: `"out" not set`},
+		{cli: "--model a=x --text t --cache dense --out o extra", wantErr: "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cli, func(t *testing.T) {
+			var got *infer.CompareOptions
+			cmd := newCompareCmd(func(_ context.Context, o *infer.CompareOptions) error { got = o; return nil }, nil)
+			cmd.SetArgs(strings.Fields(tt.cli))
+			cmd.SetOut(io.Discard)
+			cmd.SetErr(io.Discard)
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.Progress, got.Stdout = nil, nil
+			if !reflect.DeepEqual(*got, tt.want) {
+				t.Errorf("options = %+v, want %+v", *got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCompareReportFlags(t *testing.T) {
+	tests := []struct {
+		cli     string
+		want    infer.ReportOptions
+		wantErr string
+	}{
+		{
+			cli: "report --compare c --inspect a=i/a --inspect b=i/b --out docs/results.md --command sink-study.sh",
+			want: infer.ReportOptions{Compare: "c", Inspect: []infer.NamedModel{{Name: "a", Path: "i/a"}, {Name: "b", Path: "i/b"}},
+				Out: "docs/results.md", Command: "sink-study.sh"},
+		},
+		{cli: "report --compare c --out r.md --assets r", want: infer.ReportOptions{Compare: "c", Out: "r.md", Assets: "r"}},
+		{cli: "report --compare c --inspect a --out r.md", wantErr: "expected NAME=CKPT"},
+		{cli: "report --out r.md", wantErr: `"compare" not set`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cli, func(t *testing.T) {
+			var got *infer.ReportOptions
+			cmd := newCompareCmd(nil, func(o *infer.ReportOptions) error { got = o; return nil })
+			cmd.SetArgs(strings.Fields(tt.cli))
+			cmd.SetOut(io.Discard)
+			cmd.SetErr(io.Discard)
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(*got, tt.want) {
+				t.Errorf("options = %+v, want %+v", *got, tt.want)
+			}
+		})
+	}
+}

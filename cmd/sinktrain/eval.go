@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sinktrain/sinktrain/infer"
+)
+
+// newEvalCmd builds `sinktrain eval` with its `stream` child. runF nil runs
+// infer.EvalStream.
+func newEvalCmd(runF func(context.Context, *infer.EvalOptions) error) *cobra.Command {
+	eval := &cobra.Command{
+		Use:   "eval",
+		Short: "Evaluate models",
+		Args:  cobra.NoArgs,
+	}
+	eval.AddCommand(newEvalStreamCmd(runF))
+	return eval
+}
+
+func newEvalStreamCmd(runF func(context.Context, *infer.EvalOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = infer.EvalStream
+	}
+	o := &infer.EvalOptions{}
+	cmd := &cobra.Command{
+		Use:   "stream --model CKPT (--text FILE | --ids FILE | --data DIR) --cache SPEC... [--max-tokens N] [--nll-out FILE.csv] [--json]",
+		Short: "Streaming perplexity under KV-cache policies (dense, K+W, recompute:W)",
+		Long: `stream feeds a token stream through the model one token at a time and scores
+every next token, as StreamingLLM's streaming evaluation does, once per --cache:
+  dense         every key is kept
+  K+W           the first K stream tokens plus the last W (current one included),
+                positions re-assigned inside the cache; 0+W is window attention
+  recompute:W   every token re-encodes its last W tokens from scratch
+--text and --data are tokenized with the model's tokenizer.json and the model's
+sinks are prepended; --ids (whitespace-separated ids) is fed verbatim. Targets
+that are sink ids are never scored. --nll-out writes index,token_id,nll (with
+several caches one file per spec: nll.csv -> nll.4+252.csv, nll.recompute-256.csv).`,
+		Example: `  sinktrain eval stream --model runs/sink1 --text persuasion.txt --cache 1+63 --cache 0+64 --max-tokens 2000
+  sinktrain eval stream --model pythia-160m --ids ids.txt --cache 4+1020 --json --nll-out nll.csv`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Out = cmd.OutOrStdout()
+			o.Progress = cmd.ErrOrStderr()
+			return runF(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Model, "model", "", "model `DIR`: a run/checkpoint directory or a Hugging Face GPT-NeoX folder")
+	f.StringVar(&o.Text, "text", "", "text `FILE` to stream (the model's sinks are prepended)")
+	f.StringVar(&o.IDs, "ids", "", "`FILE` of whitespace-separated token ids, fed verbatim")
+	f.StringVar(&o.Data, "data", "", "prepared dataset `DIR` or .arrow file (val split; sinks prepended)")
+	f.StringArrayVar(&o.Caches, "cache", nil, "cache `SPEC`: dense, K+W or recompute:W (repeatable)")
+	f.IntVar(&o.MaxTokens, "max-tokens", 0, "use the first `N` tokens of the source (0: all)")
+	f.StringVar(&o.NLLOut, "nll-out", "", "write per-token NLLs to this CSV `FILE`")
+	f.BoolVar(&o.JSON, "json", false, "print one JSON object per cache spec")
+	_ = cmd.MarkFlagRequired("model")
+	_ = cmd.MarkFlagRequired("cache")
+	cmd.MarkFlagsMutuallyExclusive("text", "ids", "data")
+	cmd.MarkFlagsOneRequired("text", "ids", "data")
+	return cmd
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sinktrain/sinktrain/infer"
+)
+
+func TestEvalStreamFlags(t *testing.T) {
+	tests := []struct {
+		cli     string
+		want    infer.EvalOptions
+		wantErr string
+	}{
+		{
+			cli:  "stream --model m --text t.txt --cache 4+252 --cache dense",
+			want: infer.EvalOptions{Model: "m", Text: "t.txt", Caches: []string{"4+252", "dense"}},
+		},
+		{
+			cli: "stream --model m --ids ids.txt --cache recompute:256 --max-tokens 1000 --nll-out n.csv --json",
+			want: infer.EvalOptions{Model: "m", IDs: "ids.txt", Caches: []string{"recompute:256"}, MaxTokens: 1000,
+				NLLOut: "n.csv", JSON: true},
+		},
+		{cli: "stream --model m --data d --cache 0+64", want: infer.EvalOptions{Model: "m", Data: "d", Caches: []string{"0+64"}}},
+		{cli: "stream --model m --text t --ids i --cache dense", wantErr: "none of the others"},
+		{cli: "stream --model m --cache dense", wantErr: "at least one of the flags"},
+		{cli: "stream --model m --text t", wantErr: `"cache" not set`},
+		{cli: "stream --text t --cache dense", wantErr: `"model" not set`},
+		{cli: "stream --model m --text t --cache dense --max-tokens x", wantErr: "invalid argument"},
+		{cli: "stream --model m --text t --cache dense extra", wantErr: "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cli, func(t *testing.T) {
+			var got *infer.EvalOptions
+			cmd := newEvalCmd(func(_ context.Context, o *infer.EvalOptions) error { got = o; return nil })
+			cmd.SetArgs(strings.Fields(tt.cli))
+			cmd.SetOut(io.Discard)
+			cmd.SetErr(io.Discard)
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.Out, got.Progress = nil, nil
+			if !reflect.DeepEqual(*got, tt.want) {
+				t.Errorf("options = %+v, want %+v", *got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sinktrain/sinktrain/infer"
+)
+
+func TestInspectAttentionFlags(t *testing.T) {
+	def := func(o infer.InspectOptions) infer.InspectOptions {
+		if o.Tokens == 0 {
+			o.Tokens = infer.DefaultInspectTokens
+		}
+		if o.Epsilon == 0 {
+			o.Epsilon = infer.DefaultInspectEpsilon
+		}
+		return o
+	}
+	tests := []struct {
+		cli     string
+		want    infer.InspectOptions
+		wantErr string
+	}{
+		{cli: "attention --model m --text t.txt --out o", want: def(infer.InspectOptions{Model: "m", Text: "t.txt", Out: "o"})},
+		{cli: "attention --model m --ids ids.txt --tokens 64 --epsilon 0.1 --out o",
+			want: infer.InspectOptions{Model: "m", IDs: "ids.txt", Tokens: 64, Epsilon: 0.1, Out: "o"}},
+		{cli: "attention --model m --text t --ids i --out o", wantErr: "none of the others"},
+		{cli: "attention --model m --out o", wantErr: "at least one of the flags"},
+		{cli: "attention --text t --out o", wantErr: `"model" not set`},
+		{cli: "attention --model m --text t --out o --tokens x", wantErr: "invalid argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cli, func(t *testing.T) {
+			var got *infer.InspectOptions
+			cmd := newInspectCmd(func(_ context.Context, o *infer.InspectOptions) error { got = o; return nil })
+			cmd.SetArgs(strings.Fields(tt.cli))
+			cmd.SetOut(io.Discard)
+			cmd.SetErr(io.Discard)
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.Stdout = nil
+			if !reflect.DeepEqual(*got, tt.want) {
+				t.Errorf("options = %+v, want %+v", *got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sinktrain/sinktrain/train"
+)
+
+// addTrainFlags registers the flags pretrain and finetune share.
+func addTrainFlags(cmd *cobra.Command, o *train.Options) {
+	f := cmd.Flags()
+	f.StringVar(&o.Config, "config", "", "preset (tiny, small, reference) or JSON config file")
+	f.StringVar(&o.Data, "data", "", "prepared dataset dir, .arrow file or HF datasets folder (default: the embedded text, prepared into OUT/data)")
+	f.StringVar(&o.Out, "out", "runs/run", "run directory (checkpoints, metrics.jsonl, final model)")
+	f.StringArrayVar(&o.Set, "set", nil, "override a config key: --set key=value (repeatable)")
+	f.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --out")
+}
+
+func newPretrainCmd(runF func(context.Context, *train.Options) error) *cobra.Command {
+	o := &train.Options{}
+	cmd := &cobra.Command{
+		Use:   "pretrain [--config FILE] [--data DIR] [--out DIR] [--set key=value]... [--resume]",
+		Short: "Train a GPT-NeoX model from scratch, with k sink tokens if configured",
+		Example: `  sinktrain pretrain --config tiny --out runs/tiny
+  sinktrain pretrain --config tiny --set sinks=1 --out runs/tiny-sink1
+  sinktrain pretrain --config reference --data corpus/prepared --set workers=2 --out runs/ref
+  sinktrain pretrain --out runs/ref --resume`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			o.Log = c.ErrOrStderr()
+			if runF == nil {
+				return train.Pretrain(c.Context(), *o)
+			}
+			return runF(c.Context(), o)
+		},
+	}
+	addTrainFlags(cmd, o)
+	return cmd
+}

@@ -1,0 +1,11 @@
+// Package configs embeds the training presets (tiny, small, reference) so
+// that the sinktrain binary finds them by name; each file overrides only some
+// of train.Config's defaults.
+package configs
+
+import "embed"
+
+// FS holds the preset files, named <preset>.json.
+//
+//go:embed *.json
+var FS embed.FS

@@ -1,0 +1,148 @@
+package infer
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sinktrain/sinktrain/model"
+	"github.com/sinktrain/sinktrain/sinktoken"
+)
+
+// referenceConfig is DESIGN.md §10's model: d=256, 4 layers, 4 heads,
+// ffn 1024, V=4096, rotary 0.25, parallel residual.
+func referenceConfig() model.Config {
+	return model.Config{
+		VocabSize: 4096, HiddenSize: 256, NumLayers: 4, NumHeads: 4, IntermediateSize: 1024,
+		RotaryPct: 0.25, RotaryBase: 10000, MaxPositionEmbeddings: 2048, LayerNormEps: 1e-5,
+		ParallelResidual: true, HiddenAct: "gelu", Attention: sinktoken.Softmax,
+	}
+}
+
+// synthStream is a token stream computed on the fly (no memory per token).
+type synthStream struct{ n, vocab int }
+
+func (s synthStream) Len() int { return s.n }
+
+func (s synthStream) Window(start, n int, dst []int32) []int32 {
+	dst = dst[:0]
+	for i := start; i < start+n; i++ {
+		dst = append(dst, int32((int64(i)*7+int64(i)*int64(i)*3+5)%int64(s.vocab)))
+	}
+	return dst
+}
+
+// BenchmarkDecode: time per generated token with a full cache (ns/op is
+// per token). StreamingLLM's K+W decodes one token against K+W cached keys;
+// recompute:W re-encodes W tokens (one prefill) per token.
+func BenchmarkDecode(b *testing.B) {
+	m := randomModel(b, referenceConfig(), 1)
+	toks := synthStream{n: 4096, vocab: 4096}.Window(0, 4096, nil)
+	for _, spec := range []string{"4+252", "4+1020", "recompute:256", "recompute:1024"} {
+		b.Run(spec, func(b *testing.B) {
+			cs, err := ParseCacheSpec(spec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := m.NewSession(cs, 0)
+			if cs.Kind == Recompute {
+				win := toks[:cs.Window]
+				for b.Loop() {
+					s.Reset()
+					if _, err := s.Prefill(win); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return
+			}
+			if _, err := s.Prefill(toks[:cs.Slots()+8]); err != nil { // full ring
+				b.Fatal(err)
+			}
+			i := 0
+			for b.Loop() {
+				if _, err := s.Step(toks[i%len(toks)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkDecodePosition: per-token time of 4+252 at stream position 1K
+// and 1M (the ring is filled, then the stream position is advanced to
+// simulate a long stream); it must not depend on the position.
+func BenchmarkDecodePosition(b *testing.B) {
+	m := randomModel(b, referenceConfig(), 1)
+	toks := synthStream{n: 512, vocab: 4096}.Window(0, 512, nil)
+	for _, pos := range []int{1 << 10, 1 << 20} {
+		b.Run(fmt.Sprintf("pos=%d", pos), func(b *testing.B) {
+			s := m.NewSession(CacheSpec{Kind: SinkWindow, Sinks: 4, Window: 252}, 0)
+			if _, err := s.Prefill(toks[:300]); err != nil {
+				b.Fatal(err)
+			}
+			// Jump to pos keeping the ring phase (the cached keys stay finite;
+			// their values do not matter for timing).
+			s.cache.seen = pos - (pos-300)%252
+			i := 0
+			for b.Loop() {
+				if _, err := s.Step(toks[i%len(toks)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// TestStreamMemoryFlat: peak RSS of a 1,000,000-token stream through the
+// tiny model under 4+252 stays within 5% of a 10,000-token stream. Each
+// length runs in a child process (ru_maxrss is per process). Long: set
+// SINKTRAIN_RSS=1 (scripts/rss-stream.sh does).
+func TestStreamMemoryFlat(t *testing.T) {
+	if n := os.Getenv("SINKTRAIN_RSS_CHILD"); n != "" {
+		rssChild(t, n)
+		return
+	}
+	if os.Getenv("SINKTRAIN_RSS") == "" {
+		t.Skip("long (about a minute or two); set SINKTRAIN_RSS=1")
+	}
+	rss := map[int]float64{}
+	for _, n := range []int{10_000, 1_000_000} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestStreamMemoryFlat$", "-test.v")
+		cmd.Env = append(os.Environ(), "SINKTRAIN_RSS_CHILD="+strconv.Itoa(n))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child %d: %v\n%s", n, err, out)
+		}
+		_, after, ok := strings.Cut(string(out), "PEAK_RSS_MB=")
+		if !ok {
+			t.Fatalf("child %d printed no PEAK_RSS_MB:\n%s", n, out)
+		}
+		f := strings.Fields(after)
+		rss[n], _ = strconv.ParseFloat(f[0], 64)
+		t.Logf("%d tokens under 4+252: peak RSS %.2f MB, %s", n, rss[n], strings.Join(f[1:3], " "))
+	}
+	if r := rss[1_000_000] / rss[10_000]; r > 1.05 {
+		t.Errorf("peak RSS grew %.1f%% from 10K to 1M tokens, want ≤ 5%%", 100*(r-1))
+	}
+}
+
+func rssChild(t *testing.T, n string) {
+	N, err := strconv.Atoi(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := referenceConfig()
+	cfg.HiddenSize, cfg.NumLayers, cfg.NumHeads, cfg.IntermediateSize, cfg.VocabSize = 64, 2, 2, 256, 512 // configs/tiny.json
+	m := randomModel(t, cfg, 1)
+	r, err := Score(context.Background(), m, CacheSpec{Kind: SinkWindow, Sinks: 4, Window: 252}, synthStream{n: N, vocab: 512}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("PEAK_RSS_MB=%.3f tok_s=%.0f ppl=%.2f\n", r.PeakRSSMB, r.TokS, r.PPL)
+}

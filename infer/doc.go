@@ -1,0 +1,31 @@
+// Package infer runs GPT-NeoX models in pure Go, one sequence at a time, with
+// the KV-cache policies of StreamingLLM (Xiao et al., arXiv 2309.17453):
+//
+//   - dense: every key is kept (the cache grows with the stream);
+//   - K+W: the first K stream tokens (the attention sinks) plus the last W
+//     tokens, the current one included, with positions re-assigned inside
+//     the cache; 0+W is window attention;
+//   - recompute:W: every token re-encodes its last W tokens from scratch
+//     (positions 0..W-1), the paper's sliding-window-with-recomputation
+//     baseline.
+//
+// A [CacheSpec] is a small value apart from the model (like streaming-llm's
+// start/recent pair); a [Cache] stores keys and values in a ring buffer that
+// never allocates per token nor copies on eviction; a [Session] owns the
+// preallocated activation buffers and runs [Session.Prefill] (matrix-matrix
+// chunks through gonum's blas32) and [Session.Step] (matrix-vector).
+//
+// Positions inside the cache: RoPE scores depend only on the difference
+// between the query's and the key's position, so the cache stores each
+// window key rotated by its stream position and each sink key by its slot
+// (0..K-1); a query is rotated twice, by its stream position for window keys
+// and by its cache position for sink keys. This gives exactly the scores of
+// rotating un-rotated keys with their cache positions at every step (a cache
+// holding stream tokens [0 1 2 3 6 7 8] decoding token 9 uses positions 0..7)
+// at O(1) rotation cost per token. TestRotationMatchesCachePositions checks
+// the equivalence against the literal computation.
+//
+// Library entry points: [EvalStream] (sinktrain eval stream) and [Generate]
+// (sinktrain generate). For attention statistics, [Session.OnAttention] is
+// called with every attention row.
+package infer

@@ -1,0 +1,189 @@
+package infer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sinktrain/sinktrain/checkpoint"
+	"github.com/sinktrain/sinktrain/data"
+	"github.com/sinktrain/sinktrain/model"
+	"github.com/sinktrain/sinktrain/sinktoken"
+)
+
+// writeModelDir writes a random model with the fixture tokenizer (vocab
+// 512) and k sinks (<|sink_i|> of that tokenizer) into a temp dir.
+func writeModelDir(t *testing.T, k int) string {
+	t.Helper()
+	dir := t.TempDir()
+	tokPath := filepath.Join(fixtures, "tokenizer", "tokenizer.json")
+	tok, err := data.LoadTokenizer(tokPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := tinyConfig(sinktoken.Softmax)
+	cfg.VocabSize = 512
+	for i := range k {
+		id, ok := tok.TokenID(sinktoken.TokenName(i))
+		if !ok {
+			t.Fatalf("fixture tokenizer has no %s", sinktoken.TokenName(i))
+		}
+		cfg.SinkTokens = append(cfg.SinkTokens, sinktoken.TokenName(i))
+		cfg.SinkIDs = append(cfg.SinkIDs, int(id))
+	}
+	b, err := json.Marshal(cfg.HFJSON(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644))
+	raw := map[string]checkpoint.Raw{}
+	for name, w := range model.Init(cfg, 9) {
+		raw[name] = checkpoint.FromFloat32(w.Shape, w.Data)
+	}
+	must(t, checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), raw, nil))
+	tb, err := os.ReadFile(tokPath)
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), tb, 0o644))
+	return dir
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	must(t, os.WriteFile(p, []byte(content), 0o644))
+	return p
+}
+
+const alice = "Alice was beginning to get very tired of sitting by her sister on the bank, and of having nothing to do."
+
+// TestEvalStreamText: --text prepends the sink, the first text token is
+// scored from it (index 1), the CSV has one row per scored target, and the
+// JSON mean equals the CSV's.
+func TestEvalStreamText(t *testing.T) {
+	dir := writeModelDir(t, 1)
+	csv := filepath.Join(t.TempDir(), "nll.csv")
+	var out bytes.Buffer
+	o := &EvalOptions{Model: dir, Text: writeFile(t, "a.txt", alice), Caches: []string{"1+8"}, NLLOut: csv, JSON: true, Out: &out}
+	must(t, EvalStream(context.Background(), o))
+	var r Result
+	must(t, json.Unmarshal(out.Bytes(), &r))
+	b, err := os.ReadFile(csv)
+	must(t, err)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if lines[0] != "index,token_id,nll" || !strings.HasPrefix(lines[1], "1,") {
+		t.Fatalf("CSV starts %q, %q; want header then index 1", lines[0], lines[1])
+	}
+	if len(lines)-1 != r.Tokens || r.Cache != "1+8" || math.Abs(r.PPL-math.Exp(r.NLL)) > 1e-9 || r.PeakRSSMB <= 0 {
+		t.Fatalf("result %+v with %d CSV rows", r, len(lines)-1)
+	}
+}
+
+// TestEvalStreamIDsSeveralCaches: --ids is fed verbatim; several caches give
+// one table row and one CSV per spec.
+func TestEvalStreamIDsSeveralCaches(t *testing.T) {
+	dir := writeModelDir(t, 0)
+	ids := writeFile(t, "ids.txt", "1 2 3\n4\t5 6 7 8 9 10 11 12\n")
+	csv := filepath.Join(t.TempDir(), "nll.csv")
+	var out bytes.Buffer
+	o := &EvalOptions{Model: dir, IDs: ids, Caches: []string{"2+3", "recompute:4", "dense"}, NLLOut: csv, Out: &out, MaxTokens: 10}
+	must(t, EvalStream(context.Background(), o))
+	for _, name := range []string{"nll.2+3.csv", "nll.recompute-4.csv", "nll.dense.csv"} {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(csv), name))
+		must(t, err)
+		if n := strings.Count(string(b), "\n"); n != 10 {
+			t.Errorf("%s has %d lines, want header + 9", name, n)
+		}
+	}
+	if s := out.String(); !strings.Contains(s, "recompute:4") || strings.Count(s, "\n") != 4 {
+		t.Errorf("table:\n%s", s)
+	}
+}
+
+// TestEvalStreamBadInput: every bad input is a one-line error naming what
+// was wrong.
+func TestEvalStreamBadInput(t *testing.T) {
+	dir := writeModelDir(t, 0)
+	notNeoX := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(notNeoX, "config.json"), []byte(`{"model_type":"llama","vocab_size":10}`), 0o644))
+	text := writeFile(t, "a.txt", alice)
+	tests := []struct {
+		o    EvalOptions
+		want string
+	}{
+		{EvalOptions{Model: dir, Text: text, Caches: []string{"4+"}}, `cache spec "4+": W (window) is empty`},
+		{EvalOptions{Model: dir, Text: text, Caches: []string{"-1+8"}}, `K (sinks) "-1" is not a non-negative integer`},
+		{EvalOptions{Model: dir, Text: text, Caches: []string{"0+0"}}, "empty cache"},
+		{EvalOptions{Model: dir, Text: text, Caches: []string{"4+0"}}, "K = 4 fills the whole cache"},
+		{EvalOptions{Model: dir, Text: text, Caches: []string{"window"}}, `expected "dense", "K+W"`},
+		{EvalOptions{Model: dir, IDs: writeFile(t, "i", "1 2 x3"), Caches: []string{"dense"}}, `token 2: "x3" is not an integer id`},
+		{EvalOptions{Model: dir, IDs: writeFile(t, "i", "1 512"), Caches: []string{"dense"}}, "token 1: id 512 is outside the model's vocabulary [0, 512)"},
+		{EvalOptions{Model: dir, IDs: writeFile(t, "i", "7"), Caches: []string{"dense"}}, "1 token(s), expected at least 2"},
+		{EvalOptions{Model: dir, Text: writeFile(t, "s.txt", "A"), Caches: []string{"dense"}}, "1 token(s) after tokenization, expected at least 2"},
+		{EvalOptions{Model: notNeoX, Text: text, Caches: []string{"dense"}}, `model_type "llama"`},
+		{EvalOptions{Model: dir, Caches: []string{"dense"}}, "exactly one of --text, --ids and --data"},
+	}
+	for _, tt := range tests {
+		tt.o.Out = &bytes.Buffer{}
+		err := EvalStream(context.Background(), &tt.o)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%+v: error %v, want one line containing %q", tt.o, err, tt.want)
+		}
+	}
+}
+
+func FuzzParseCacheSpec(f *testing.F) {
+	for _, s := range []string{"dense", "4+252", "0+1", "recompute:256", "4+", "-1+8", "0+0", "+", "recompute:", "1+2+3", "99999999999999999999+1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		spec, err := ParseCacheSpec(s)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		if spec.Kind != Dense && (spec.Window < 1 || spec.Slots() > MaxCacheSlots || spec.Sinks < 0) {
+			t.Fatalf("%q parsed to invalid %+v", s, spec)
+		}
+		again, err := ParseCacheSpec(spec.String())
+		if err != nil || again != spec {
+			t.Fatalf("%q: String %q does not round-trip (%+v, %v)", s, spec.String(), again, err)
+		}
+	})
+}
+
+func FuzzReadIDs(f *testing.F) {
+	for _, s := range []string{"1 2 3", " 0\n99\t5 ", "1 x", "-1", "100", "", "1e3", "+5", "2147483648"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ids, err := ReadIDs(strings.NewReader(s), 100)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		if len(ids) != len(strings.Fields(s)) {
+			t.Fatalf("%q: %d ids from %d fields", s, len(ids), len(strings.Fields(s)))
+		}
+		for _, id := range ids {
+			if id < 0 || id >= 100 {
+				t.Fatalf("%q: id %d outside [0, 100)", s, id)
+			}
+		}
+	})
+}

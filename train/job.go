@@ -1,0 +1,128 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/sinktrain/sinktrain/checkpoint"
+	"github.com/sinktrain/sinktrain/model"
+)
+
+// job is everything one run needs, assembled by Pretrain or Finetune.
+type job struct {
+	cfg       Config
+	mcfg      model.Config
+	weights   func() (model.Weights, error) // fresh start: initial weights
+	newGraph  newGraphFunc
+	src       source
+	val       windows
+	tokenizer []byte // tokenizer.json content saved with every checkpoint
+	out       string
+	resume    *resumePoint // nil: fresh start
+	log       io.Writer
+	onStep    func(step int, loss float64)
+}
+
+// resumePoint is the newest checkpoint of a run directory.
+type resumePoint struct {
+	dir   string
+	state *TrainerState
+}
+
+// findResume returns the newest checkpoint of out, or nil when there is none.
+func findResume(out string) (*resumePoint, error) {
+	dir, _, err := checkpoint.LatestCheckpoint(out)
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	if dir == "" {
+		return nil, nil
+	}
+	st, err := readState(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &resumePoint{dir: dir, state: st}, nil
+}
+
+// checkResumeConfig refuses a config whose model differs from the checkpoint's.
+func (r *resumePoint) checkConfig(cfg Config) error {
+	if d := modelMismatch(cfg, r.state.Config); d != "" {
+		return fmt.Errorf("resume: %s: the checkpoint does not match the configured model: %s", r.dir, d)
+	}
+	return nil
+}
+
+// run trains the job to its end (or to a cancelled ctx) and returns nil on
+// success or interruption.
+func (j *job) run(ctx context.Context) error {
+	if err := os.MkdirAll(j.out, 0o755); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	var w model.Weights
+	var err error
+	if j.resume != nil {
+		m, err := checkpoint.Load(j.resume.dir)
+		if err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+		if err := checkWeights(j.resume.dir, j.mcfg, m.Weights); err != nil {
+			return err
+		}
+		w = m.Weights
+	} else if w, err = j.weights(); err != nil {
+		return err
+	}
+	if err := w.Check(j.mcfg); err != nil {
+		return fmt.Errorf("train: initial weights: %w", err)
+	}
+	t, err := newTrainer(j.cfg, j.mcfg, w, j.newGraph)
+	if err != nil {
+		return err
+	}
+	t.src, t.val, t.onStep = j.src, j.val, j.onStep
+	t.run = &runDir{dir: j.out, tokenizer: j.tokenizer, lastStep: -1}
+	metrics := filepath.Join(j.out, MetricsFile)
+	if r := j.resume; r != nil {
+		st := r.state
+		if err := t.opt.load(filepath.Join(r.dir, OptimizerFile), st.AdamStep); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+		if err := t.src.RestoreState(st.Loader); err != nil {
+			return fmt.Errorf("resume: %s: %w", r.dir, err)
+		}
+		t.step, t.tokens, t.run.lastStep = st.Step, st.Tokens, st.Step
+		if err := truncateMetrics(metrics, st.Step); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+	} else if err := os.Remove(metrics); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("train: %w", err)
+	}
+	if t.log, err = newLogger(j.log, metrics); err != nil {
+		return err
+	}
+	if j.resume != nil {
+		t.log.printf("resuming from %s (step %d of %d)\n", j.resume.dir, t.step, t.steps)
+		if j.resume.state.Workers != len(t.workers) {
+			t.log.printf("note: the checkpoint was written with %d workers, this run has %d: losses match within float rounding, not bit for bit\n", j.resume.state.Workers, len(t.workers))
+		}
+	}
+	t.log.printf("model: %d params, %d layers, d=%d, %d sinks, %s attention; %d workers; %d steps of %d tokens\n",
+		j.mcfg.NumParams(), j.mcfg.NumLayers, j.mcfg.HiddenSize, len(j.mcfg.SinkIDs), j.mcfg.Attention,
+		len(t.workers), t.steps, j.cfg.TokensPerStep())
+	err = t.loop(ctx)
+	if errors.Is(err, errInterrupted) {
+		t.log.printf("interrupted at step %d; checkpoint %s written; resume with the same command plus --resume\n",
+			t.step, checkpoint.CheckpointDir(j.out, t.step))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	t.log.printf("done: %d steps; model in %s, checkpoints in %s\n", t.step, j.out, checkpoint.CheckpointDir(j.out, t.step))
+	return nil
+}

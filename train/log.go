@@ -1,0 +1,98 @@
+package train
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// logger writes metrics.jsonl and shows progress: a progress bar on a
+// terminal, plain log lines otherwise.
+type logger struct {
+	out     io.Writer // human-readable output
+	metrics *os.File  // metrics.jsonl, appended
+	bar     *progressbar.ProgressBar
+	steps   int
+	began   time.Time
+	first   int // step the run (or resume) started at
+	lastTS  float64
+}
+
+func newLogger(out io.Writer, metricsPath string) (*logger, error) {
+	f, err := os.OpenFile(metricsPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	if out == nil {
+		out = io.Discard
+	}
+	return &logger{out: out, metrics: f}, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func (l *logger) start(step, steps int) {
+	l.steps, l.first, l.began = steps, step, time.Now()
+	if isTerminal(l.out) {
+		l.bar = progressbar.NewOptions(steps, progressbar.OptionSetWriter(l.out), progressbar.OptionShowCount(),
+			progressbar.OptionSetWidth(30), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond))
+		_ = l.bar.Set(step)
+	}
+}
+
+// eta estimates the remaining time from the steps done since start.
+func (l *logger) eta(step int) time.Duration {
+	if step <= l.first {
+		return 0
+	}
+	per := time.Since(l.began) / time.Duration(step-l.first)
+	return (per * time.Duration(l.steps-step)).Round(time.Second)
+}
+
+// metric appends one metrics.jsonl line and, without a bar, prints a log line.
+func (l *logger) metric(m metric) error {
+	b, _ := json.Marshal(m)
+	if _, err := l.metrics.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("train: write %s: %w", l.metrics.Name(), err)
+	}
+	l.lastTS = m.TokS
+	if l.bar == nil {
+		val := ""
+		if m.ValLoss != nil {
+			val = fmt.Sprintf(" | val %.4f", *m.ValLoss)
+		}
+		fmt.Fprintf(l.out, "step %d/%d | loss %.4f%s | lr %.2e | %.0f tok/s | ETA %s\n",
+			m.Step, l.steps, m.Loss, val, m.LR, m.TokS, l.eta(m.Step))
+	} else if m.ValLoss != nil {
+		l.bar.Clear()
+		fmt.Fprintf(l.out, "step %d: val loss %.4f\n", m.Step, *m.ValLoss)
+	}
+	return nil
+}
+
+// progress updates the bar after every step.
+func (l *logger) progress(step int, loss, lr float64) {
+	if l.bar == nil {
+		return
+	}
+	l.bar.Describe(fmt.Sprintf("loss %.4f lr %.2e %.0f tok/s", loss, lr, l.lastTS))
+	_ = l.bar.Set(step)
+}
+
+func (l *logger) finish() {
+	if l.bar != nil {
+		_ = l.bar.Finish()
+		fmt.Fprintln(l.out)
+	}
+	l.metrics.Close()
+}
+
+func (l *logger) printf(format string, args ...any) { fmt.Fprintf(l.out, format, args...) }

@@ -1,0 +1,287 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/sinktrain/sinktrain/checkpoint"
+	"github.com/sinktrain/sinktrain/data"
+	"github.com/sinktrain/sinktrain/model"
+	"github.com/sinktrain/sinktrain/sinktoken"
+)
+
+// Options are the flags of `sinktrain pretrain` (and the shared flags of
+// finetune).
+type Options struct {
+	Config string    // preset name (tiny, small, reference) or JSON file; "" = defaults only
+	Set    []string  // key=value overrides, applied after the preset
+	Data   string    // prepared dataset dir, .arrow file or HF datasets folder; "" = the embedded text, prepared into OUT/data
+	Out    string    // run directory
+	Resume bool      // continue from the newest checkpoint in Out
+	Log    io.Writer // progress and messages (nil = os.Stderr)
+
+	onStep func(step int, loss float64) // test hook: every step's loss
+}
+
+// FinetuneOptions are the flags of `sinktrain finetune`.
+type FinetuneOptions struct {
+	Options
+	From     string // checkpoint, run directory or Hugging Face GPT-NeoX folder
+	AddSinks int    // grow the vocabulary by this many sink tokens (rows = mean embedding)
+}
+
+// embeddedSinks is how many sink tokens the embedded corpus reserves, so that
+// vanilla and sink runs share one tokenizer.
+const embeddedSinks = 4
+
+func (o *Options) logWriter() io.Writer {
+	if o.Log == nil {
+		return os.Stderr
+	}
+	return o.Log
+}
+
+// resolve finds the resume point (with --resume) and builds the config on
+// top of base (or of the resumed run's config).
+func (o *Options) resolve(base Config) (Config, *resumePoint, error) {
+	if o.Out == "" {
+		return Config{}, nil, errors.New("train: --out is required")
+	}
+	var rp *resumePoint
+	if o.Resume {
+		var err error
+		if rp, err = findResume(o.Out); err != nil {
+			return Config{}, nil, err
+		}
+		if rp == nil {
+			return Config{}, nil, fmt.Errorf("resume: no checkpoint-* directory in %s", o.Out)
+		}
+		base = rp.state.Config
+	} else if dir, _, err := checkpoint.LatestCheckpoint(o.Out); err != nil || dir != "" {
+		if err != nil {
+			return Config{}, nil, fmt.Errorf("train: %w", err)
+		}
+		return Config{}, nil, fmt.Errorf("train: %s already holds %s: add --resume to continue it, or choose another --out", o.Out, filepath.Base(dir))
+	}
+	cfg, err := Resolve(base, o.Config, o.Set)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	if rp != nil {
+		if err := rp.checkConfig(cfg); err != nil {
+			return Config{}, nil, err
+		}
+	}
+	return cfg, rp, nil
+}
+
+// openData opens --data, or prepares the embedded text into OUT/data
+// (tokenizer: a new BPE of vocab_size, or tokenizerPath when set).
+func (o *Options) openData(ctx context.Context, cfg Config, tokenizerPath string) (*data.Dataset, error) {
+	path := o.Data
+	if path == "" {
+		path = filepath.Join(o.Out, "data")
+		if _, err := os.Stat(filepath.Join(path, "manifest.json")); err != nil {
+			fmt.Fprintf(o.logWriter(), "preparing the embedded text into %s\n", path)
+			if err := prepareEmbedded(ctx, path, cfg.VocabSize, max(cfg.Sinks, embeddedSinks), tokenizerPath); err != nil {
+				return nil, fmt.Errorf("train: prepare the embedded text: %w", err)
+			}
+		}
+	}
+	ds, err := data.OpenDataset(path)
+	if err != nil {
+		return nil, fmt.Errorf("train: --data: %w", err)
+	}
+	return ds, nil
+}
+
+// sources returns the training loader and the val stream (nil without a val split).
+func sources(ds *data.Dataset, cfg Config) (source, windows, error) {
+	tr, err := ds.Split("train")
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: %w", err)
+	}
+	l, err := data.NewLoader(tr, cfg.BlockSize, cfg.Seed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: %s: %w", ds.Path(), err)
+	}
+	va, err := ds.Split("val")
+	if errors.Is(err, data.ErrNoSplit) {
+		return &loaderSource{l: l}, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: %w", err)
+	}
+	return &loaderSource{l: l}, va, nil
+}
+
+// loaderSource adapts data.Loader, reusing its row buffers.
+type loaderSource struct {
+	l    *data.Loader
+	rows [][]int32
+}
+
+func (s *loaderSource) Next(batch int) [][]int32 {
+	if len(s.rows) != batch {
+		s.rows = make([][]int32, batch)
+	}
+	s.rows = s.l.Rows(s.l.Step(), 0, s.rows)
+	s.l.Skip(1)
+	return s.rows
+}
+
+func (s *loaderSource) SaveState() (json.RawMessage, error) { return json.Marshal(s.l.State()) }
+
+func (s *loaderSource) RestoreState(b json.RawMessage) error {
+	var st data.LoaderState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("loader state: %w", err)
+	}
+	return s.l.Restore(st)
+}
+
+// sinkIDs looks up <|sink_0|> … <|sink_{k-1}|> in the tokenizer.
+func sinkIDs(tok tokenIDs, k int, path string) ([]int, error) {
+	ids := make([]int, 0, k)
+	for i := range k {
+		id, ok := tok.TokenID(sinktoken.TokenName(i))
+		if !ok {
+			return nil, fmt.Errorf("train: tokenizer %s has no %s token, expected %d sink tokens (prepare the data with --sinks %d)", path, sinktoken.TokenName(i), k, k)
+		}
+		ids = append(ids, int(id))
+	}
+	return ids, nil
+}
+
+// tokenIDs is the part of data.Tokenizer the trainer uses.
+type tokenIDs interface {
+	TokenID(tok string) (int32, bool)
+	VocabSize() int
+}
+
+// Pretrain trains a model from scratch (or resumes one with Resume) as
+// configured, writing checkpoints and the final model into Out.
+func Pretrain(ctx context.Context, opts Options) error {
+	cfg, rp, err := opts.resolve(Defaults())
+	if err != nil {
+		return err
+	}
+	ds, err := opts.openData(ctx, cfg, "")
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	tokPath := ds.TokenizerPath()
+	if tokPath == "" {
+		return fmt.Errorf("train: --data %s has no tokenizer.json next to it, expected a prepared dataset (sinktrain prepare)", ds.Path())
+	}
+	tokJSON, err := os.ReadFile(tokPath)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	tok, err := loadTokenizer(tokPath)
+	if err != nil {
+		return err
+	}
+	sinks, err := sinkIDs(tok, cfg.Sinks, tokPath)
+	if err != nil {
+		return err
+	}
+	mcfg := cfg.Model(tok.VocabSize(), sinks)
+	if id, ok := tok.TokenID("<|endoftext|>"); ok {
+		mcfg.BOSTokenID, mcfg.EOSTokenID = int(id), int(id)
+	}
+	src, val, err := sources(ds, cfg)
+	if err != nil {
+		return err
+	}
+	j := &job{cfg: cfg, mcfg: mcfg, newGraph: newModelGraph, src: src, val: val, tokenizer: tokJSON,
+		out: opts.Out, resume: rp, log: opts.logWriter(), onStep: opts.onStep,
+		weights: func() (model.Weights, error) { return model.Init(mcfg, cfg.Seed), nil }}
+	return j.run(ctx)
+}
+
+// withModel returns cfg with the model keys taken from a model config.
+func withModel(cfg Config, m model.Config) Config {
+	cfg.HiddenSize, cfg.NumLayers, cfg.NumHeads = m.HiddenSize, m.NumLayers, m.NumHeads
+	cfg.IntermediateSize, cfg.RotaryPct, cfg.RotaryBase = m.IntermediateSize, m.RotaryPct, m.RotaryBase
+	cfg.ParallelResidual, cfg.LayerNormEps, cfg.MaxPositions = m.ParallelResidual, m.LayerNormEps, m.MaxPositionEmbeddings
+	cfg.Sinks, cfg.Attention = len(m.SinkIDs), string(m.Attention)
+	if cfg.Attention == "" {
+		cfg.Attention = string(sinktoken.Softmax)
+	}
+	return cfg
+}
+
+// Finetune continues training a checkpoint or Hugging Face GPT-NeoX folder,
+// optionally adding AddSinks sink tokens first.
+func Finetune(ctx context.Context, opts FinetuneOptions) error {
+	if opts.From == "" {
+		return errors.New("finetune: --from is required")
+	}
+	if opts.AddSinks < 0 {
+		return fmt.Errorf("finetune: --add-sinks %d, expected >= 0", opts.AddSinks)
+	}
+	m, err := checkpoint.Load(opts.From)
+	if err != nil {
+		return fmt.Errorf("finetune: %w", err)
+	}
+	if m.TokenizerPath == "" {
+		return fmt.Errorf("finetune: %s has no tokenizer.json", opts.From)
+	}
+	tokJSON, err := os.ReadFile(m.TokenizerPath)
+	if err != nil {
+		return fmt.Errorf("finetune: %w", err)
+	}
+	if tokJSON, err = checkpoint.AddSinks(m, tokJSON, opts.AddSinks); err != nil {
+		return fmt.Errorf("finetune: %w", err)
+	}
+	cfg, rp, err := opts.resolve(withModel(Defaults(), m.Config))
+	if err != nil {
+		return err
+	}
+	if d := modelMismatch(cfg, withModel(cfg, m.Config)); d != "" {
+		return fmt.Errorf("finetune: the configured model does not match %s: %s", opts.From, d)
+	}
+	ds, err := opts.openData(ctx, cfg, m.TokenizerPath)
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	if p := ds.TokenizerPath(); p != "" {
+		dt, err := loadTokenizer(p)
+		if err != nil {
+			return err
+		}
+		if dt.VocabSize() > m.Config.VocabSize {
+			return fmt.Errorf("finetune: the data's tokenizer %s has %d ids, the model only %d", p, dt.VocabSize(), m.Config.VocabSize)
+		}
+	}
+	src, val, err := sources(ds, cfg)
+	if err != nil {
+		return err
+	}
+	mcfg := m.Config
+	j := &job{cfg: cfg, mcfg: mcfg, newGraph: newModelGraph, src: src, val: val, tokenizer: tokJSON,
+		out: opts.Out, resume: rp, log: opts.logWriter(), onStep: opts.onStep,
+		weights: func() (model.Weights, error) { return m.Weights, nil }}
+	return j.run(ctx)
+}
+
+func loadTokenizer(path string) (tokenIDs, error) {
+	t, err := data.LoadTokenizer(path)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	return t, nil
+}
+
+// newModelGraph builds the real training graph.
+func newModelGraph(cfg model.Config, w model.Weights, batch, length int) (graph, error) {
+	return model.NewGraph(cfg, w, batch, length)
+}
