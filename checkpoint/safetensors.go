@@ -344,30 +344,51 @@ func WriteSafetensors(path string, tensors map[string]Raw, meta map[string]strin
 
 // EncodeSafetensors writes the safetensors encoding of tensors to w.
 func EncodeSafetensors(w io.Writer, tensors map[string]Raw, meta map[string]string) error {
-	names := make([]string, 0, len(tensors))
-	for k := range tensors {
-		if k == "__metadata__" {
-			return errors.New("tensor name __metadata__ is reserved by safetensors")
+	ts := make([]streamTensor, 0, len(tensors))
+	for k, t := range tensors {
+		if err := t.check(); err != nil {
+			return fmt.Errorf("tensor %s: %w", k, err)
 		}
-		names = append(names, k)
+		data := t.Data
+		ts = append(ts, streamTensor{name: k, dtype: t.DType, shape: t.Shape, size: int64(len(data)),
+			write: func(w io.Writer) error { _, err := w.Write(data); return err }})
 	}
-	sort.Strings(names)
-	hdr := make(map[string]any, len(names)+1)
+	return encodeStream(w, ts, meta)
+}
+
+// streamTensor is one tensor of encodeStream: its header entry and a
+// function that writes exactly size bytes of data.
+type streamTensor struct {
+	name  string
+	dtype DType
+	shape []int
+	size  int64
+	write func(io.Writer) error
+}
+
+// encodeStream writes a safetensors file tensor by tensor (names sorted, as
+// the reference implementation does), so that callers need not hold every
+// tensor's bytes at once.
+func encodeStream(w io.Writer, ts []streamTensor, meta map[string]string) error {
+	sort.Slice(ts, func(i, j int) bool { return ts[i].name < ts[j].name })
+	hdr := make(map[string]any, len(ts)+1)
 	if len(meta) > 0 {
 		hdr["__metadata__"] = meta
 	}
 	var off int64
-	for _, k := range names {
-		t := tensors[k]
-		if err := t.check(); err != nil {
-			return fmt.Errorf("tensor %s: %w", k, err)
+	for i, t := range ts {
+		if t.name == "__metadata__" {
+			return errors.New("tensor name __metadata__ is reserved by safetensors")
 		}
-		shape := t.Shape
+		if i > 0 && ts[i-1].name == t.name {
+			return fmt.Errorf("tensor %s: duplicate name", t.name)
+		}
+		shape := t.shape
 		if shape == nil {
 			shape = []int{}
 		}
-		hdr[k] = headerEntry{DType: t.DType, Shape: shape, Offsets: []int64{off, off + int64(len(t.Data))}}
-		off += int64(len(t.Data))
+		hdr[t.name] = headerEntry{DType: t.dtype, Shape: shape, Offsets: []int64{off, off + t.size}}
+		off += t.size
 	}
 	hb, err := json.Marshal(hdr)
 	if err != nil {
@@ -384,12 +405,27 @@ func EncodeSafetensors(w io.Writer, tensors map[string]Raw, meta map[string]stri
 	if _, err := w.Write(hb); err != nil {
 		return err
 	}
-	for _, k := range names {
-		if _, err := w.Write(tensors[k].Data); err != nil {
-			return err
+	for _, t := range ts {
+		cw := &countingWriter{w: w}
+		if err := t.write(cw); err != nil {
+			return fmt.Errorf("tensor %s: %w", t.name, err)
+		}
+		if cw.n != t.size {
+			return fmt.Errorf("tensor %s: wrote %d bytes, expected %d", t.name, cw.n, t.size)
 		}
 	}
 	return nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // Float64s converts a float or integer tensor to float64 values.
@@ -566,6 +602,12 @@ func EncodeFloat32(dt DType, shape []int, data []float32) (Raw, error) {
 		return Raw{}, fmt.Errorf("dtype %s is not a float dtype, expected F32, F16, BF16 or F64", dt)
 	}
 	b := make([]byte, dt.Size()*len(data))
+	putFloat32s(b, dt, data)
+	return Raw{DType: dt, Shape: slices.Clone(shape), Data: b}, nil
+}
+
+// putFloat32s encodes data as dt (a float dtype) into b.
+func putFloat32s(b []byte, dt DType, data []float32) {
 	switch dt {
 	case F32:
 		for i, v := range data {
@@ -584,7 +626,24 @@ func EncodeFloat32(dt DType, shape []int, data []float32) (Raw, error) {
 			binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(float64(v)))
 		}
 	}
-	return Raw{DType: dt, Shape: slices.Clone(shape), Data: b}, nil
+}
+
+// float32Tensor streams float32 values as dtype dt (a float dtype) in
+// chunks, for encodeStream.
+func float32Tensor(name string, dt DType, shape []int, data []float32) streamTensor {
+	return streamTensor{name: name, dtype: dt, shape: shape, size: int64(dt.Size() * len(data)),
+		write: func(w io.Writer) error {
+			const chunk = 1 << 16
+			buf := make([]byte, dt.Size()*min(chunk, len(data)))
+			for i := 0; i < len(data); i += chunk {
+				part := data[i:min(i+chunk, len(data))]
+				putFloat32s(buf, dt, part)
+				if _, err := w.Write(buf[:dt.Size()*len(part)]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
 }
 
 // FromInt64 builds an I64 raw tensor.

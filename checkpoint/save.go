@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/sinktrain/sinktrain/internal/fsutil"
-	"github.com/sinktrain/sinktrain/model"
 )
 
 // Files of a Hugging Face tokenizer folder that Save writes next to
@@ -56,21 +54,22 @@ type SaveOptions struct {
 // opts.Files. The result is a folder transformers can load
 // (GPTNeoXForCausalLM.from_pretrained) whenever the attention is softmax.
 //
-// When dir does not exist or is empty, the whole directory is written into
-// a temporary sibling and renamed into place, so a crash never leaves a
-// half directory. When dir already has files (a run directory holding
-// metrics.jsonl and checkpoint-* folders), each file is replaced
-// atomically, config.json last, and other files are left alone.
+// When dir does not exist, is empty, or holds only files that Save
+// writes (a checkpoint-NNNNNN folder saved again), the whole directory is
+// written into a temporary sibling and renamed into place (WriteDir), so a
+// crash never leaves a half directory. When dir holds other things (a run
+// directory with metrics.jsonl and checkpoint-* folders), each file is
+// replaced atomically, config.json last, and the rest is left alone.
 func Save(dir string, m *Model, opts SaveOptions) error {
 	files, err := checkpointFiles(m, opts)
 	if err != nil {
 		return fmt.Errorf("save %s: %w", dir, err)
 	}
-	empty, err := isEmptyOrMissing(dir)
+	whole, err := replaceableDir(dir, files)
 	if err != nil {
 		return fmt.Errorf("save %s: %w", dir, err)
 	}
-	if empty {
+	if whole {
 		return WriteDir(dir, files)
 	}
 	names := sortedNames(files)
@@ -136,12 +135,13 @@ func checkpointFiles(m *Model, opts SaveOptions) (map[string]FileWriter, error) 
 		return nil, err
 	}
 	files[ConfigFile] = writeBytes(cb)
-	raw, err := encodeWeights(cfg, m.Weights, dt)
-	if err != nil {
-		return nil, err
+	ts := make([]streamTensor, 0, len(m.Weights))
+	for _, s := range cfg.ParamSpecs() {
+		t := m.Weights[s.Name]
+		ts = append(ts, float32Tensor(s.Name, dt, t.Shape, t.Data))
 	}
 	files[WeightsFile] = func(w *bufio.Writer) error {
-		return EncodeSafetensors(w, raw, map[string]string{"format": "pt"})
+		return encodeStream(w, ts, map[string]string{"format": "pt"})
 	}
 	tok := opts.Tokenizer
 	if tok == nil {
@@ -167,20 +167,6 @@ func checkpointFiles(m *Model, opts SaveOptions) (map[string]FileWriter, error) 
 	return files, nil
 }
 
-// encodeWeights converts every parameter of cfg to dtype dt.
-func encodeWeights(cfg model.Config, w model.Weights, dt DType) (map[string]Raw, error) {
-	out := make(map[string]Raw, len(w))
-	for _, s := range cfg.ParamSpecs() {
-		t := w[s.Name]
-		r, err := EncodeFloat32(dt, t.Shape, t.Data)
-		if err != nil {
-			return nil, fmt.Errorf("tensor %s: %w", s.Name, err)
-		}
-		out[s.Name] = r
-	}
-	return out, nil
-}
-
 func writeBytes(b []byte) FileWriter {
 	return func(w *bufio.Writer) error {
 		_, err := w.Write(b)
@@ -200,26 +186,32 @@ func sortedNames(files map[string]FileWriter) []string {
 // isEmptyOrMissing reports whether dir does not exist or is an empty
 // directory; a non-directory at dir is an error.
 func isEmptyOrMissing(dir string) (bool, error) {
-	f, err := os.Open(dir)
+	return replaceableDir(dir, nil)
+}
+
+// replaceableDir reports whether dir is missing or a directory holding
+// only regular files named in files; a non-directory at dir is an error.
+func replaceableDir(dir string, files map[string]FileWriter) (bool, error) {
+	st, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return true, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return false, err
-	}
 	if !st.IsDir() {
 		return false, fmt.Errorf("%s exists and is not a directory", dir)
 	}
-	_, err = f.Readdirnames(1)
-	if errors.Is(err, io.EOF) {
-		return true, nil
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false, err
 	}
-	return false, err
+	for _, e := range ents {
+		if _, ok := files[e.Name()]; !ok || !e.Type().IsRegular() {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // WriteDir writes a whole directory atomically: every file (base names

@@ -148,15 +148,22 @@ func crpJSONL(docs []Document, path string, b []byte) ([]Document, error) {
 }
 
 // DecodeText turns file bytes into normalised UTF-8 text: a UTF-8 byte-order
-// mark is dropped; bytes that are not valid UTF-8 are read as ISO-8859-1
+// mark and a DOS end-of-file mark (Ctrl-Z) ending the text are dropped; bytes that are not valid UTF-8 are read as ISO-8859-1
 // (Latin-1), or as Windows-1252 when they use its 0x80–0x9F punctuation;
-// CRLF and lone CR become LF. Data with NUL bytes or other control
-// characters (besides tab, LF, VT, FF, CR) is not text and gives an error.
+// CRLF and lone CR become LF. Data with a NUL byte, or with more than one
+// other control character (besides tab, LF, VT, FF, CR) per 1000 bytes, is
+// not text and gives an error; rarer stray control characters are kept.
 func DecodeText(b []byte) (string, error) {
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	if i := bytes.IndexByte(b, 0x1a); i >= 0 && len(bytes.Trim(b[i:], "\x1a\r\n\t ")) == 0 {
+		b = b[:i] // DOS end-of-file mark (Ctrl-Z) and what follows it
+	}
+	ctl := 0
 	for i, c := range b {
 		if c < 0x20 && c != '\t' && c != '\n' && c != '\v' && c != '\f' && c != '\r' {
-			return "", fmt.Errorf("not text: control byte 0x%02x at offset %d", c, i)
+			if ctl++; c == 0 || ctl > len(b)/1000 {
+				return "", fmt.Errorf("not text: control byte 0x%02x at offset %d (binary?)", c, i)
+			}
 		}
 	}
 	var s string

@@ -55,7 +55,7 @@ func (l *Loader) Step() int64 { return l.step }
 func (l *Loader) Offset(step int64, row int) int {
 	h := ldMix(ldMix(ldMix(l.seed)^uint64(step)) ^ uint64(row))
 	span := uint64(l.toks.Len() - l.blockSize + 1) // number of valid offsets
-	hi, _ := bits.Mul64(h, span)                     // uniform in [0, span) (Lemire)
+	hi, _ := bits.Mul64(h, span)                   // uniform in [0, span) (Lemire)
 	return int(hi)
 }
 

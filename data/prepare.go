@@ -92,6 +92,9 @@ func Prepare(ctx context.Context, o *PrepareOptions) error {
 	}
 	defer os.RemoveAll(tmp) // after the rename it no longer exists
 	m := &Manifest{Format: ManifestFormat, Version: ManifestVersion, Sources: o.Inputs}
+	if len(o.Inputs) == 0 {
+		m.Sources = []string{"embedded"}
+	}
 	tok, err := ppTokenizer(o, train, tmp, &m.Tokenizer)
 	if err != nil {
 		return err
@@ -113,11 +116,11 @@ func Prepare(ctx context.Context, o *PrepareOptions) error {
 		return err
 	}
 	if o.Progress != nil {
-		var n [2]int64
+		n := map[string]int64{}
 		for _, s := range m.Shards {
-			n[map[string]int{SplitTrain: 0, SplitVal: 1}[s.Split]] += s.Tokens
+			n[s.Split] += s.Tokens
 		}
-		fmt.Fprintf(o.Progress, "prepare: wrote %s: %d train tokens, %d val tokens, vocab %d\n", o.Out, n[0], n[1], m.Tokenizer.VocabSize)
+		fmt.Fprintf(o.Progress, "prepare: wrote %s: %d train tokens, %d val tokens, vocab %d\n", o.Out, n[SplitTrain], n[SplitVal], m.Tokenizer.VocabSize)
 	}
 	return nil
 }

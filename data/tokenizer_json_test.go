@@ -86,23 +86,15 @@ func tokGolden(t *testing.T, path string, got []byte) {
 }
 
 func TestMergesStringForm(t *testing.T) {
-	b, err := os.ReadFile(tokFixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f map[string]any
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatal(err)
-	}
-	m := f["model"].(map[string]any)
-	var lines []string
-	for _, p := range m["merges"].([]any) {
-		pp := p.([]any)
-		lines = append(lines, pp[0].(string)+" "+pp[1].(string))
-	}
-	m["merges"] = lines
-	b, _ = json.Marshal(f)
-	tk, err := ParseTokenizer(b)
+	tk, err := ParseTokenizer(tokFixtureEdit(t, func(f map[string]any) {
+		m := f["model"].(map[string]any)
+		var lines []string
+		for _, p := range m["merges"].([]any) {
+			pp := p.([]any)
+			lines = append(lines, pp[0].(string)+" "+pp[1].(string))
+		}
+		m["merges"] = lines
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,19 +106,7 @@ func TestMergesStringForm(t *testing.T) {
 }
 
 func TestTokenizerBadInput(t *testing.T) {
-	fixture, err := os.ReadFile(tokFixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edit := func(f func(m map[string]any)) string {
-		var m map[string]any
-		if err := json.Unmarshal(fixture, &m); err != nil {
-			t.Fatal(err)
-		}
-		f(m)
-		b, _ := json.Marshal(m)
-		return string(b)
-	}
+	edit := func(f func(m map[string]any)) string { return string(tokFixtureEdit(t, f)) }
 	model := func(m map[string]any) map[string]any { return m["model"].(map[string]any) }
 	for _, c := range []struct {
 		name, json, want string

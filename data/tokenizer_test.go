@@ -37,6 +37,25 @@ func tokLoadFixture(t testing.TB) (*Tokenizer, []tokCase) {
 	return tk, cases
 }
 
+// tokFixtureEdit returns the fixture tokenizer.json changed by edit.
+func tokFixtureEdit(t testing.TB, edit func(f map[string]any)) []byte {
+	t.Helper()
+	b, err := os.ReadFile(tokFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f map[string]any
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	edit(f)
+	b, err = json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestTokenizerMatchesHF(t *testing.T) {
 	tk, cases := tokLoadFixture(t)
 	if got := tk.VocabSize(); got != 512 {
@@ -150,23 +169,15 @@ func TestTokenizerSpecialTokens(t *testing.T) {
 // TestAddedTokenFlags checks lstrip, rstrip, single_word and normalized
 // added tokens on a file with an NFC normalizer and add_prefix_space.
 func TestAddedTokenFlags(t *testing.T) {
-	b, err := os.ReadFile(tokFixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f map[string]any
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatal(err)
-	}
-	f["normalizer"] = map[string]any{"type": "NFC"}
-	f["added_tokens"] = append(f["added_tokens"].([]any),
-		map[string]any{"id": 600, "content": "<L>", "lstrip": true, "special": true, "normalized": false},
-		map[string]any{"id": 601, "content": "<R>", "rstrip": true, "special": true, "normalized": false},
-		map[string]any{"id": 602, "content": "cat", "single_word": true, "normalized": true},
-		map[string]any{"id": 603, "content": "e\u0301t\u00e9"}, // normalized by default: matches NFC text
-	)
-	b, _ = json.Marshal(f)
-	tk, err := ParseTokenizer(b)
+	tk, err := ParseTokenizer(tokFixtureEdit(t, func(f map[string]any) {
+		f["normalizer"] = map[string]any{"type": "NFC"}
+		f["added_tokens"] = append(f["added_tokens"].([]any),
+			map[string]any{"id": 600, "content": "<L>", "lstrip": true, "special": true, "normalized": false},
+			map[string]any{"id": 601, "content": "<R>", "rstrip": true, "special": true, "normalized": false},
+			map[string]any{"id": 602, "content": "cat", "single_word": true, "normalized": true},
+			map[string]any{"id": 603, "content": "e\u0301t\u00e9"}, // normalized by default: matches NFC text
+		)
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,12 +209,9 @@ func TestAddedTokenFlags(t *testing.T) {
 }
 
 func TestTokenizerAddPrefixSpace(t *testing.T) {
-	b, err := os.ReadFile(tokFixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := strings.Replace(string(b), `"add_prefix_space": false`, `"add_prefix_space": true`, 1)
-	tk, err := ParseTokenizer([]byte(s))
+	tk, err := ParseTokenizer(tokFixtureEdit(t, func(f map[string]any) {
+		f["pre_tokenizer"].(map[string]any)["add_prefix_space"] = true
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,5 +221,53 @@ func TestTokenizerAddPrefixSpace(t *testing.T) {
 	}
 	if got := tk.Encode(""); len(got) != 0 {
 		t.Errorf("Encode(\"\") = %v", got)
+	}
+}
+
+// TestRoundTripCorpus round-trips a whole corpus file, e.g. the default
+// training corpus: TOK_CORPUS=path go test ./data -run RoundTripCorpus.
+func TestRoundTripCorpus(t *testing.T) {
+	path := os.Getenv("TOK_CORPUS")
+	if path == "" {
+		t.Skip("set TOK_CORPUS to a text file")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, _ := tokLoadFixture(t)
+	text := string(b)
+	trained, err := TrainBPE(func(yield func(string) bool) { yield(text) }, 4096, tokSpecials(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tk := range map[string]*Tokenizer{"fixture": tk, "trained": trained} {
+		if got := tk.Decode(tk.Encode(text)); got != text {
+			t.Errorf("%s: round trip of %s fails", name, path)
+		}
+	}
+}
+
+// TestEncodeConcurrent: goroutines share one tokenizer (run with -race).
+func TestEncodeConcurrent(t *testing.T) {
+	tk, cases := tokLoadFixture(t)
+	text := tokLongText(cases)
+	want := tk.Encode(text)
+	errs := make(chan string, 4)
+	for range 4 {
+		go func() {
+			for range 20 {
+				if got := tk.Encode(text); !slices.Equal(got, want) {
+					errs <- "concurrent Encode differs"
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for range 4 {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
 	}
 }

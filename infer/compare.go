@@ -89,18 +89,10 @@ func Compare(ctx context.Context, o *CompareOptions) error {
 		}
 		res.Results = append(res.Results, rs...)
 	}
-	if err := cmpWriteAll(stage, res); err != nil {
+	if err := stage.finish(func() error { return cmpWriteAll(stage, res) }, o.Stdout, res.Table()); err != nil {
 		return fmt.Errorf("compare: %w", err)
 	}
-	if err := stage.commit(); err != nil {
-		return fmt.Errorf("compare: %w", err)
-	}
-	stdout := o.Stdout
-	if stdout == nil {
-		stdout = os.Stdout
-	}
-	_, err = io.WriteString(stdout, res.Table())
-	return err
+	return nil
 }
 
 func (o *CompareOptions) validate() error {

@@ -15,11 +15,7 @@ const cmpRollingPoints = 400
 // same stream construction and Score as EvalStream (so the numbers are
 // eval stream's), recording the rolling perplexity for the plot.
 func cmpEvalModel(ctx context.Context, o *CompareOptions, nm NamedModel) ([]CompareResult, error) {
-	ck, err := checkpoint.Load(nm.Path)
-	if err != nil {
-		return nil, err
-	}
-	m, err := NewModel(ck.Config, ck.Weights)
+	m, err := cmpLoadModel(nm.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -49,6 +45,15 @@ func cmpEvalModel(ctx context.Context, o *CompareOptions, nm NamedModel) ([]Comp
 		})
 	}
 	return out, nil
+}
+
+// cmpLoadModel loads a checkpoint or HF folder for the forward pass.
+func cmpLoadModel(dir string) (*Model, error) {
+	ck, err := checkpoint.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	return NewModel(ck.Config, ck.Weights)
 }
 
 // cmpRoller computes the perplexity over a trailing window of win scored

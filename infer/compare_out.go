@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -84,6 +85,22 @@ func (s *cmpStage) commit() error {
 		return err
 	}
 	return os.Remove(s.tmp)
+}
+
+// finish runs write (which fills the stage), commits, and prints summary to
+// stdout (nil: os.Stdout).
+func (s *cmpStage) finish(write func() error, stdout io.Writer, summary string) error {
+	if err := write(); err != nil {
+		return err
+	}
+	if err := s.commit(); err != nil {
+		return err
+	}
+	if stdout == nil {
+		stdout = os.Stdout
+	}
+	_, err := io.WriteString(stdout, summary)
+	return err
 }
 
 // abort removes the staged files; a no-op after commit.

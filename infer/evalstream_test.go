@@ -187,3 +187,17 @@ func FuzzReadIDs(f *testing.F) {
 		}
 	})
 }
+
+// TestEvalStreamData: --data accepts a bare .arrow file (the fixture shard,
+// tokenized with the same tokenizer); the sink is prepended.
+func TestEvalStreamData(t *testing.T) {
+	dir := writeModelDir(t, 1)
+	var out bytes.Buffer
+	o := &EvalOptions{Model: dir, Data: filepath.Join(fixtures, "arrow", "tokens.arrow"), Caches: []string{"1+15"}, MaxTokens: 100, JSON: true, Out: &out}
+	must(t, EvalStream(context.Background(), o))
+	var r Result
+	must(t, json.Unmarshal(out.Bytes(), &r))
+	if r.Tokens != 100 { // 101 fed tokens (sink + 100), 100 targets, none a sink
+		t.Errorf("scored %d targets, want 100", r.Tokens)
+	}
+}

@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
-	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/internal/fsutil"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
@@ -75,11 +73,7 @@ func InspectAttention(ctx context.Context, o *InspectOptions) error {
 	if !(o.Epsilon > 0 && o.Epsilon < 1) {
 		return fmt.Errorf("inspect: --epsilon %v, expected a value in (0, 1)", o.Epsilon)
 	}
-	ck, err := checkpoint.Load(o.Model)
-	if err != nil {
-		return fmt.Errorf("inspect: %w", err)
-	}
-	m, err := NewModel(ck.Config, ck.Weights)
+	m, err := cmpLoadModel(o.Model)
 	if err != nil {
 		return fmt.Errorf("inspect: %w", err)
 	}
@@ -111,18 +105,10 @@ func InspectAttention(ctx context.Context, o *InspectOptions) error {
 	if rep.SinkIDs == nil {
 		rep.SinkIDs = []int{}
 	}
-	if err := inspWriteAll(stage, rep); err != nil {
+	if err := stage.finish(func() error { return inspWriteAll(stage, rep) }, o.Stdout, rep.Summary()); err != nil {
 		return fmt.Errorf("inspect: %w", err)
 	}
-	if err := stage.commit(); err != nil {
-		return fmt.Errorf("inspect: %w", err)
-	}
-	stdout := o.Stdout
-	if stdout == nil {
-		stdout = os.Stdout
-	}
-	_, err = io.WriteString(stdout, rep.Summary())
-	return err
+	return nil
 }
 
 // AttentionStats runs ids through m with a dense cache and returns the sink

@@ -145,15 +145,15 @@ func Score(ctx context.Context, m *Model, spec CacheSpec, s Stream, onNLL ScoreF
 	}, nil
 }
 
-// crossEntropy returns logsumexp(logits) − logits[target] in float64.
+// crossEntropy returns logsumexp(logits) − logits[target] (sum in float64).
 func crossEntropy(logits []float32, target int32) float64 {
-	m := math.Inf(-1)
+	m := float32(math.Inf(-1))
 	for _, v := range logits {
-		m = max(m, float64(v))
+		m = max(m, v)
 	}
 	var sum float64
 	for _, v := range logits {
-		sum += math.Exp(float64(v) - m)
+		sum += float64(expf(v - m))
 	}
-	return m + math.Log(sum) - float64(logits[target])
+	return float64(m) + math.Log(sum) - float64(logits[target])
 }

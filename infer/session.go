@@ -301,23 +301,23 @@ func (s *Session) linear(y, x []float32, T int, w, bias []float32, out, in int) 
 // softmax p_j = exp(s_j)/Σexp(s_k); softmax1 adds 1 to the denominator;
 // sink_logit adds exp(b_h).
 func normalize(sc []float32, att sinktoken.Attention, sinkLogit float32) {
-	m := math.Inf(-1)
+	m := float32(math.Inf(-1))
 	for _, v := range sc {
-		m = max(m, float64(v))
+		m = max(m, v)
 	}
-	extra := math.Inf(-1) // logit of the extra denominator term
+	extra := float32(math.Inf(-1)) // logit of the extra denominator term
 	switch att {
 	case sinktoken.Softmax1:
 		extra = 0
 	case sinktoken.SinkLogit:
-		extra = float64(sinkLogit)
+		extra = sinkLogit
 	}
 	m = max(m, extra)
-	sum := math.Exp(extra - m)
+	sum := float64(expf(extra - m))
 	for i, v := range sc {
-		e := math.Exp(float64(v) - m)
-		sc[i] = float32(e)
-		sum += e
+		e := expf(v - m)
+		sc[i] = e
+		sum += float64(e)
 	}
 	inv := float32(1 / sum)
 	for i := range sc {

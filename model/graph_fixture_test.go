@@ -77,12 +77,18 @@ func TestGraphMatchesHF(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			worst, worstName := 0.0, ""
+			defer func() { t.Logf("worst relative error %.3g (%s)", worst, worstName) }()
 			check := func(what string, got []float32, want []float64) {
 				t.Helper()
 				if len(got) != len(want) {
 					t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
 				}
-				if e := relErr(got, want); !(e <= fixtureTol) {
+				e := relErr(got, want)
+				if e > worst {
+					worst, worstName = e, what
+				}
+				if !(e <= fixtureTol) {
 					t.Errorf("%s: relative error %.3g > %g", what, e, fixtureTol)
 				}
 			}

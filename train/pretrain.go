@@ -88,7 +88,12 @@ func (o *Options) openData(ctx context.Context, cfg Config, tokenizerPath string
 		path = filepath.Join(o.Out, "data")
 		if _, err := os.Stat(filepath.Join(path, "manifest.json")); err != nil {
 			fmt.Fprintf(o.logWriter(), "preparing the embedded text into %s\n", path)
-			if err := prepareEmbedded(ctx, path, cfg.VocabSize, max(cfg.Sinks, embeddedSinks), tokenizerPath); err != nil {
+			if err := os.MkdirAll(o.Out, 0o755); err != nil {
+				return nil, fmt.Errorf("train: %w", err)
+			}
+			po := &data.PrepareOptions{Out: path, VocabSize: cfg.VocabSize, Sinks: max(cfg.Sinks, embeddedSinks),
+				Tokenizer: tokenizerPath, ValFraction: data.DefaultValFraction, Progress: o.logWriter()}
+			if err := data.Prepare(ctx, po); err != nil {
 				return nil, fmt.Errorf("train: prepare the embedded text: %w", err)
 			}
 		}

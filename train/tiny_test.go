@@ -1,5 +1,3 @@
-//go:build sinktrain_wired
-
 package train
 
 import (

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/sinktrain/sinktrain/infer"
@@ -37,23 +34,7 @@ func TestInspectAttentionFlags(t *testing.T) {
 		t.Run(tt.cli, func(t *testing.T) {
 			var got *infer.InspectOptions
 			cmd := newInspectCmd(func(_ context.Context, o *infer.InspectOptions) error { got = o; return nil })
-			cmd.SetArgs(strings.Fields(tt.cli))
-			cmd.SetOut(io.Discard)
-			cmd.SetErr(io.Discard)
-			err := cmd.Execute()
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got.Stdout = nil
-			if !reflect.DeepEqual(*got, tt.want) {
-				t.Errorf("options = %+v, want %+v", *got, tt.want)
-			}
+			cmpFlagCase(t, cmd, &got, tt.cli, tt.wantErr, tt.want, func(o *infer.InspectOptions) { o.Stdout = nil })
 		})
 	}
 }

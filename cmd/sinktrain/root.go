@@ -36,5 +36,6 @@ func subcommands() []*cobra.Command {
 		newPretrainCmd(nil),
 		newFinetuneCmd(nil),
 		newConvertCmd(nil),
+		newPrepareCmd(nil),
 	}
 }
