@@ -1,12 +1,14 @@
 package data
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -102,6 +104,17 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// arrow-go's own (footer-driven) reader accepts the file.
+	fr, err := ipc.NewFileReader(bytes.NewReader(b), ipc.WithAllocator(mem))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := fr.RecordBatchAt(0)
+	if err != nil || fr.NumRecords() != 1 || rec.NumRows() != 4 {
+		t.Fatalf("arrow-go reader: %v, %d batches", err, fr.NumRecords())
+	}
+	rec.Release()
+	fr.Close()
 	sh, err := arwParse(b, p, mem)
 	if err != nil {
 		t.Fatal(err)

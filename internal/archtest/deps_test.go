@@ -13,8 +13,8 @@ const module = "github.com/sinktrain/sinktrain"
 // (directly or not). Packages absent from the map may import nothing of ours
 // except internal/fsutil.
 var allowed = map[string][]string{
-	"cmd/sinktrain": {"train", "infer", "data", "checkpoint", "model", "autograd", "sinktoken", "internal/fsutil"},
-	"train":         {"model", "data", "checkpoint", "autograd", "sinktoken", "internal/fsutil"},
+	"cmd/sinktrain": {"train", "infer", "data", "checkpoint", "model", "autograd", "sinktoken", "configs", "internal/fsutil"},
+	"train":         {"model", "data", "checkpoint", "autograd", "sinktoken", "configs", "internal/fsutil"},
 	"infer":         {"model", "checkpoint", "sinktoken", "data", "internal/fsutil"},
 	"model":         {"autograd", "sinktoken"},
 	"checkpoint":    {"model", "sinktoken", "autograd", "internal/fsutil"},
