@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -110,13 +109,28 @@ func loadWeights(dir string, cfg model.Config) (model.Weights, error) {
 	return w, nil
 }
 
-// bufferRE matches the non-parameter buffers that HF GPT-NeoX checkpoints
-// (older transformers) may contain.
-var bufferRE = regexp.MustCompile(`^gpt_neox\.(layers\.\d+\.attention\.(bias|masked_bias|rotary_emb\.inv_freq)|rotary_emb\.inv_freq)$`)
-
 // IsBuffer reports whether name is a known non-parameter buffer of HF's
-// GPT-NeoX (causal mask, masked_bias, rotary inv_freq), which Load skips.
-func IsBuffer(name string) bool { return bufferRE.MatchString(name) }
+// GPT-NeoX (older transformers save them): gpt_neox.layers.N.attention.bias
+// (causal mask), .attention.masked_bias, .attention.rotary_emb.inv_freq,
+// and gpt_neox.rotary_emb.inv_freq. Load skips them.
+func IsBuffer(name string) bool {
+	if name == "gpt_neox.rotary_emb.inv_freq" {
+		return true
+	}
+	rest, ok := strings.CutPrefix(name, "gpt_neox.layers.")
+	if !ok {
+		return false
+	}
+	layer, suffix, ok := strings.Cut(rest, ".")
+	if !ok || layer == "" || strings.Trim(layer, "0123456789") != "" {
+		return false
+	}
+	switch suffix {
+	case "attention.bias", "attention.masked_bias", "attention.rotary_emb.inv_freq":
+		return true
+	}
+	return false
+}
 
 // readWeightFiles reads model.safetensors or, if absent, the shards of
 // model.safetensors.index.json, keeping tensors for which keep is true. It

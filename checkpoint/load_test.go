@@ -282,3 +282,21 @@ func matchesAny(s, alternatives string) bool {
 	}
 	return false
 }
+
+func TestIsBuffer(t *testing.T) {
+	for name, want := range map[string]bool{
+		"gpt_neox.layers.0.attention.bias":                 true,
+		"gpt_neox.layers.11.attention.masked_bias":         true,
+		"gpt_neox.layers.3.attention.rotary_emb.inv_freq":  true,
+		"gpt_neox.rotary_emb.inv_freq":                     true,
+		"gpt_neox.layers.0.attention.query_key_value.bias": false,
+		"gpt_neox.layers.x.attention.bias":                 false,
+		"gpt_neox.layers..attention.bias":                  false,
+		"embed_out.weight":                                 false,
+		"gpt_neox.layers.0.attention.bias.extra":           false,
+	} {
+		if IsBuffer(name) != want {
+			t.Errorf("IsBuffer(%q) = %v", name, !want)
+		}
+	}
+}

@@ -56,13 +56,19 @@ func arwParse(data []byte, name string, mem memory.Allocator) (sh *arwShard, err
 }
 
 // arwParseFile parses the IPC file format: magic, the stream format, footer,
-// magic. The footer only repeats the stream's block positions, so the stream
-// part is read directly (one validated path for both formats).
+// footer length, magic. The footer only repeats the positions of the stream's
+// messages, so the stream part (up to the footer) is read directly: one
+// validated path for both formats.
 func arwParseFile(sh *arwShard, data []byte, mem memory.Allocator) error {
-	if len(data) < 16 || !bytes.HasSuffix(data, arwFileMagic) {
+	if len(data) < 18 || !bytes.HasSuffix(data, arwFileMagic) {
 		return errors.New("truncated Arrow IPC file (no closing ARROW1 magic)")
 	}
-	return arwParseStream(sh, data, 8, mem)
+	footer := int64(int32(binary.LittleEndian.Uint32(data[len(data)-10:])))
+	end := int64(len(data)) - 10 - footer
+	if footer <= 0 || end < 8 {
+		return fmt.Errorf("invalid Arrow IPC file footer length %d", footer)
+	}
+	return arwParseStream(sh, data[:end], 8, mem)
 }
 
 func arwParseStream(sh *arwShard, data []byte, pos int, mem memory.Allocator) error {

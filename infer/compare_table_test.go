@@ -10,24 +10,20 @@ import (
 	"testing"
 )
 
-// cmpUpdate is the package's -update flag, shared with any other golden
-// test in package infer (registered once, whichever file asks first).
-var cmpUpdate = func() *bool {
-	if f := flag.Lookup("update"); f != nil {
-		if g, ok := f.Value.(flag.Getter); ok {
-			if b, ok := g.Get().(bool); ok {
-				return &b
-			}
-		}
+// The package's -update flag, registered here unless another test file of
+// package infer already did; cmpGolden reads it through flag.Lookup.
+var _ = func() bool {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite testdata/*.golden files")
 	}
-	return flag.Bool("update", false, "rewrite testdata/*.golden files")
+	return true
 }()
 
 // cmpGolden compares got with testdata/name, rewriting it with -update.
 func cmpGolden(t *testing.T, name, got string) {
 	t.Helper()
 	p := filepath.Join("testdata", name)
-	if *cmpUpdate {
+	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
 		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
