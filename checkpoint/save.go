@@ -330,17 +330,24 @@ func PruneCheckpoints(runDir string, keep int) error {
 	if err != nil {
 		return err
 	}
-	if keep > 0 && len(cs) > keep {
-		for _, c := range cs[:len(cs)-keep] {
-			if err := os.RemoveAll(c.Dir); err != nil {
-				return fmt.Errorf("prune checkpoints: %w", err)
-			}
-		}
-	}
 	stale, _ := filepath.Glob(filepath.Join(runDir, "."+CheckpointPrefix+"*.tmp-*"))
 	for _, p := range stale {
 		if err := os.RemoveAll(p); err != nil {
 			return fmt.Errorf("prune checkpoints: %w", err)
+		}
+	}
+	if keep > 0 && len(cs) > keep {
+		for _, c := range cs[:len(cs)-keep] {
+			// Rename first: a crash during RemoveAll then leaves a hidden
+			// temporary folder (removed next time), never a half
+			// checkpoint-NNNNNN that fails to load.
+			gone := filepath.Join(runDir, "."+filepath.Base(c.Dir)+".tmp-prune")
+			if err := os.Rename(c.Dir, gone); err != nil {
+				return fmt.Errorf("prune checkpoints: %w", err)
+			}
+			if err := os.RemoveAll(gone); err != nil {
+				return fmt.Errorf("prune checkpoints: %w", err)
+			}
 		}
 	}
 	return nil
