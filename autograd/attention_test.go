@@ -63,3 +63,65 @@ func TestCausalAttentionProbs(t *testing.T) {
 		}
 	}
 }
+
+// TestCausalAttentionGradBlocks checks the causal tiling: T spans two full
+// row blocks and a partial one.
+func TestCausalAttentionGradBlocks(t *testing.T) {
+	in := []*tensor.Dense{randT(15, 0, 1, 3, 1, 1, 2*attnBlock+22, 2)}
+	build := func(n []*G.Node) (*G.Node, error) { return CausalAttention(n[0], nil, NormSoftmax1) }
+	if err := CheckGrad(in, build, GradCheck{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCausalAttentionBlocksValues compares the tiled float32 forward with a
+// direct float64 computation, T spanning two full row blocks and a partial one.
+func TestCausalAttentionBlocksValues(t *testing.T) {
+	const B, H, T, hd = 1, 2, 2*attnBlock + 22, 4
+	x64 := randT(16, 0, 1, 3, B, H, T, hd).Data().([]float64)
+	x32 := make([]float32, len(x64))
+	for i, v := range x64 {
+		x32[i] = float32(v)
+	}
+	g := G.NewGraph()
+	x := G.NodeFromAny(g, tensor.New(tensor.WithShape(3, B, H, T, hd), tensor.WithBacking(x32)), G.WithName("heads"))
+	y, err := CausalAttention(x, nil, NormSoftmax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMachine(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	got := y.Value().Data().([]float32)
+	blk := B * H * T * hd
+	for h := 0; h < H; h++ {
+		at := func(s, i, d int) float64 { return x64[s*blk+(h*T+i)*hd+d] }
+		for i := 0; i < T; i++ {
+			s := make([]float64, i+1)
+			m, z := math.Inf(-1), 0.0
+			for j := range s {
+				for d := 0; d < hd; d++ {
+					s[j] += at(0, i, d) * at(1, j, d) / 2 // √hd = 2
+				}
+				m = math.Max(m, s[j])
+			}
+			for j := range s {
+				s[j] = math.Exp(s[j] - m)
+				z += s[j]
+			}
+			for d := 0; d < hd; d++ {
+				var want float64
+				for j := range s {
+					want += s[j] / z * at(2, j, d)
+				}
+				if g := float64(got[i*H*hd+h*hd+d]); math.Abs(g-want) > 1e-5 {
+					t.Fatalf("head %d row %d dim %d: %v, want %v", h, i, d, g, want)
+				}
+			}
+		}
+	}
+}

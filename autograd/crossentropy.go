@@ -145,17 +145,8 @@ func crossEntropyFwd[T Float](z []T, targets []int32, ignore int32, lse []float6
 		if t == ignore {
 			continue
 		}
-		row := z[i*V : (i+1)*V]
-		m := float64(row[0])
-		for _, v := range row {
-			m = math.Max(m, float64(v))
-		}
-		var s float64
-		for _, v := range row {
-			s += math.Exp(float64(v) - m)
-		}
-		lse[i] = m + math.Log(s)
-		loss += lse[i] - float64(row[t])
+		lse[i] = logSumExp(z[i*V : (i+1)*V])
+		loss += lse[i] - float64(z[i*V+int(t)])
 		n++
 	}
 	if n == 0 {
@@ -164,16 +155,60 @@ func crossEntropyFwd[T Float](z []T, targets []int32, ignore int32, lse []float6
 	return loss / float64(n), n
 }
 
+// logSumExp returns log Σ exp(row) (exp32 with float32 partial sums of 16
+// lanes for float32 rows, math.Exp for float64).
+func logSumExp[T Float](row []T) float64 {
+	m := row[0]
+	for _, v := range row {
+		m = max(m, v)
+	}
+	if r, ok := any(row).([]float32); ok {
+		var acc [16]float32
+		m32 := float32(m)
+		j := 0
+		for ; j+16 <= len(r); j += 16 {
+			c := r[j : j+16 : j+16]
+			for l := range acc {
+				acc[l] += exp32(c[l] - m32)
+			}
+		}
+		var s float64
+		for ; j < len(r); j++ {
+			s += float64(exp32(r[j] - m32))
+		}
+		for _, a := range acc {
+			s += float64(a)
+		}
+		return float64(m) + math.Log(s)
+	}
+	var s float64
+	for _, v := range row {
+		s += math.Exp(float64(v) - float64(m))
+	}
+	return float64(m) + math.Log(s)
+}
+
 func crossEntropyBwd[T Float](z, dz []T, targets []int32, ignore int32, lse []float64, V int, scale float64) {
+	z32, _ := any(z).([]float32)
+	dz32, _ := any(dz).([]float32)
 	for i, t := range targets {
 		out := dz[i*V : (i+1)*V]
 		if t == ignore || scale == 0 {
 			clear(out)
 			continue
 		}
-		row := z[i*V : (i+1)*V]
-		for v, x := range row {
-			out[v] = T(math.Exp(float64(x)-lse[i]) * scale)
+		if z32 != nil {
+			// e^{z−lse}·scale = e^{z−lse+log scale}: one exp32 per logit.
+			shift := float32(lse[i] - math.Log(scale))
+			o, r := dz32[i*V:(i+1)*V], z32[i*V:(i+1)*V]
+			for v, x := range r {
+				o[v] = exp32(x - shift)
+			}
+		} else {
+			row := z[i*V : (i+1)*V]
+			for v, x := range row {
+				out[v] = T(math.Exp(float64(x)-lse[i]) * scale)
+			}
 		}
 		out[t] -= T(scale)
 	}

@@ -11,7 +11,8 @@ import (
 //	y = x·Φ(x),  Φ(x) = ½(1 + erf(x/√2))
 //
 // Backward: dx = dy·(Φ(x) + x·φ(x)), φ(x) = exp(−x²/2)/√(2π).
-// Φ and φ come from a cubic Hermite table ([Erf] documents the error).
+// float64: Φ and φ from a cubic Hermite table ([Erf] documents the error);
+// float32: from one exp32 (normal32, error below 1e-7).
 func GELU(x *G.Node) (*G.Node, error) {
 	return apply(&geluOp{base: base{name: "GELU", arity: 1}, dims: x.Dims()}, "gelu("+x.Name()+")", x)
 }
@@ -94,6 +95,14 @@ func (o *geluGradOp) Do(in ...G.Value) (G.Value, error) {
 }
 
 func geluFwd[T Float](x, y []T) {
+	if x32, ok := any(x).([]float32); ok {
+		y32 := any(y).([]float32)
+		for i, v := range x32 {
+			cdf, _ := normal32(v)
+			y32[i] = v * cdf
+		}
+		return
+	}
 	for i, v := range x {
 		cdf, _ := normal(float64(v))
 		y[i] = v * T(cdf)
@@ -101,6 +110,14 @@ func geluFwd[T Float](x, y []T) {
 }
 
 func geluBwd[T Float](x, dy, dx []T) {
+	if x32, ok := any(x).([]float32); ok {
+		dy32, dx32 := any(dy).([]float32), any(dx).([]float32)
+		for i, v := range x32 {
+			cdf, pdf := normal32(v)
+			dx32[i] = dy32[i] * (cdf + v*pdf)
+		}
+		return
+	}
 	for i, v := range x {
 		cdf, pdf := normal(float64(v))
 		dx[i] = dy[i] * T(cdf+float64(v)*pdf)

@@ -74,6 +74,9 @@ func Save(dir string, m *Model, opts SaveOptions) error {
 	}
 	names := sortedNames(files)
 	for _, name := range names {
+		fsutil.RemoveStaleTemps(filepath.Join(dir, name)) // left by a killed writer
+	}
+	for _, name := range names {
 		if name != ConfigFile {
 			if err := fsutil.WriteFileAtomic(filepath.Join(dir, name), files[name]); err != nil {
 				return fmt.Errorf("save: %w", err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
@@ -274,5 +276,43 @@ func BenchmarkShardRead(b *testing.B) {
 		if toks.Sum() == 0 {
 			b.Fatal("zero sum")
 		}
+	}
+}
+
+// TestReadInt64Stream reads an HF-style stream with an extra text column and
+// input_ids: list<int64> (converted, since int64 cannot be viewed as int32).
+func TestReadInt64Stream(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "text", Type: arrow.BinaryTypes.String},
+		{Name: ColumnName, Type: arrow.ListOf(arrow.PrimitiveTypes.Int64)},
+	}, nil)
+	rb := array.NewRecordBuilder(mem, schema)
+	defer rb.Release()
+	lb := rb.Field(1).(*array.ListBuilder)
+	vb := lb.ValueBuilder().(*array.Int64Builder)
+	for _, doc := range [][]int64{{0, 1, 2}, {3}, {4, 5}} {
+		rb.Field(0).(*array.StringBuilder).Append("doc")
+		lb.Append(true)
+		vb.AppendValues(doc, nil)
+	}
+	rec := rb.NewRecordBatch()
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(schema), ipc.WithAllocator(mem))
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	rec.Release()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sh, err := arwParse(buf.Bytes(), "int64", mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ldTokens(sh.segs, int64(sh.rows)).All(0)
+	if sh.rows != 3 || !arwEqual(got, []int32{0, 1, 2, 3, 4, 5}) {
+		t.Fatalf("rows %d tokens %v", sh.rows, got)
 	}
 }

@@ -4,6 +4,6 @@
 // shards (`input_ids: list<int32>`, one row per document), the dataset
 // manifest, the memory-mapped loader with its serialisable sampling state,
 // and `prepare`, which turns a text corpus into a tokenized dataset
-// directory. It depends only on the standard library, arrow-go and
-// internal/fsutil.
+// directory. It depends only on the standard library, arrow-go,
+// golang.org/x/text (Unicode normalizers) and internal/fsutil.
 package data

@@ -279,3 +279,21 @@ func FuzzReadShard(f *testing.F) {
 		mem.AssertSize(t, 0)
 	})
 }
+
+// BenchmarkLoaderNext draws batches of 8 windows of 512 tokens from a
+// shuffled-offset stream (the copy is the cost).
+func BenchmarkLoaderNext(b *testing.B) {
+	ids := make([]int32, 1<<22)
+	for i := range ids {
+		ids[i] = int32(i)
+	}
+	l, err := NewLoader(NewTokensFromSlice(ids), 512, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst := make([][]int32, 8)
+	b.SetBytes(8 * 512 * 4)
+	for i := 0; i < b.N; i++ {
+		l.Rows(int64(i), 0, dst)
+	}
+}

@@ -86,7 +86,11 @@ func Prepare(ctx context.Context, o *PrepareOptions) error {
 		fmt.Fprintf(o.Progress, "prepare: %d documents (%d train, %d val)\n", len(docs), len(train), len(val))
 	}
 
-	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(o.Out)), "."+filepath.Base(o.Out)+".prepare-*")
+	parent := filepath.Dir(filepath.Clean(o.Out))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("data: prepare: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(o.Out)+".prepare-*")
 	if err != nil {
 		return fmt.Errorf("data: prepare: %w", err)
 	}

@@ -115,19 +115,3 @@ func pretokNext(s string, i int) int {
 	}
 	return j
 }
-
-// pretokSplit calls yield with every GPT-2 pre-token of s in order. With
-// useRegex false the whole of s is one pre-token.
-func pretokSplit(s string, useRegex bool, yield func(piece string)) {
-	if !useRegex {
-		if s != "" {
-			yield(s)
-		}
-		return
-	}
-	for i := 0; i < len(s); {
-		j := pretokNext(s, i)
-		yield(s[i:j])
-		i = j
-	}
-}

@@ -14,7 +14,11 @@ const tokGPT2Pattern = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{
 
 func tokPieces(s string) []string {
 	var out []string
-	pretokSplit(s, true, func(p string) { out = append(out, p) })
+	for i := 0; i < len(s); {
+		j := pretokNext(s, i)
+		out = append(out, s[i:j])
+		i = j
+	}
 	return out
 }
 

@@ -39,7 +39,7 @@ args=(pretrain --config tiny --data "$work/data"
 t0=$(date +%s%N)
 "$bin" "${args[@]}" --out "$work/ref" >"$work/ref.log" 2>&1 || fail "reference run (see $work/ref.log)"
 ref_ms=$((($(date +%s%N) - t0) / 1000000))
-seg_ms=$((ref_ms / (kills + 1) + 1))
+seg_ms=$((ref_ms * 4 / steps + 1)) # about 4 steps
 
 run=$work/run
 newest() { # newest complete checkpoint step of $run, or -1
@@ -93,39 +93,46 @@ for ((i = 1; i <= kills; i++)); do
     [ "$from" -ge 0 ] && resumes=$((resumes + 1)) || fresh=$((fresh + 1))
   fi
   case $((i % 3)) in
-  0) # random moment: startup, a step, a checkpoint write, a prune...
-    ms_sleep $((RANDOM % (2 * seg_ms)))
+  0) # a random moment (startup, a step, a checkpoint write, a prune...),
+    # at most 4 steps past the resume point
+    deadline=$(($(date +%s%N) / 1000000 + RANDOM % (2 * seg_ms)))
+    while alive && [ $(($(date +%s%N) / 1000000)) -lt "$deadline" ] && [ "$(last_step)" -lt $((from + 4)) ]; do
+      sleep 0.005
+    done
     ;;
   1) # during a checkpoint write: right after a new temporary folder appears
-    before=$(compgen -G "$run/.checkpoint-*.tmp-*" | wc -l || true)
+    before=$(compgen -G "$run/.checkpoint-*.tmp-*" || true)
     while alive; do
-      if compgen -G "$run/.checkpoint-*.tmp-*" >/dev/null; then break; fi
+      now=$(compgen -G "$run/.checkpoint-*.tmp-*" || true)
+      [ -n "$now" ] && [ "$now" != "$before" ] && break
       sleep 0.005
     done
     ms_sleep $((RANDOM % 40))
     ckpt_kills=$((ckpt_kills + 1))
     ;;
   2) # after a random number of new steps, plus a random few milliseconds
-    target=$(($(last_step) + 1 + RANDOM % 3))
+    target=$((from + 1 + RANDOM % 4))
+    while alive && ! grep -qs 'model:' "$work/seg-$i.log"; do sleep 0.01; done
     while alive && [ "$(last_step)" -lt "$target" ]; do sleep 0.01; done
     ms_sleep $((RANDOM % 60))
     ;;
   esac
   if [ -n "${pid:-}" ] && alive; then
-    kill -9 "$pid"
-    wait "$pid" 2>/dev/null || true
+    kill -9 "$pid" 2>/dev/null || true
+    rc=0
+    wait "$pid" 2>/dev/null || rc=$?
     pid=
-  elif [ "$rc" = 0 ]; then
+  fi
+  if [ "$rc" = 0 ]; then
     finished_early=1 # the run reached max_steps before this kill
     break
-  else
+  elif [ "$rc" != 137 ]; then
     fail "segment $i exited with status $rc: $(tail -n 1 "$work/seg-$i.log")"
   fi
   done_kills=$((done_kills + 1))
   grep -q '^sinktrain:' "$work/seg-$i.log" && fail "segment $i: $(grep '^sinktrain:' "$work/seg-$i.log")"
   if [ "$from" -ge 0 ] && grep -q 'model:' "$work/seg-$i.log"; then
-    grep -q "resuming from .*checkpoint-0*$from\b\|resuming from .*(step $from " "$work/seg-$i.log" ||
-      fail "segment $i did not resume from checkpoint $from"
+    grep -q "^resuming from .*(step $from of" "$work/seg-$i.log" || fail "segment $i did not resume from step $from"
   fi
   check_loads "$i"
 done

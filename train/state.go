@@ -157,6 +157,7 @@ func readState(dir string) (*TrainerState, error) {
 // truncateMetrics drops metrics.jsonl lines after step (a resumed run
 // rewrites them).
 func truncateMetrics(path string, step int) error {
+	fsutil.RemoveStaleTemps(path) // left by a run killed while truncating
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return nil

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,18 +18,21 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:]))
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run executes the CLI and returns the exit code: 0, 1 for errors, 2 for usage.
-func run(ctx context.Context, args []string) int {
+// run executes the CLI with its output on stdout and stderr and returns the
+// exit code: 0, 1 for errors, 2 for usage.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd()
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(os.Stderr, "sinktrain:", err)
+	fmt.Fprintln(stderr, "sinktrain:", err)
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 2

@@ -57,3 +57,13 @@ func SyncDir(dir string) error {
 	}
 	return nil
 }
+
+// RemoveStaleTemps removes the temp files WriteFileAtomic leaves next to
+// path when its process is killed mid-write (".NAME.tmp-*"). Call it only
+// where no other process writes path at the same time.
+func RemoveStaleTemps(path string) {
+	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*"))
+	for _, p := range stale {
+		os.Remove(p)
+	}
+}
