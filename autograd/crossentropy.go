@@ -37,6 +37,11 @@ type crossEntropyOp struct {
 	ignore  int32
 	lse     []float64 // [N] log-sum-exp of each row, for the backward
 	n       int       // scored rows of the last run
+	// float32 graphs with a backward keep e^{z−max} of the forward so the
+	// backward needs no second exponential.
+	keepExp bool
+	exps    []float32 // [N, V] e^{z[i,v] − max_i} of scored rows
+	invSum  []float32 // [N] 1 / Σ_v e^{z[i,v] − max_i}
 }
 
 // crossEntropyGradOp computes dz from (logits, dL) using the forward's lse.
@@ -84,9 +89,16 @@ func (o *crossEntropyOp) Do(in ...G.Value) (G.Value, error) {
 	}
 	var loss float64
 	if dt == tensor.Float32 {
-		loss, o.n = crossEntropyFwd(vals[float32](in[0]), o.targets, o.ignore, o.lse, V)
+		var keep *expKeep
+		if o.keepExp {
+			if len(o.exps) != len(o.targets)*V {
+				o.exps, o.invSum = make([]float32, len(o.targets)*V), make([]float32, len(o.targets))
+			}
+			keep = &expKeep{o.exps, o.invSum}
+		}
+		loss, o.n = crossEntropyFwd(vals[float32](in[0]), o.targets, o.ignore, o.lse, V, keep)
 	} else {
-		loss, o.n = crossEntropyFwd(vals[float64](in[0]), o.targets, o.ignore, o.lse, V)
+		loss, o.n = crossEntropyFwd(vals[float64](in[0]), o.targets, o.ignore, o.lse, V, nil)
 	}
 	return scalar(dt, loss), nil
 }
@@ -97,6 +109,7 @@ func (o *crossEntropyOp) Scored() int { return o.n }
 func (o *crossEntropyOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (o *crossEntropyOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	o.keepExp = true
 	dz, err := apply(&crossEntropyGradOp{base: base{name: "CrossEntropyGrad", arity: 2}, fwd: o}, "dcrossentropy", in[0], grad)
 	if err != nil {
 		return nil, err
@@ -132,7 +145,9 @@ func (o *crossEntropyGradOp) Do(in ...G.Value) (G.Value, error) {
 		scale = scalarOf(in[1]) / float64(f.n)
 	}
 	V := in[0].Shape()[1]
-	if dt == tensor.Float32 {
+	if dt == tensor.Float32 && f.keepExp && len(f.exps) == len(f.targets)*V {
+		crossEntropyBwdKept(vals[float32](out), f.targets, f.ignore, &expKeep{f.exps, f.invSum}, V, float32(scale))
+	} else if dt == tensor.Float32 {
 		crossEntropyBwd(vals[float32](in[0]), vals[float32](out), f.targets, f.ignore, f.lse, V, scale)
 	} else {
 		crossEntropyBwd(vals[float64](in[0]), vals[float64](out), f.targets, f.ignore, f.lse, V, scale)
@@ -140,12 +155,26 @@ func (o *crossEntropyGradOp) Do(in ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
-func crossEntropyFwd[T Float](z []T, targets []int32, ignore int32, lse []float64, V int) (loss float64, n int) {
+// expKeep receives e^{z−max} and 1/Σ of each scored row (float32 only).
+type expKeep struct {
+	exps   []float32 // [N, V]
+	invSum []float32 // [N]
+}
+
+func crossEntropyFwd[T Float](z []T, targets []int32, ignore int32, lse []float64, V int, keep *expKeep) (loss float64, n int) {
 	for i, t := range targets {
 		if t == ignore {
 			continue
 		}
-		lse[i] = logSumExp(z[i*V : (i+1)*V])
+		var dst []float32
+		if keep != nil {
+			dst = keep.exps[i*V : (i+1)*V]
+		}
+		var s float64
+		lse[i], s = logSumExp(z[i*V:(i+1)*V], dst)
+		if keep != nil {
+			keep.invSum[i] = float32(1 / s)
+		}
 		loss += lse[i] - float64(z[i*V+int(t)])
 		n++
 	}
@@ -155,9 +184,10 @@ func crossEntropyFwd[T Float](z []T, targets []int32, ignore int32, lse []float6
 	return loss / float64(n), n
 }
 
-// logSumExp returns log Σ exp(row) (exp32 with float32 partial sums of 16
-// lanes for float32 rows, math.Exp for float64).
-func logSumExp[T Float](row []T) float64 {
+// logSumExp returns log Σ exp(row) and Σ exp(row − max). float32 rows use
+// exp32 with 16 float32 partial sums and, when dst is not nil, store
+// e^{row−max} in dst; float64 rows use math.Exp.
+func logSumExp[T Float](row []T, dst []float32) (lse, sum float64) {
 	m := row[0]
 	for _, v := range row {
 		m = max(m, v)
@@ -168,24 +198,54 @@ func logSumExp[T Float](row []T) float64 {
 		j := 0
 		for ; j+16 <= len(r); j += 16 {
 			c := r[j : j+16 : j+16]
-			for l := range acc {
-				acc[l] += exp32(c[l] - m32)
+			if dst != nil {
+				d := dst[j : j+16 : j+16]
+				for l := range acc {
+					e := exp32(c[l] - m32)
+					d[l] = e
+					acc[l] += e
+				}
+			} else {
+				for l := range acc {
+					acc[l] += exp32(c[l] - m32)
+				}
 			}
 		}
 		var s float64
 		for ; j < len(r); j++ {
-			s += float64(exp32(r[j] - m32))
+			e := exp32(r[j] - m32)
+			if dst != nil {
+				dst[j] = e
+			}
+			s += float64(e)
 		}
 		for _, a := range acc {
 			s += float64(a)
 		}
-		return float64(m) + math.Log(s)
+		return float64(m) + math.Log(s), s
 	}
 	var s float64
 	for _, v := range row {
 		s += math.Exp(float64(v) - float64(m))
 	}
-	return float64(m) + math.Log(s)
+	return float64(m) + math.Log(s), s
+}
+
+// crossEntropyBwdKept is the float32 backward from the forward's kept
+// exponentials: dz = e·(scale/Σ) − scale·[v = t].
+func crossEntropyBwdKept(dz []float32, targets []int32, ignore int32, k *expKeep, V int, scale float32) {
+	for i, t := range targets {
+		out := dz[i*V : (i+1)*V]
+		if t == ignore || scale == 0 {
+			clear(out)
+			continue
+		}
+		f, e := scale*k.invSum[i], k.exps[i*V:(i+1)*V]
+		for v, x := range e {
+			out[v] = x * f
+		}
+		out[t] -= scale
+	}
 }
 
 func crossEntropyBwd[T Float](z, dz []T, targets []int32, ignore int32, lse []float64, V int, scale float64) {

@@ -19,15 +19,24 @@ func GELU(x *G.Node) (*G.Node, error) {
 
 type geluOp struct {
 	base
-	dims int
-	out  outBuf // shape of x
+	dims  int
+	out   outBuf // shape of x
+	deriv *geluDeriv
+}
+
+// geluDeriv is GELU'(x) of the last forward (float32 graphs with a
+// backward), so the backward is one multiply.
+type geluDeriv struct {
+	keep bool
+	d    []float32 // shape of x
 }
 
 // geluGradOp computes dy·GELU'(x) from (x, dy).
 type geluGradOp struct {
 	base
-	dims int
-	out  outBuf // shape of x
+	dims  int
+	out   outBuf // shape of x
+	deriv *geluDeriv
 }
 
 var (
@@ -53,7 +62,14 @@ func (o *geluOp) Do(in ...G.Value) (G.Value, error) {
 	}
 	out := o.out.get(dt, in[0].Shape()...)
 	if dt == tensor.Float32 {
-		geluFwd(vals[float32](in[0]), vals[float32](out))
+		var d []float32
+		if o.deriv != nil && o.deriv.keep {
+			if len(o.deriv.d) != out.DataSize() {
+				o.deriv.d = make([]float32, out.DataSize())
+			}
+			d = o.deriv.d
+		}
+		geluFwd32(vals[float32](in[0]), vals[float32](out), d)
 	} else {
 		geluFwd(vals[float64](in[0]), vals[float64](out))
 	}
@@ -63,7 +79,11 @@ func (o *geluOp) Do(in ...G.Value) (G.Value, error) {
 func (o *geluOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (o *geluOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	dx, err := apply(&geluGradOp{base: base{name: "GELUGrad", arity: 2}, dims: o.dims}, "dgelu", in[0], grad)
+	if o.deriv == nil {
+		o.deriv = &geluDeriv{}
+	}
+	o.deriv.keep = true
+	dx, err := apply(&geluGradOp{base: base{name: "GELUGrad", arity: 2}, dims: o.dims, deriv: o.deriv}, "dgelu", in[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +106,12 @@ func (o *geluGradOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	out := o.out.get(dt, in[0].Shape()...)
-	if dt == tensor.Float32 {
+	if dt == tensor.Float32 && o.deriv != nil && len(o.deriv.d) == out.DataSize() {
+		dy, dx := vals[float32](in[1]), vals[float32](out)
+		for i, d := range o.deriv.d {
+			dx[i] = dy[i] * d
+		}
+	} else if dt == tensor.Float32 {
 		geluBwd(vals[float32](in[0]), vals[float32](in[1]), vals[float32](out))
 	} else {
 		geluBwd(vals[float64](in[0]), vals[float64](in[1]), vals[float64](out))
@@ -94,15 +119,25 @@ func (o *geluGradOp) Do(in ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
-func geluFwd[T Float](x, y []T) {
-	if x32, ok := any(x).([]float32); ok {
-		y32 := any(y).([]float32)
-		for i, v := range x32 {
+// geluFwd32 computes y = GELU(x) and, when d is not nil, d = GELU'(x).
+func geluFwd32(x, y, d []float32) {
+	if d == nil {
+		for i, v := range x {
 			cdf, _ := normal32(v)
-			y32[i] = v * cdf
+			y[i] = v * cdf
 		}
 		return
 	}
+	d = d[:len(x)]
+	y = y[:len(x)]
+	for i, v := range x {
+		cdf, pdf := normal32(v)
+		y[i] = v * cdf
+		d[i] = cdf + v*pdf
+	}
+}
+
+func geluFwd[T Float](x, y []T) {
 	for i, v := range x {
 		cdf, _ := normal(float64(v))
 		y[i] = v * T(cdf)

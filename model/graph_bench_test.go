@@ -3,6 +3,8 @@ package model_test
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -32,21 +34,99 @@ func benchIDs(V int) []int32 {
 	return ids
 }
 
-// BenchmarkStep times one forward+backward Step of the fused graph.
+// BenchmarkStep times one forward+backward Step of the fused graph: one
+// graph of batch 8, OpenBLAS with as many threads as GOMAXPROCS.
 func BenchmarkStep(b *testing.B) {
+	autograd.SetBLASThreads(runtime.GOMAXPROCS(0))
+	defer autograd.SetBLASThreads(1)
 	cfg := benchConfig()
 	g, err := model.NewGraph(cfg, model.Init(cfg, 1), benchB, benchT)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ids := benchIDs(cfg.VocabSize)
+	if _, _, err := g.Step(ids, ids); err != nil { // allocates the op buffers
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, _, err := g.Step(ids, ids); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N*benchB*benchT)/b.Elapsed().Seconds(), "tok/s")
+	reportStep(b, cfg)
+}
+
+// BenchmarkStepPar is the training configuration: one graph per core
+// (GOMAXPROCS graphs sharing the weights, each on its share of batch 8),
+// single-threaded OpenBLAS, and the gradients summed (serially: ≈5M floats).
+func BenchmarkStepPar(b *testing.B) {
+	autograd.SetBLASThreads(1)
+	cfg := benchConfig()
+	w := model.Init(cfg, 1)
+	nw := min(runtime.GOMAXPROCS(0), benchB)
+	ids := benchIDs(cfg.VocabSize)
+	graphs := make([]*model.Graph, nw)
+	shares := make([][]int32, nw)
+	first := 0
+	for i := range graphs {
+		rows := benchB / nw
+		if i < benchB%nw {
+			rows++
+		}
+		g, err := model.NewGraph(cfg, w, rows, benchT)
+		if err != nil {
+			b.Fatal(err)
+		}
+		graphs[i], shares[i] = g, ids[first*benchT:(first+rows)*benchT]
+		first += rows
+	}
+	specs := cfg.ParamSpecs()
+	grads := make([][]float32, len(specs))
+	for j, s := range specs {
+		grads[j] = make([]float32, len(w[s.Name].Data))
+	}
+	errs := make([]error, nw)
+	step := func() {
+		var wg sync.WaitGroup
+		for i, g := range graphs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _, errs[i] = g.Step(shares[i], shares[i])
+			}()
+		}
+		wg.Wait()
+		for j, s := range specs {
+			dst := grads[j]
+			copy(dst, graphs[0].Grad(s.Name))
+			for _, g := range graphs[1:] {
+				for k, v := range g.Grad(s.Name) {
+					dst[k] += v
+				}
+			}
+		}
+	}
+	step() // allocates the op buffers
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		step()
+		for _, err := range errs {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	reportStep(b, cfg)
+}
+
+// reportStep reports tok/s and the achieved GF/s (model.TrainFLOPsPerToken).
+func reportStep(b *testing.B, cfg model.Config) {
+	tok := float64(b.N * benchB * benchT)
+	b.ReportMetric(tok/b.Elapsed().Seconds(), "tok/s")
+	b.ReportMetric(tok*model.TrainFLOPsPerToken(cfg, benchT)/b.Elapsed().Seconds()/1e9, "GF/s")
 }
 
 // BenchmarkStepStock times the same model built from stock gorgonia ops

@@ -101,10 +101,12 @@ for ((i = 1; i <= kills; i++)); do
     done
     ;;
   1) # during a checkpoint write: right after a new temporary folder appears
+    # (or, when polling missed it, right after the checkpoint completed)
     before=$(compgen -G "$run/.checkpoint-*.tmp-*" || true)
     while alive; do
       now=$(compgen -G "$run/.checkpoint-*.tmp-*" || true)
       [ -n "$now" ] && [ "$now" != "$before" ] && break
+      [ "$(newest)" -gt "$from" ] && break
       sleep 0.005
     done
     ms_sleep $((RANDOM % 40))
@@ -124,12 +126,14 @@ for ((i = 1; i <= kills; i++)); do
     pid=
   fi
   if [ "$rc" = 0 ]; then
+    echo "segment $i (mode $((i % 3)), from $from) ran to the end" >>"$work/kills.log"
     finished_early=1 # the run reached max_steps before this kill
     break
   elif [ "$rc" != 137 ]; then
     fail "segment $i exited with status $rc: $(tail -n 1 "$work/seg-$i.log")"
   fi
   done_kills=$((done_kills + 1))
+  echo "kill $i: mode $((i % 3)), resumed from $from, last step logged $(last_step), newest checkpoint $(newest)" >>"$work/kills.log"
   grep -q '^sinktrain:' "$work/seg-$i.log" && fail "segment $i: $(grep '^sinktrain:' "$work/seg-$i.log")"
   if [ "$from" -ge 0 ] && grep -q 'model:' "$work/seg-$i.log"; then
     grep -q "^resuming from .*(step $from of" "$work/seg-$i.log" || fail "segment $i did not resume from step $from"
@@ -157,5 +161,5 @@ cmp -s "$work/ref/model.safetensors" "$run/model.safetensors" || fail "final wei
 n=$(grep -c '"loss"' "$run/metrics.jsonl")
 [ "$n" -eq "$steps" ] || fail "metrics.jsonl has $n steps, expected $steps"
 [ "$finished_early" = 0 ] || echo "crash-test: note: the run finished after $done_kills of $kills kills" >&2
-echo "crash-test: $done_kills kills ($ckpt_kills timed on checkpoint writes), $((resumes)) clean resumes + $fresh fresh starts," \
-  "$checked checkpoint loads OK, trajectory identical ($steps steps, final weights bit-identical)"
+echo "crash-test: $done_kills kills, $((resumes + fresh)) clean resumes ($fresh from scratch before any checkpoint," \
+  "$ckpt_kills kills timed on checkpoint writes, $checked checkpoint loads OK), trajectory identical ($steps steps, final weights bit-identical)"

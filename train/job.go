@@ -114,6 +114,12 @@ func (j *job) run(ctx context.Context) error {
 	t.log.printf("model: %d params, %d layers, d=%d, %d sinks, %s attention; %d workers; %d steps of %d tokens\n",
 		j.mcfg.NumParams(), j.mcfg.NumLayers, j.mcfg.HiddenSize, len(j.mcfg.SinkIDs), j.mcfg.Attention,
 		len(t.workers), t.steps, j.cfg.TokensPerStep())
+	if j.resume != nil && t.step >= t.steps {
+		// Killed after the last checkpoint, maybe while writing the final files.
+		if err := t.publish(); err != nil {
+			return err
+		}
+	}
 	err = t.loop(ctx)
 	if errors.Is(err, errInterrupted) {
 		t.log.printf("interrupted at step %d; checkpoint %s written; resume with the same command plus --resume\n",

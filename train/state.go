@@ -128,9 +128,18 @@ func (t *trainer) checkpoint() error {
 		return fmt.Errorf("train: checkpoint at step %d: %w (%s)", t.step, err, t.run.lastGood())
 	}
 	t.run.lastStep = t.step
+	return t.publish()
+}
+
+// publish prunes old checkpoints and refreshes the final model files at the
+// top of the run directory from the current weights. A resumed run that
+// was killed after its last checkpoint calls it too, so the top-level files
+// are never left from an older step.
+func (t *trainer) publish() error {
 	if err := checkpoint.PruneCheckpoints(t.run.dir, t.cfg.KeepCheckpoints); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	m := &checkpoint.Model{Config: t.mcfg, Weights: t.w}
 	if err := checkpoint.Save(t.run.dir, m, checkpoint.SaveOptions{Tokenizer: t.run.tokenizer, Train: t.cfg.JSON()}); err != nil {
 		return fmt.Errorf("train: final model files: %w", err)
 	}

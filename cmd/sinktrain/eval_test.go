@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/sinktrain/sinktrain/infer"
 )
 
@@ -37,18 +39,8 @@ func TestEvalStreamFlags(t *testing.T) {
 		t.Run(tt.cli, func(t *testing.T) {
 			var got *infer.EvalOptions
 			cmd := newEvalCmd(func(_ context.Context, o *infer.EvalOptions) error { got = o; return nil })
-			cmd.SetArgs(strings.Fields(tt.cli))
-			cmd.SetOut(io.Discard)
-			cmd.SetErr(io.Discard)
-			err := cmd.Execute()
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
-				}
+			if !execFlags(t, cmd, strings.Fields(tt.cli), tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			got.Out, got.Progress = nil, nil
 			if !reflect.DeepEqual(*got, tt.want) {
@@ -56,4 +48,26 @@ func TestEvalStreamFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+// execFlags runs cmd with args (its runF only records the options) and
+// checks the error against wantErr; it reports whether the options should
+// be compared (no error expected).
+func execFlags(t *testing.T, cmd *cobra.Command, args []string, wantErr string) bool {
+	t.Helper()
+	cmd.SetArgs(args)
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	cmd.SetIn(strings.NewReader(""))
+	err := cmd.Execute()
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("error = %v, want one containing %q", err, wantErr)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
 }
