@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 )
 
@@ -23,7 +25,50 @@ caches, and compare cache configurations.`,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(subcommands()...)
+	markUsageErrors(root)
 	return root
+}
+
+// markUsageErrors makes every way of calling a command wrongly exit with 2:
+// bad positional arguments, missing required flags and violated flag groups
+// (cobra checks the last two after PersistentPreRunE, so they are checked
+// here first), and unknown subcommands.
+func markUsageErrors(root *cobra.Command) {
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if err := c.ValidateRequiredFlags(); err != nil {
+			return usageError{err}
+		}
+		if err := c.ValidateFlagGroups(); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+			// A bare parent command prints its help; a word that is not
+			// one of its subcommands is a usage error.
+			c.Args = cobra.ArbitraryArgs
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return usageError{fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())}
+				}
+				return cmd.Help()
+			}
+		}
+		if a := c.Args; a != nil {
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if err := a(cmd, args); err != nil {
+					return usageError{err}
+				}
+				return nil
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
 }
 
 // subcommands lists every built subcommand; each lives in its own file.
