@@ -178,3 +178,17 @@ func linearBwd[T Float](wrtW bool, dy, s, out []T, N, M, K int) {
 	}
 	gemm(false, false, N, K, M, 1, dy, M, s, K, 0, out, K)
 }
+
+// LinearOutput returns the output buffer [N,out] of the last run of a node
+// made by Linear (owned by the op and overwritten by the next run), or nil
+// if n is not such a node or has not run. Unlike a Tap it copies nothing;
+// it is valid as long as no consumer of n overwrites its input in place
+// (none of this package's ops does).
+func LinearOutput[T Float](n *G.Node) []T {
+	o, ok := n.Op().(*linearOp)
+	if !ok || o.out.t == nil {
+		return nil
+	}
+	v, _ := o.out.t.Data().([]T)
+	return v
+}

@@ -45,7 +45,7 @@ type builtGraph struct {
 	g       *G.ExprGraph
 	m       G.VM
 	loss    []float32            // [1]
-	logits  []float32            // [B*T, V]
+	logits  *G.Node              // [B*T, V], read with autograd.LinearOutput
 	grads   map[string][]float32 // HF layout, filled by Tap ops
 	hidden  [][]float32          // L+1 × [B*T, D] when diagnostics are on
 	attn    []*G.Node            // per layer, CausalAttention nodes
@@ -90,8 +90,8 @@ func normalizer(a sinktoken.Attention) autograd.Normalizer {
 // build constructs the graph; withGrad adds the backward and gradient taps.
 func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
 	c := gr.cfg
-	N, D, V := gr.batch*gr.length, c.HiddenSize, c.VocabSize
-	bg := &builtGraph{g: G.NewGraph(), loss: make([]float32, 1), logits: make([]float32, N*V), hasGrad: withGrad}
+	N, D := gr.batch*gr.length, c.HiddenSize
+	bg := &builtGraph{g: G.NewGraph(), loss: make([]float32, 1), hasGrad: withGrad}
 	g := bg.g
 	params := make(map[string]*G.Node)
 	var order []*G.Node
@@ -158,7 +158,7 @@ func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
 		}
 		mlpIn := x
 		if !c.ParallelResidual {
-			if x, err = G.Add(x, attn); err != nil {
+			if x, err = autograd.Sum(x, attn); err != nil {
 				return nil, wrap(err)
 			}
 			mlpIn = x
@@ -179,11 +179,11 @@ func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
 			return nil, wrap(err)
 		}
 		if c.ParallelResidual {
-			if x, err = G.Add(x, attn); err != nil {
-				return nil, wrap(err)
-			}
+			x, err = autograd.Sum(x, attn, mlp) // one pass, preallocated
+		} else {
+			x, err = autograd.Sum(x, mlp)
 		}
-		if x, err = G.Add(x, mlp); err != nil {
+		if err != nil {
 			return nil, wrap(err)
 		}
 		if l < c.NumLayers-1 {
@@ -203,7 +203,7 @@ func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
 	if err != nil {
 		return nil, wrap(err)
 	}
-	taps = append(taps, tap{logits, bg.logits})
+	bg.logits = logits // no tap: a [B*T, V] copy per step would cost more than the loss
 	if withGrad {
 		loss, err := autograd.CrossEntropy(logits, gr.targets, sinktoken.IgnoreIndex)
 		if err != nil {
@@ -301,7 +301,7 @@ func (gr *Graph) Logits() []float32 {
 	if gr.last == nil {
 		return nil
 	}
-	return gr.last.logits
+	return autograd.LinearOutput[float32](gr.last.logits)
 }
 
 // Hidden returns the hidden states of the last run when the graph was built

@@ -20,6 +20,10 @@ func newRootCmd() *cobra.Command {
 byte-level BPE corpus, pretrain or finetune small GPT-NeoX (Pythia) models with
 0, 1 or k learnable sink tokens on CPU, stream them through sink+window KV
 caches, and compare cache configurations.`,
+		Example: `  sinktrain prepare --out runs/data                       # embedded text → tokenizer + shards
+  sinktrain pretrain --config tiny --data runs/data --set sinks=1 --out runs/sink1
+  sinktrain eval stream --model runs/sink1 --data runs/data --cache 1+63 --cache 0+64
+  sinktrain completion bash > /etc/bash_completion.d/sinktrain`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

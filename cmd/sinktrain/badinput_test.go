@@ -1,0 +1,340 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sinktrain/sinktrain/checkpoint"
+)
+
+// fixtures is the shared reference folder, relative to this package.
+const fixtures = "../../../shared/fixtures"
+
+// badEnv holds the broken inputs of TestBadInput, built in a temp dir from
+// the shared fixtures (gptneox-a: vocab 96; tokenizer: vocab 512).
+type badEnv struct {
+	dir string
+
+	model     string // good gptneox-a folder, no tokenizer
+	modelTok  string // gptneox-a + the 512-token tokenizer: vocab mismatch
+	truncST   string // model.safetensors cut in half
+	emptyST   string // model.safetensors of 0 bytes
+	hugeHdr   string // header length beyond the file
+	dtypeST   string // one weight stored as I64
+	shapeCfg  string // config.json hidden_size 32, weights of 64
+	nanST     string // a NaN in one weight
+	pickle    string // pytorch_model.bin only
+	truncCfg  string // config.json cut in half
+	unknownMT string // config.json of another architecture
+	truncTok  string // good model + tokenizer.json cut in half
+
+	ids, idsOOV, idsEmpty, idsWord string
+	text, emptyText                string
+	tok, truncTokFile              string
+
+	data, dataNoManifest, dataTruncArrow, dataEmptyArrow string
+	cfgUnknown, cfgTrunc, cfgType                        string
+
+	ro string // a directory nobody may write into ("" when none can be made)
+}
+
+func TestBadInput(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(fixtures, "gptneox-a")); err != nil {
+		t.Skipf("shared fixtures not available: %v", err)
+	}
+	e := newBadEnv(t)
+	out := func(name string) string { return filepath.Join(e.dir, "out", name) }
+	type tc struct {
+		name string
+		args []string
+		want []string // the error line names these (file, flag or field)
+		out  string   // must be absent or empty afterwards
+		ro   bool     // needs e.ro
+	}
+	cases := []tc{
+		// prepare
+		{name: "prepare/missing input", args: []string{"prepare", "--input", e.dir + "/nope.txt", "--out", out("p1")}, want: []string{"nope.txt"}, out: out("p1")},
+		{name: "prepare/empty input", args: []string{"prepare", "--input", e.emptyText, "--out", out("p2"), "--vocab-size", "300"}, want: []string{"empty.txt"}, out: out("p2")},
+		{name: "prepare/truncated tokenizer", args: []string{"prepare", "--input", e.text, "--out", out("p3"), "--tokenizer", e.truncTokFile}, want: []string{"trunc-tokenizer.json"}, out: out("p3")},
+		{name: "prepare/missing tokenizer", args: []string{"prepare", "--input", e.text, "--out", out("p4"), "--tokenizer", e.dir + "/none.json"}, want: []string{"none.json"}, out: out("p4")},
+		{name: "prepare/read-only out", args: []string{"prepare", "--input", e.text, "--out", e.ro + "/p5", "--tokenizer", e.tok}, want: []string{"p5"}, ro: true},
+		{name: "prepare/bad vocab size", args: []string{"prepare", "--input", e.text, "--out", out("p6"), "--vocab-size", "-3"}, want: []string{"vocab-size"}, out: out("p6")},
+
+		// pretrain
+		{name: "pretrain/unknown set key", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t1"), "--set", "hidden_sise=64"}, want: []string{"hidden_sise"}, out: out("t1")},
+		{name: "pretrain/wrong set type", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t2"), "--set", "batch=many"}, want: []string{"batch"}, out: out("t2")},
+		{name: "pretrain/non-positive size", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t3"), "--set", "hidden_size=0"}, want: []string{"hidden_size"}, out: out("t3")},
+		{name: "pretrain/unknown config key", args: []string{"pretrain", "--config", e.cfgUnknown, "--data", e.data, "--out", out("t4")}, want: []string{"unknown.json", "hiden_size"}, out: out("t4")},
+		{name: "pretrain/truncated config", args: []string{"pretrain", "--config", e.cfgTrunc, "--data", e.data, "--out", out("t5")}, want: []string{"trunc.json"}, out: out("t5")},
+		{name: "pretrain/wrong config type", args: []string{"pretrain", "--config", e.cfgType, "--data", e.data, "--out", out("t6")}, want: []string{"type.json", "num_layers"}, out: out("t6")},
+		{name: "pretrain/missing config", args: []string{"pretrain", "--config", e.dir + "/none.json", "--data", e.data, "--out", out("t7")}, want: []string{"none.json"}, out: out("t7")},
+		{name: "pretrain/no manifest", args: []string{"pretrain", "--config", "tiny", "--data", e.dataNoManifest, "--out", out("t8")}, want: []string{"nomanifest"}, out: out("t8")},
+		{name: "pretrain/truncated arrow", args: []string{"pretrain", "--config", "tiny", "--data", e.dataTruncArrow, "--out", out("t9")}, want: []string{"train-00000.arrow"}, out: out("t9")},
+		{name: "pretrain/empty arrow", args: []string{"pretrain", "--config", "tiny", "--data", e.dataEmptyArrow, "--out", out("t10")}, want: []string{"train-00000.arrow"}, out: out("t10")},
+		{name: "pretrain/missing data", args: []string{"pretrain", "--config", "tiny", "--data", e.dir + "/nodata", "--out", out("t11")}, want: []string{"nodata"}, out: out("t11")},
+		{name: "pretrain/tokenizer vs vocab", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t12"), "--set", "vocab_size=96"}, want: []string{"vocab"}, out: out("t12")},
+		{name: "pretrain/read-only out", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", e.ro + "/t13"}, want: []string{"t13"}, ro: true},
+		{name: "pretrain/resume without checkpoint", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t14"), "--resume"}, want: []string{"t14"}, out: out("t14")},
+
+		// finetune
+		{name: "finetune/missing from", args: []string{"finetune", "--from", e.dir + "/nomodel", "--data", e.data, "--out", out("f1")}, want: []string{"nomodel"}, out: out("f1")},
+		{name: "finetune/truncated safetensors", args: []string{"finetune", "--from", e.truncST, "--data", e.data, "--out", out("f2")}, want: []string{"trunc", "model.safetensors"}, out: out("f2")},
+		{name: "finetune/NaN weights", args: []string{"finetune", "--from", e.nanST, "--data", e.data, "--out", out("f3")}, want: []string{"gpt_neox.embed_in.weight"}, out: out("f3")},
+		{name: "finetune/wrong shape", args: []string{"finetune", "--from", e.shapeCfg, "--data", e.data, "--out", out("f4")}, want: []string{"shape"}, out: out("f4")},
+		{name: "finetune/tokenizer vs vocab", args: []string{"finetune", "--from", e.model, "--data", e.data, "--out", out("f5")}, want: []string{"vocab"}, out: out("f5")},
+		{name: "finetune/negative sinks", args: []string{"finetune", "--from", e.model, "--data", e.data, "--out", out("f6"), "--add-sinks", "-1"}, want: []string{"add-sinks"}, out: out("f6")},
+
+		// convert
+		{name: "convert/missing from", args: []string{"convert", "--from", e.dir + "/nomodel", "--out", out("c1")}, want: []string{"nomodel"}, out: out("c1")},
+		{name: "convert/truncated safetensors", args: []string{"convert", "--from", e.truncST, "--out", out("c2")}, want: []string{"trunc", "model.safetensors"}, out: out("c2")},
+		{name: "convert/empty safetensors", args: []string{"convert", "--from", e.emptyST, "--out", out("c3")}, want: []string{"empty", "model.safetensors"}, out: out("c3")},
+		{name: "convert/header beyond file", args: []string{"convert", "--from", e.hugeHdr, "--out", out("c4")}, want: []string{"hugehdr", "model.safetensors"}, out: out("c4")},
+		{name: "convert/wrong dtype", args: []string{"convert", "--from", e.dtypeST, "--out", out("c5")}, want: []string{"gpt_neox.embed_in.weight"}, out: out("c5")},
+		{name: "convert/wrong shape", args: []string{"convert", "--from", e.shapeCfg, "--out", out("c6")}, want: []string{"shape"}, out: out("c6")},
+		{name: "convert/NaN weights", args: []string{"convert", "--from", e.nanST, "--out", out("c7")}, want: []string{"gpt_neox.embed_in.weight"}, out: out("c7")},
+		{name: "convert/pickle", args: []string{"convert", "--from", e.pickle, "--out", out("c8")}, want: []string{"pytorch_model.bin"}, out: out("c8")},
+		{name: "convert/truncated config", args: []string{"convert", "--from", e.truncCfg, "--out", out("c9")}, want: []string{"config.json"}, out: out("c9")},
+		{name: "convert/other architecture", args: []string{"convert", "--from", e.unknownMT, "--out", out("c10")}, want: []string{"config.json", "LlamaForCausalLM"}, out: out("c10")},
+		{name: "convert/read-only out", args: []string{"convert", "--from", e.model, "--out", e.ro + "/c11"}, want: []string{"c11"}, ro: true},
+		{name: "convert/bad dtype flag", args: []string{"convert", "--from", e.model, "--out", out("c12"), "--dtype", "int8"}, want: []string{"int8"}, out: out("c12")},
+
+		// eval stream
+		{name: "eval/missing ids", args: []string{"eval", "stream", "--model", e.model, "--ids", e.dir + "/none.ids", "--cache", "dense"}, want: []string{"none.ids"}},
+		{name: "eval/empty ids", args: []string{"eval", "stream", "--model", e.model, "--ids", e.idsEmpty, "--cache", "dense"}, want: []string{"empty.ids"}},
+		{name: "eval/ids out of vocab", args: []string{"eval", "stream", "--model", e.model, "--ids", e.idsOOV, "--cache", "dense"}, want: []string{"oov.ids", "500"}},
+		{name: "eval/ids not a number", args: []string{"eval", "stream", "--model", e.model, "--ids", e.idsWord, "--cache", "dense"}, want: []string{"word.ids"}},
+		{name: "eval/bad cache spec", args: []string{"eval", "stream", "--model", e.model, "--ids", e.ids, "--cache", "4+x"}, want: []string{"4+x"}},
+		{name: "eval/tokenizer vs vocab", args: []string{"eval", "stream", "--model", e.modelTok, "--text", e.text, "--cache", "dense"}, want: []string{"tokenizer"}},
+		{name: "eval/truncated tokenizer", args: []string{"eval", "stream", "--model", e.truncTok, "--text", e.text, "--cache", "dense"}, want: []string{"tokenizer.json"}},
+		{name: "eval/NaN weights", args: []string{"eval", "stream", "--model", e.nanST, "--ids", e.ids, "--cache", "dense"}, want: []string{"gpt_neox.embed_in.weight"}},
+		{name: "eval/truncated safetensors", args: []string{"eval", "stream", "--model", e.truncST, "--ids", e.ids, "--cache", "dense"}, want: []string{"model.safetensors"}},
+		{name: "eval/nll-out read-only", args: []string{"eval", "stream", "--model", e.model, "--ids", e.ids, "--cache", "dense", "--nll-out", e.ro + "/nll.csv"}, want: []string{"nll.csv"}, ro: true},
+
+		// generate
+		{name: "generate/missing model", args: []string{"generate", "--model", e.dir + "/nomodel", "--cache", "dense", "--prompt", "Alice"}, want: []string{"nomodel"}},
+		{name: "generate/no tokenizer", args: []string{"generate", "--model", e.model, "--cache", "dense", "--prompt", "Alice"}, want: []string{"tokenizer"}},
+		{name: "generate/bad cache spec", args: []string{"generate", "--model", e.modelTok, "--cache", "recompute:0", "--prompt", "Alice"}, want: []string{"recompute:0"}},
+		{name: "generate/tokenizer vs vocab", args: []string{"generate", "--model", e.modelTok, "--cache", "dense", "--prompt", "Alice was beginning to get very tired"}, want: []string{"tokenizer"}},
+		{name: "generate/NaN weights", args: []string{"generate", "--model", e.nanST, "--cache", "dense", "--prompt", "Alice"}, want: []string{"gpt_neox.embed_in.weight"}},
+
+		// compare
+		{name: "compare/missing ids", args: []string{"compare", "--model", "a=" + e.model, "--ids", e.dir + "/none.ids", "--cache", "dense", "--out", out("m1")}, want: []string{"none.ids"}, out: out("m1")},
+		{name: "compare/model without name", args: []string{"compare", "--model", e.model, "--ids", e.ids, "--cache", "dense", "--out", out("m2")}, want: []string{"--model"}, out: out("m2")},
+		{name: "compare/truncated safetensors", args: []string{"compare", "--model", "a=" + e.model, "--model", "b=" + e.truncST, "--ids", e.ids, "--cache", "dense", "--out", out("m3")}, want: []string{"model.safetensors"}, out: out("m3")},
+		{name: "compare/bad cache spec", args: []string{"compare", "--model", "a=" + e.model, "--ids", e.ids, "--cache", "0+0", "--out", out("m4")}, want: []string{"0+0"}, out: out("m4")},
+		{name: "compare/read-only out", args: []string{"compare", "--model", "a=" + e.model, "--ids", e.ids, "--cache", "dense", "--out", e.ro + "/m5"}, want: []string{"m5"}, ro: true},
+		{name: "compare/ids out of vocab", args: []string{"compare", "--model", "a=" + e.model, "--ids", e.idsOOV, "--cache", "dense", "--out", out("m6")}, want: []string{"500"}, out: out("m6")},
+
+		// inspect attention
+		{name: "inspect/missing model", args: []string{"inspect", "attention", "--model", e.dir + "/nomodel", "--ids", e.ids, "--out", out("i1")}, want: []string{"nomodel"}, out: out("i1")},
+		{name: "inspect/empty ids", args: []string{"inspect", "attention", "--model", e.model, "--ids", e.idsEmpty, "--out", out("i2")}, want: []string{"empty.ids"}, out: out("i2")},
+		{name: "inspect/NaN weights", args: []string{"inspect", "attention", "--model", e.nanST, "--ids", e.ids, "--out", out("i3")}, want: []string{"gpt_neox.embed_in.weight"}, out: out("i3")},
+		{name: "inspect/read-only out", args: []string{"inspect", "attention", "--model", e.model, "--ids", e.ids, "--out", e.ro + "/i4"}, want: []string{"i4"}, ro: true},
+		{name: "inspect/wrong dtype", args: []string{"inspect", "attention", "--model", e.dtypeST, "--ids", e.ids, "--out", out("i5")}, want: []string{"gpt_neox.embed_in.weight"}, out: out("i5")},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.ro && e.ro == "" {
+				t.Skip("no read-only directory can be made here (root without chattr)")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			code := run(ctx, c.args, &stdout, &stderr)
+			msg := strings.TrimRight(stderr.String(), "\n")
+			if code == 0 {
+				t.Fatalf("exit 0, want an error; stderr %q", msg)
+			}
+			if strings.Count(msg, "\n") != 0 || !strings.HasPrefix(msg, "sinktrain: ") {
+				t.Errorf("stderr is not one error line:\n%s", msg)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not name %q", msg, w)
+				}
+			}
+			if c.out != "" {
+				if ents, err := os.ReadDir(c.out); err == nil && len(ents) > 0 {
+					t.Errorf("partial output left in %s: %d entries, first %s", c.out, len(ents), ents[0].Name())
+				}
+			}
+			if ents, _ := os.ReadDir(filepath.Dir(c.out)); c.out != "" {
+				for _, en := range ents {
+					if strings.HasPrefix(en.Name(), ".") {
+						t.Errorf("temporary %s left next to --out", en.Name())
+					}
+				}
+			}
+			t.Logf("exit %d: %s", code, msg)
+		})
+	}
+}
+
+func newBadEnv(t *testing.T) *badEnv {
+	t.Helper()
+	dir := t.TempDir()
+	e := &badEnv{dir: dir}
+	mk := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write := func(p string, b []byte) string {
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	read := func(p string) []byte {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	cfg := read(filepath.Join(fixtures, "gptneox-a", "config.json"))
+	st := read(filepath.Join(fixtures, "gptneox-a", "model.safetensors"))
+	tok := read(filepath.Join(fixtures, "tokenizer", "tokenizer.json"))
+	model := func(name string, cfg, st []byte) string {
+		d := mk(name)
+		write(filepath.Join(d, "config.json"), cfg)
+		if st != nil {
+			write(filepath.Join(d, "model.safetensors"), st)
+		}
+		return d
+	}
+	e.model = model("good", cfg, st)
+	e.modelTok = model("goodtok", cfg, st)
+	write(filepath.Join(e.modelTok, "tokenizer.json"), tok)
+	e.truncTok = model("trunctok", cfg, st)
+	write(filepath.Join(e.truncTok, "tokenizer.json"), tok[:len(tok)/2])
+	e.truncST = model("trunc", cfg, st[:len(st)/2])
+	e.emptyST = model("empty", cfg, []byte{})
+	huge := bytes.Clone(st)
+	binary.LittleEndian.PutUint64(huge, uint64(len(st))*4)
+	e.hugeHdr = model("hugehdr", cfg, huge)
+	e.dtypeST = model("dtype", cfg, changeTensor(t, st, func(raw map[string]checkpoint.Raw) {
+		r := raw["gpt_neox.embed_in.weight"]
+		vals := make([]int64, r.NumElements())
+		raw["gpt_neox.embed_in.weight"] = checkpoint.FromInt64(r.Shape, vals)
+	}))
+	e.nanST = model("nan", cfg, changeTensor(t, st, func(raw map[string]checkpoint.Raw) {
+		r := raw["gpt_neox.embed_in.weight"]
+		f, err := r.Float32s()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f[7] = float32(math.NaN())
+		raw["gpt_neox.embed_in.weight"] = checkpoint.FromFloat32(r.Shape, f)
+	}))
+	e.shapeCfg = model("shape", setJSON(t, cfg, "hidden_size", 32), st)
+	e.pickle = model("pickle", cfg, nil)
+	write(filepath.Join(e.pickle, "pytorch_model.bin"), []byte("\x80\x02}q\x00."))
+	e.truncCfg = model("trunccfg", cfg[:len(cfg)/2], st)
+	e.unknownMT = model("llama", setJSON(t, cfg, "architectures", []string{"LlamaForCausalLM"}), st)
+
+	e.ids = write(filepath.Join(dir, "good.ids"), []byte("1 2 3 4 5 6 7 8 9 10\n"))
+	e.idsOOV = write(filepath.Join(dir, "oov.ids"), []byte("1 2 500 3\n"))
+	e.idsEmpty = write(filepath.Join(dir, "empty.ids"), nil)
+	e.idsWord = write(filepath.Join(dir, "word.ids"), []byte("1 2 three 4\n"))
+	e.text = write(filepath.Join(dir, "alice.txt"), bytes.Repeat([]byte("Alice was beginning to get very tired of sitting by her sister on the bank.\n\n"), 20))
+	e.emptyText = write(filepath.Join(dir, "empty.txt"), nil)
+	e.tok = write(filepath.Join(dir, "tokenizer.json"), tok)
+	e.truncTokFile = write(filepath.Join(dir, "trunc-tokenizer.json"), tok[:len(tok)/3])
+
+	e.data = filepath.Join(dir, "data")
+	var so, se bytes.Buffer
+	if code := run(context.Background(), []string{"prepare", "--out", e.data, "--tokenizer", e.tok, "--sinks", "0"}, &so, &se); code != 0 {
+		t.Fatalf("prepare: %s", se.String())
+	}
+	copyData := func(name string) string {
+		d := mk(name)
+		ents, err := os.ReadDir(e.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, en := range ents {
+			write(filepath.Join(d, en.Name()), read(filepath.Join(e.data, en.Name())))
+		}
+		return d
+	}
+	e.dataNoManifest = copyData("nomanifest")
+	os.Remove(filepath.Join(e.dataNoManifest, "manifest.json"))
+	e.dataTruncArrow = copyData("truncarrow")
+	arrow := read(filepath.Join(e.data, "train-00000.arrow"))
+	write(filepath.Join(e.dataTruncArrow, "train-00000.arrow"), arrow[:len(arrow)/2])
+	e.dataEmptyArrow = copyData("emptyarrow")
+	write(filepath.Join(e.dataEmptyArrow, "train-00000.arrow"), nil)
+
+	e.cfgUnknown = write(filepath.Join(dir, "unknown.json"), []byte(`{"hiden_size": 64}`))
+	e.cfgTrunc = write(filepath.Join(dir, "trunc.json"), []byte(`{"hidden_size": 6`))
+	e.cfgType = write(filepath.Join(dir, "type.json"), []byte(`{"num_layers": "two"}`))
+	mk("out")
+	e.ro = readOnlyDir(t, dir)
+	return e
+}
+
+// changeTensor decodes a safetensors file, lets edit change its tensors and
+// encodes it again.
+func changeTensor(t *testing.T, st []byte, edit func(map[string]checkpoint.Raw)) []byte {
+	t.Helper()
+	raw, meta, err := checkpoint.DecodeSafetensors(bytes.NewReader(st), int64(len(st)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(raw)
+	var b bytes.Buffer
+	if err := checkpoint.EncodeSafetensors(&b, raw, meta); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// setJSON returns the JSON object b with key set to v.
+func setJSON(t *testing.T, b []byte, key string, v any) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m[key] = v
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// readOnlyDir returns a directory that cannot be written into: mode 0555,
+// and for root (who ignores modes) the immutable attribute when chattr
+// works. It returns "" when neither makes the directory read-only.
+func readOnlyDir(t *testing.T, parent string) string {
+	t.Helper()
+	d := filepath.Join(parent, "readonly")
+	if err := os.Mkdir(d, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		if exec.Command("chattr", "+i", d).Run() != nil {
+			return ""
+		}
+		t.Cleanup(func() { _ = exec.Command("chattr", "-i", d).Run() })
+	}
+	if f, err := os.Create(filepath.Join(d, "probe")); err == nil {
+		f.Close()
+		os.Remove(f.Name())
+		return ""
+	}
+	return d
+}
