@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -99,7 +100,7 @@ func TestWeightsCheck(t *testing.T) {
 		"is missing":       func(w Weights) { delete(w, qkv) },
 		"has shape [8 24]": func(w Weights) { w[qkv] = NewTensor(8, 24) },
 		"unexpected":       func(w Weights) { w["extra.weight"] = NewTensor(1) },
-		"non-finite":       func(w Weights) { w[qkv].Data[3] = float32(nanf()) },
+		"non-finite":       func(w Weights) { w[qkv].Data[3] = float32(math.NaN()) },
 	} {
 		w := Init(c, 1)
 		mutate(w)
@@ -109,4 +110,3 @@ func TestWeightsCheck(t *testing.T) {
 	}
 }
 
-func nanf() float64 { z := 0.0; return z / z }
