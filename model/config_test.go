@@ -109,4 +109,3 @@ func TestWeightsCheck(t *testing.T) {
 		}
 	}
 }
-
