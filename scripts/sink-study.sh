@@ -22,6 +22,8 @@
 #   MODELS="a b"       subset of models (default: all six)
 #   TRAIN_SET="k=v .." extra --set overrides for every pretrain (e.g. workers=16)
 #   EVAL_TOKENS=N      tokens of the excerpt to stream (default 2000)
+#   JOBS=N             train N models at once (default 1; give each TRAIN_SET=workers=K)
+#   SKIP_BUILD=1       use the existing bin/sinktrain (e.g. a static build carried to another machine)
 #   SINKTRAIN_PUREGO=1 build with -tags purego (no OpenBLAS; static binary)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -53,13 +55,17 @@ model_sets() {
 }
 for m in $MODELS; do model_sets "$m" >/dev/null; done
 
-source scripts/setup.sh
 BIN=bin/sinktrain
-log "building $BIN"
-if [ "${SINKTRAIN_PUREGO:-0}" = 1 ]; then
-  CGO_ENABLED=0 go build -tags purego -o "$BIN" ./cmd/sinktrain
+if [ "${SKIP_BUILD:-0}" = 1 ]; then
+  [ -x "$BIN" ] || die "SKIP_BUILD=1 but $BIN is missing"
 else
-  go build -o "$BIN" ./cmd/sinktrain
+  source scripts/setup.sh
+  log "building $BIN"
+  if [ "${SINKTRAIN_PUREGO:-0}" = 1 ]; then
+    CGO_ENABLED=0 go build -tags purego -o "$BIN" ./cmd/sinktrain
+  else
+    go build -o "$BIN" ./cmd/sinktrain
+  fi
 fi
 
 # 1. corpus
@@ -75,15 +81,15 @@ if [ ! -f runs/data/manifest.json ]; then
   "$BIN" prepare --input corpus/train --out runs/data --vocab-size 4096
 fi
 
-# 3. pretrain, resumably
+# 3. pretrain, resumably; JOBS models at a time (each with TRAIN_SET's workers)
 mkdir -p "$STUDY"
-for m in $MODELS; do
-  out=$STUDY/$m
-  if [ -f "$out/model.safetensors" ]; then
+train_one() {
+  local m=$1 out=$STUDY/$1
+  if [ -f "$out/model.safetensors" ] && [ ! -f "$out/.unfinished" ]; then
     log "$m: finished ($out/model.safetensors), skipping"
-    continue
+    return 0
   fi
-  args=(pretrain --config reference --data runs/data --out "$out" --set "max_tokens=$BUDGET")
+  local args=(pretrain --config reference --data runs/data --out "$out" --set "max_tokens=$BUDGET")
   for kv in $(model_sets "$m") ${TRAIN_SET:-}; do args+=(--set "$kv"); done
   if [ -d "$out" ]; then
     args+=(--resume)
@@ -91,8 +97,29 @@ for m in $MODELS; do
   else
     log "$m: training $BUDGET tokens into $out"
   fi
-  "$BIN" "${args[@]}"
-  [ -f "$out/model.safetensors" ] || die "$m: pretrain ended without $out/model.safetensors"
+  mkdir -p "$out" && touch "$out/.unfinished"
+  "$BIN" "${args[@]}" || return 1
+  rm -f "$out/.unfinished"
+}
+JOBS=${JOBS:-1}
+running=0
+failed=0
+for m in $MODELS; do
+  if [ "$JOBS" -le 1 ]; then
+    train_one "$m" || die "$m: pretrain failed"
+    continue
+  fi
+  train_one "$m" >"$STUDY/$m.log" 2>&1 &
+  running=$((running + 1))
+  if [ "$running" -ge "$JOBS" ]; then
+    wait -n || failed=1
+    running=$((running - 1))
+  fi
+done
+while [ "$running" -gt 0 ]; do wait -n || failed=1; running=$((running - 1)); done
+[ "$failed" = 0 ] || die "a pretrain failed: see $STUDY/*.log"
+for m in $MODELS; do
+  [ -f "$STUDY/$m/model.safetensors" ] && [ ! -f "$STUDY/$m/.unfinished" ] || die "$m: pretrain ended without $STUDY/$m/model.safetensors"
 done
 
 # 4. compare on the held-out book: characters 30,000-80,000 (Python-style
