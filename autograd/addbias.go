@@ -39,7 +39,8 @@ type addBiasOp struct {
 
 type sumRowsOp struct {
 	base
-	out outBuf // [F]
+	out  outBuf // [F]
+	ones any    // []T [N] of 1: the sum is one gemm, ones·x
 }
 
 var (
@@ -109,21 +110,30 @@ func (o *sumRowsOp) Do(in ...G.Value) (G.Value, error) {
 	}
 	F := in[0].Shape()[1]
 	out := o.out.get(dt, F)
+	N := in[0].Shape()[0]
 	if dt == tensor.Float32 {
-		sumRows(vals[float32](in[0]), vals[float32](out))
+		sumRows(vals[float32](in[0]), vals[float32](out), onesOf[float32](&o.ones, N))
 	} else {
-		sumRows(vals[float64](in[0]), vals[float64](out))
+		sumRows(vals[float64](in[0]), vals[float64](out), onesOf[float64](&o.ones, N))
 	}
 	return out, nil
 }
 
-func sumRows[T Float](x, y []T) {
-	clear(y)
-	F := len(y)
-	for i := 0; i+F <= len(x); i += F {
-		xr := x[i : i+F]
-		for j := range y {
-			y[j] += xr[j]
-		}
+// onesOf returns *p as a []T of n ones, (re)filling it when needed.
+func onesOf[T Float](p *any, n int) []T {
+	if b, ok := (*p).([]T); ok && len(b) == n {
+		return b
 	}
+	b := make([]T, n)
+	for i := range b {
+		b[i] = 1
+	}
+	*p = b
+	return b
+}
+
+// sumRows computes y = ones·x (x [N,F]) as one gemm.
+func sumRows[T Float](x, y, ones []T) {
+	F := len(y)
+	gemm(false, false, 1, F, len(ones), 1, ones, len(ones), x, F, 0, y, F)
 }

@@ -232,33 +232,6 @@ func softmaxRow[T Float](row []T, extra T, hasExtra bool) T {
 	return T(e * inv)
 }
 
-func softmaxRow32(row []float32, extra float32, hasExtra bool) float32 {
-	m := float32(math.Inf(-1))
-	if hasExtra {
-		m = extra
-	}
-	for _, s := range row {
-		if s > m {
-			m = s
-		}
-	}
-	var z, e float32
-	for j, s := range row {
-		v := exp32(s - m)
-		row[j] = v
-		z += v
-	}
-	if hasExtra {
-		e = exp32(extra - m)
-		z += e
-	}
-	inv := 1 / z
-	for j := range row {
-		row[j] *= inv
-	}
-	return e * inv
-}
-
 func (o *attentionOp) DiffWRT(n int) []bool {
 	d := make([]bool, n)
 	for i := range d {

@@ -185,44 +185,16 @@ func crossEntropyFwd[T Float](z []T, targets []int32, ignore int32, lse []float6
 }
 
 // logSumExp returns log Σ exp(row) and Σ exp(row − max). float32 rows use
-// exp32 with 16 float32 partial sums and, when dst is not nil, store
-// e^{row−max} in dst; float64 rows use math.Exp.
+// expRow32 (which stores e^{row−max} in dst when dst is not nil); float64
+// rows use math.Exp.
 func logSumExp[T Float](row []T, dst []float32) (lse, sum float64) {
+	if r, ok := any(row).([]float32); ok {
+		m, s := expRow32(r, dst)
+		return float64(m) + math.Log(s), s
+	}
 	m := row[0]
 	for _, v := range row {
 		m = max(m, v)
-	}
-	if r, ok := any(row).([]float32); ok {
-		var acc [16]float32
-		m32 := float32(m)
-		j := 0
-		for ; j+16 <= len(r); j += 16 {
-			c := r[j : j+16 : j+16]
-			if dst != nil {
-				d := dst[j : j+16 : j+16]
-				for l := range acc {
-					e := exp32(c[l] - m32)
-					d[l] = e
-					acc[l] += e
-				}
-			} else {
-				for l := range acc {
-					acc[l] += exp32(c[l] - m32)
-				}
-			}
-		}
-		var s float64
-		for ; j < len(r); j++ {
-			e := exp32(r[j] - m32)
-			if dst != nil {
-				dst[j] = e
-			}
-			s += float64(e)
-		}
-		for _, a := range acc {
-			s += float64(a)
-		}
-		return float64(m) + math.Log(s), s
 	}
 	var s float64
 	for _, v := range row {

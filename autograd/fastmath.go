@@ -64,3 +64,87 @@ func normal32(x float32) (cdf, pdf float32) {
 	}
 	return 0.5 + 0.5*erf, pdf
 }
+
+// expRow32Go is the pure-Go expRow32: it returns max(r) and Σ e^{r−max}
+// (16 float32 partial sums) and stores e^{r−max} in dst unless dst is nil.
+func expRow32Go(r, dst []float32) (m float32, sum float64) {
+	m = r[0]
+	for _, v := range r {
+		m = max(m, v)
+	}
+	var acc [16]float32
+	j := 0
+	for ; j+16 <= len(r); j += 16 {
+		c := r[j : j+16 : j+16]
+		if dst != nil {
+			d := dst[j : j+16 : j+16]
+			for l := range acc {
+				e := exp32(c[l] - m)
+				d[l] = e
+				acc[l] += e
+			}
+		} else {
+			for l := range acc {
+				acc[l] += exp32(c[l] - m)
+			}
+		}
+	}
+	for ; j < len(r); j++ {
+		e := exp32(r[j] - m)
+		if dst != nil {
+			dst[j] = e
+		}
+		sum += float64(e)
+	}
+	for _, a := range acc {
+		sum += float64(a)
+	}
+	return m, sum
+}
+
+// gelu32Go is the pure-Go gelu32: y = GELU(x) and, when d is not nil,
+// d = GELU'(x) = Φ(x) + x·φ(x).
+func gelu32Go(x, y, d []float32) {
+	y = y[:len(x)]
+	if d == nil {
+		for i, v := range x {
+			cdf, _ := normal32(v)
+			y[i] = v * cdf
+		}
+		return
+	}
+	d = d[:len(x)]
+	for i, v := range x {
+		cdf, pdf := normal32(v)
+		y[i] = v * cdf
+		d[i] = cdf + v*pdf
+	}
+}
+
+// softmaxRow32Go is the pure-Go softmaxRow32.
+func softmaxRow32Go(row []float32, extra float32, hasExtra bool) float32 {
+	m := float32(math.Inf(-1))
+	if hasExtra {
+		m = extra
+	}
+	for _, s := range row {
+		if s > m {
+			m = s
+		}
+	}
+	var z, e float32
+	for j, s := range row {
+		v := exp32(s - m)
+		row[j] = v
+		z += v
+	}
+	if hasExtra {
+		e = exp32(extra - m)
+		z += e
+	}
+	inv := 1 / z
+	for j := range row {
+		row[j] *= inv
+	}
+	return e * inv
+}

@@ -55,3 +55,72 @@ func BenchmarkExp32(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkGELU compares the float32 GELU forward (normal32, one exp32) with
+// the float64 Hermite-table kernel on the reference MLP size (2048×1024).
+func BenchmarkGELU(b *testing.B) {
+	const n = 2048 * 1024
+	x, y := make([]float32, n), make([]float32, n)
+	for i := range x {
+		x[i] = float32(i%4000)*0.002 - 4
+	}
+	b.Run("normal32", func(b *testing.B) {
+		b.SetBytes(4 * n)
+		for i := 0; i < b.N; i++ {
+			gelu32(x, y, nil)
+		}
+	})
+	b.Run("table64", func(b *testing.B) {
+		b.SetBytes(4 * n)
+		for i := 0; i < b.N; i++ {
+			geluFwd(x, y)
+		}
+	})
+}
+
+// TestKernels32 checks expRow32 and gelu32 (C kernels unless purego) against
+// the pure-Go versions and float64 math.
+func TestKernels32(t *testing.T) {
+	const n = 4099 // not a multiple of 16
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(i%997)*0.019 - 9.5
+	}
+	e, eGo := make([]float32, n), make([]float32, n)
+	m, s := expRow32(x, e)
+	mGo, sGo := expRow32Go(x, eGo)
+	var want float64
+	for _, v := range x {
+		want += math.Exp(float64(v) - float64(mGo))
+	}
+	if m != mGo || math.Abs(s-want)/want > 1e-6 || math.Abs(sGo-want)/want > 1e-6 {
+		t.Fatalf("expRow32: max %v sum %v, Go max %v sum %v, want sum %v", m, s, mGo, sGo, want)
+	}
+	if m2, s2 := expRow32(x, nil); m2 != m || s2 != s {
+		t.Fatalf("expRow32 without dst: %v %v, want %v %v", m2, s2, m, s)
+	}
+	y, d, yGo, dGo := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+	gelu32(x, y, d)
+	gelu32Go(x, yGo, dGo)
+	for i, v := range x {
+		wantE := math.Exp(float64(v - m)) // the float32 difference, as the kernel sees it
+		if math.Abs(float64(e[i])-wantE) > 1e-6*wantE {
+			t.Fatalf("exp[%d] = %v, want %v", i, e[i], wantE)
+		}
+		if math.Abs(float64(y[i]-yGo[i])) > 1e-6 || math.Abs(float64(d[i]-dGo[i])) > 1e-6 {
+			t.Fatalf("gelu32(%v) = %v, %v; Go %v, %v", v, y[i], d[i], yGo[i], dGo[i])
+		}
+	}
+	for _, extra := range []bool{false, true} {
+		r, rGo := append([]float32(nil), x[:200]...), append([]float32(nil), x[:200]...)
+		p, pGo := softmaxRow32(r, 0.5, extra), softmaxRow32Go(rGo, 0.5, extra)
+		if math.Abs(float64(p-pGo)) > 1e-6 {
+			t.Fatalf("softmaxRow32 extra %v: sink probability %v, Go %v", extra, p, pGo)
+		}
+		for i := range r {
+			if math.Abs(float64(r[i]-rGo[i])) > 1e-6 {
+				t.Fatalf("softmaxRow32 extra %v: p[%d] = %v, Go %v", extra, i, r[i], rGo[i])
+			}
+		}
+	}
+}

@@ -69,7 +69,7 @@ func (o *geluOp) Do(in ...G.Value) (G.Value, error) {
 			}
 			d = o.deriv.d
 		}
-		geluFwd32(vals[float32](in[0]), vals[float32](out), d)
+		gelu32(vals[float32](in[0]), vals[float32](out), d)
 	} else {
 		geluFwd(vals[float64](in[0]), vals[float64](out))
 	}
@@ -117,24 +117,6 @@ func (o *geluGradOp) Do(in ...G.Value) (G.Value, error) {
 		geluBwd(vals[float64](in[0]), vals[float64](in[1]), vals[float64](out))
 	}
 	return out, nil
-}
-
-// geluFwd32 computes y = GELU(x) and, when d is not nil, d = GELU'(x).
-func geluFwd32(x, y, d []float32) {
-	if d == nil {
-		for i, v := range x {
-			cdf, _ := normal32(v)
-			y[i] = v * cdf
-		}
-		return
-	}
-	d = d[:len(x)]
-	y = y[:len(x)]
-	for i, v := range x {
-		cdf, pdf := normal32(v)
-		y[i] = v * cdf
-		d[i] = cdf + v*pdf
-	}
 }
 
 func geluFwd[T Float](x, y []T) {

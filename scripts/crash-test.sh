@@ -3,9 +3,12 @@
 # (random sleeps, right after a checkpoint's temporary folder appears, and
 # after random steps), resumes it each time with --resume (or starts it again
 # when no checkpoint exists yet), checks after every kill that every
-# checkpoint-* folder present loads, and finally compares the loss
-# trajectory (metrics.jsonl, every step) with an uninterrupted run of the
-# same seed. Prints one summary line; exits non-zero on any failure.
+# checkpoint-* folder present loads (sinktrain eval stream), stops it once
+# with SIGTERM halfway (exit 0, checkpoint of the last step), and finally
+# compares the trajectory (metrics.jsonl, every step, all fields but the
+# wall-clock tok_s) and the final weights with an uninterrupted run of the
+# same seed. Prints one summary line; exits non-zero on any failure (the
+# work folder is then kept).
 #
 #   scripts/crash-test.sh                 # 20 kills, 60 steps
 #   KILLS=5 STEPS=30 CRASH_SEED=1 scripts/crash-test.sh
@@ -19,8 +22,9 @@ RANDOM=${CRASH_SEED:-$$}
 bin=bin/sinktrain
 work=$(mktemp -d "${TMPDIR:-/tmp}/crash-test.XXXXXX")
 cleanup() {
+  local rc=$?
   if [ -n "${pid:-}" ]; then kill -9 "$pid" 2>/dev/null || true; fi
-  if [ "${KEEP:-0}" = 1 ]; then echo "crash-test: work folder $work" >&2; else rm -rf "$work"; fi
+  if [ "${KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then echo "crash-test: work folder $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 fail() { echo "crash-test: FAIL: $*" >&2; exit 1; }
@@ -67,6 +71,9 @@ check_loads() { # every checkpoint-* folder present must load
     checked=$((checked + 1))
   done
 }
+progress() { # last step of segment $1 (stale metrics lines count only once it started)
+  if grep -qs 'model:' "$work/seg-$1.log"; then last_step; else echo "$base"; fi
+}
 ms_sleep() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
 
 start() { # start (or resume) the run in the background; sets pid, from
@@ -86,17 +93,41 @@ alive() {
   return 1
 }
 
-done_kills=0 resumes=0 fresh=0 ckpt_kills=0 checked=0 finished_early=0
+# term_stop: SIGTERM a resumed run once it has made a step: it finishes
+# the step, checkpoints it and exits 0 with a message on how to resume.
+term_stop() {
+  start term
+  [ "$from" -ge 0 ] && resumes=$((resumes + 1)) || fresh=$((fresh + 1))
+  while alive && ! grep -qs 'model:' "$work/seg-term.log"; do sleep 0.01; done # handler installed
+  while alive && [ "$(last_step)" -lt $((from + 1)) ]; do sleep 0.01; done
+  [ -n "${pid:-}" ] || fail "SIGTERM: the run ended before the signal"
+  kill -TERM "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  pid=
+  [ "$rc" = 0 ] || fail "SIGTERM: exit status $rc, expected 0: $(tail -n 1 "$work/seg-term.log")"
+  grep -q -- "--resume" "$work/seg-term.log" || fail "SIGTERM: no message on how to resume"
+  [ "$(newest)" = "$(last_step)" ] || fail "SIGTERM: newest checkpoint $(newest), last step $(last_step)"
+  check_loads term
+  term=1
+}
+
+term=0 done_kills=0 resumes=0 fresh=0 ckpt_kills=0 checked=0 finished_early=0
 for ((i = 1; i <= kills; i++)); do
   start "$i"
   if [ "$i" -gt 1 ]; then
     [ "$from" -ge 0 ] && resumes=$((resumes + 1)) || fresh=$((fresh + 1))
   fi
+  # Each segment may advance at most its share of the steps left, so the
+  # run cannot finish before the last kill.
+  base=$((from > 0 ? from : 0))
+  cap=$((base + (steps - 2 - base) / (kills - i + 1)))
+  [ "$cap" -gt "$base" ] || cap=$((base + 1))
   case $((i % 3)) in
   0) # a random moment (startup, a step, a checkpoint write, a prune...),
     # at most 4 steps past the resume point
     deadline=$(($(date +%s%N) / 1000000 + RANDOM % (2 * seg_ms)))
-    while alive && [ $(($(date +%s%N) / 1000000)) -lt "$deadline" ] && [ "$(last_step)" -lt $((from + 4)) ]; do
+    while alive && [ $(($(date +%s%N) / 1000000)) -lt "$deadline" ] && [ "$(progress "$i")" -lt $((from + 4)) ] && [ "$(progress "$i")" -lt "$cap" ]; do
       sleep 0.005
     done
     ;;
@@ -105,15 +136,19 @@ for ((i = 1; i <= kills; i++)); do
     before=$(compgen -G "$run/.checkpoint-*.tmp-*" || true)
     while alive; do
       now=$(compgen -G "$run/.checkpoint-*.tmp-*" || true)
-      [ -n "$now" ] && [ "$now" != "$before" ] && break
+      if [ -n "$now" ] && [ "$now" != "$before" ]; then
+        ckpt_kills=$((ckpt_kills + 1))
+        break
+      fi
       [ "$(newest)" -gt "$from" ] && break
+      [ "$(progress "$i")" -ge "$cap" ] && break
       sleep 0.005
     done
     ms_sleep $((RANDOM % 40))
-    ckpt_kills=$((ckpt_kills + 1))
     ;;
   2) # after a random number of new steps, plus a random few milliseconds
     target=$((from + 1 + RANDOM % 4))
+    [ "$target" -le "$cap" ] || target=$cap
     while alive && ! grep -qs 'model:' "$work/seg-$i.log"; do sleep 0.01; done
     while alive && [ "$(last_step)" -lt "$target" ]; do sleep 0.01; done
     ms_sleep $((RANDOM % 60))
@@ -139,6 +174,7 @@ for ((i = 1; i <= kills; i++)); do
     grep -q "^resuming from .*(step $from of" "$work/seg-$i.log" || fail "segment $i did not resume from step $from"
   fi
   check_loads "$i"
+  if [ "$i" = $((kills / 2)) ]; then term_stop; fi
 done
 
 if [ "$finished_early" = 0 ]; then
@@ -162,4 +198,4 @@ n=$(grep -c '"loss"' "$run/metrics.jsonl")
 [ "$n" -eq "$steps" ] || fail "metrics.jsonl has $n steps, expected $steps"
 [ "$finished_early" = 0 ] || echo "crash-test: note: the run finished after $done_kills of $kills kills" >&2
 echo "crash-test: $done_kills kills, $((resumes + fresh)) clean resumes ($fresh from scratch before any checkpoint," \
-  "$ckpt_kills kills timed on checkpoint writes, $checked checkpoint loads OK), trajectory identical ($steps steps, final weights bit-identical)"
+  "$ckpt_kills kills timed on checkpoint writes, $checked checkpoint loads OK, $term SIGTERM stop), trajectory identical ($steps steps, final weights bit-identical)"

@@ -301,6 +301,10 @@ func Resolve(base Config, preset string, sets []string) (Config, error) {
 	return c, c.Validate()
 }
 
+// maxTokensPerStep bounds batch × grad_accum × block_size (2^40), so that
+// step sizes never overflow.
+const maxTokensPerStep = 1 << 40
+
 // Validate checks the values and returns one error naming the first bad key.
 func (c Config) Validate() error {
 	pos := []struct {
@@ -374,8 +378,14 @@ func (c Config) Validate() error {
 			return fmt.Errorf("config key %s = %v, expected %s", ch.k, ch.v, ch.w)
 		}
 	}
-	if c.Sinks+c.BlockSize > c.MaxPositions {
-		return fmt.Errorf("config: sinks + block_size = %d exceeds max_position_embeddings = %d", c.Sinks+c.BlockSize, c.MaxPositions)
+	if c.BlockSize > c.MaxPositions || c.Sinks > c.MaxPositions-c.BlockSize { // no overflow
+		return fmt.Errorf("config: sinks + block_size = %d + %d exceeds max_position_embeddings = %d", c.Sinks, c.BlockSize, c.MaxPositions)
+	}
+	if tps := float64(c.Batch) * float64(c.GradAccum) * float64(c.BlockSize); tps > maxTokensPerStep {
+		return fmt.Errorf("config: batch × grad_accum × block_size = %.4g tokens per step, expected at most %d", tps, int64(maxTokensPerStep))
+	}
+	if c.MaxTokens > math.MaxInt64/2 || c.MaxSteps > math.MaxInt32 {
+		return fmt.Errorf("config: max_tokens = %d or max_steps = %d is beyond any run, expected max_tokens ≤ 2^62 and max_steps ≤ 2^31-1", c.MaxTokens, c.MaxSteps)
 	}
 	// The model's own checks (rotary dims, …) with a placeholder vocabulary.
 	if err := c.Model(1, nil).Validate(); err != nil {

@@ -106,10 +106,13 @@ func (o *Options) openData(ctx context.Context, cfg Config, tokenizerPath string
 }
 
 // sources returns the training loader and the val stream (nil without a val split).
-func sources(ds *data.Dataset, cfg Config) (source, windows, error) {
+func sources(ds *data.Dataset, cfg Config, vocab int) (source, windows, error) {
 	tr, err := ds.Split("train")
 	if err != nil {
 		return nil, nil, fmt.Errorf("train: %w", err)
+	}
+	if err := checkIDs(ds, "train", tr, vocab); err != nil {
+		return nil, nil, err
 	}
 	l, err := data.NewLoader(tr, cfg.BlockSize, cfg.Seed)
 	if err != nil {
@@ -122,7 +125,26 @@ func sources(ds *data.Dataset, cfg Config) (source, windows, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("train: %w", err)
 	}
+	if err := checkIDs(ds, "val", va, vocab); err != nil {
+		return nil, nil, err
+	}
 	return &loaderSource{l: l}, va, nil
+}
+
+// checkIDs refuses a split holding a token id outside [0, vocab) (a
+// dataset tokenized with another tokenizer), before any step runs.
+func checkIDs(ds *data.Dataset, split string, t *data.Tokens, vocab int) error {
+	pos := 0
+	for _, seg := range t.Segments() {
+		for i, id := range seg {
+			if id < 0 || int(id) >= vocab {
+				return fmt.Errorf("train: --data %s: %s split: token id %d at position %d is outside the vocabulary [0, %d) (tokenized with another tokenizer?)",
+					ds.Path(), split, id, pos+i, vocab)
+			}
+		}
+		pos += len(seg)
+	}
+	return nil
 }
 
 // loaderSource adapts data.Loader, reusing its row buffers.
@@ -201,7 +223,7 @@ func Pretrain(ctx context.Context, opts Options) error {
 	if id, ok := tok.TokenID("<|endoftext|>"); ok {
 		mcfg.BOSTokenID, mcfg.EOSTokenID = int(id), int(id)
 	}
-	src, val, err := sources(ds, cfg)
+	src, val, err := sources(ds, cfg, mcfg.VocabSize)
 	if err != nil {
 		return err
 	}
@@ -267,7 +289,7 @@ func Finetune(ctx context.Context, opts FinetuneOptions) error {
 			return fmt.Errorf("finetune: the data's tokenizer %s has %d ids, the model only %d", p, dt.VocabSize(), m.Config.VocabSize)
 		}
 	}
-	src, val, err := sources(ds, cfg)
+	src, val, err := sources(ds, cfg, m.Config.VocabSize)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
+	"github.com/sinktrain/sinktrain/data"
+	"github.com/sinktrain/sinktrain/model"
 )
 
 // fixtures is the shared reference folder, relative to this package.
@@ -25,6 +27,8 @@ type badEnv struct {
 	dir string
 
 	model     string // good gptneox-a folder, no tokenizer
+	model512  string // good random model of vocab 512 with the fixture tokenizer
+	trunc512  string // model512 with model.safetensors cut in half
 	modelTok  string // gptneox-a + the 512-token tokenizer: vocab mismatch
 	truncST   string // model.safetensors cut in half
 	emptyST   string // model.safetensors of 0 bytes
@@ -42,7 +46,9 @@ type badEnv struct {
 	tok, truncTokFile              string
 
 	data, dataNoManifest, dataTruncArrow, dataEmptyArrow string
+	arrowOOV                                             string // shard with ids ≥ its tokenizer's 512
 	cfgUnknown, cfgTrunc, cfgType                        string
+	truncResults                                         string // compare output with a cut results.json
 
 	ro string // a directory nobody may write into ("" when none can be made)
 }
@@ -67,7 +73,7 @@ func TestBadInput(t *testing.T) {
 		{name: "prepare/truncated tokenizer", args: []string{"prepare", "--input", e.text, "--out", out("p3"), "--tokenizer", e.truncTokFile}, want: []string{"trunc-tokenizer.json"}, out: out("p3")},
 		{name: "prepare/missing tokenizer", args: []string{"prepare", "--input", e.text, "--out", out("p4"), "--tokenizer", e.dir + "/none.json"}, want: []string{"none.json"}, out: out("p4")},
 		{name: "prepare/read-only out", args: []string{"prepare", "--input", e.text, "--out", e.ro + "/p5", "--tokenizer", e.tok}, want: []string{"p5"}, ro: true},
-		{name: "prepare/bad vocab size", args: []string{"prepare", "--input", e.text, "--out", out("p6"), "--vocab-size", "-3"}, want: []string{"vocab-size"}, out: out("p6")},
+		{name: "prepare/bad vocab size", args: []string{"prepare", "--input", e.text, "--out", out("p6"), "--vocab-size", "-3"}, want: []string{"vocab size -3"}, out: out("p6")},
 
 		// pretrain
 		{name: "pretrain/unknown set key", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t1"), "--set", "hidden_sise=64"}, want: []string{"hidden_sise"}, out: out("t1")},
@@ -81,7 +87,7 @@ func TestBadInput(t *testing.T) {
 		{name: "pretrain/truncated arrow", args: []string{"pretrain", "--config", "tiny", "--data", e.dataTruncArrow, "--out", out("t9")}, want: []string{"train-00000.arrow"}, out: out("t9")},
 		{name: "pretrain/empty arrow", args: []string{"pretrain", "--config", "tiny", "--data", e.dataEmptyArrow, "--out", out("t10")}, want: []string{"train-00000.arrow"}, out: out("t10")},
 		{name: "pretrain/missing data", args: []string{"pretrain", "--config", "tiny", "--data", e.dir + "/nodata", "--out", out("t11")}, want: []string{"nodata"}, out: out("t11")},
-		{name: "pretrain/tokenizer vs vocab", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t12"), "--set", "vocab_size=96"}, want: []string{"vocab"}, out: out("t12")},
+		{name: "pretrain/ids beyond tokenizer", args: []string{"pretrain", "--config", "tiny", "--data", e.arrowOOV, "--out", out("t12"), "--set", "max_steps=2"}, want: []string{"oov", "token id 512"}, out: out("t12")},
 		{name: "pretrain/read-only out", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", e.ro + "/t13"}, want: []string{"t13"}, ro: true},
 		{name: "pretrain/resume without checkpoint", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t14"), "--resume"}, want: []string{"t14"}, out: out("t14")},
 
@@ -90,7 +96,8 @@ func TestBadInput(t *testing.T) {
 		{name: "finetune/truncated safetensors", args: []string{"finetune", "--from", e.truncST, "--data", e.data, "--out", out("f2")}, want: []string{"trunc", "model.safetensors"}, out: out("f2")},
 		{name: "finetune/NaN weights", args: []string{"finetune", "--from", e.nanST, "--data", e.data, "--out", out("f3")}, want: []string{"gpt_neox.embed_in.weight"}, out: out("f3")},
 		{name: "finetune/wrong shape", args: []string{"finetune", "--from", e.shapeCfg, "--data", e.data, "--out", out("f4")}, want: []string{"shape"}, out: out("f4")},
-		{name: "finetune/tokenizer vs vocab", args: []string{"finetune", "--from", e.model, "--data", e.data, "--out", out("f5")}, want: []string{"vocab"}, out: out("f5")},
+		{name: "finetune/tokenizer vs vocab", args: []string{"finetune", "--from", e.modelTok, "--data", e.data, "--out", out("f5")}, want: []string{"tokenizer", "512", "96"}, out: out("f5")},
+		{name: "finetune/no tokenizer", args: []string{"finetune", "--from", e.model, "--data", e.data, "--out", out("f7")}, want: []string{"tokenizer.json"}, out: out("f7")},
 		{name: "finetune/negative sinks", args: []string{"finetune", "--from", e.model, "--data", e.data, "--out", out("f6"), "--add-sinks", "-1"}, want: []string{"add-sinks"}, out: out("f6")},
 
 		// convert
@@ -110,7 +117,7 @@ func TestBadInput(t *testing.T) {
 		// eval stream
 		{name: "eval/missing ids", args: []string{"eval", "stream", "--model", e.model, "--ids", e.dir + "/none.ids", "--cache", "dense"}, want: []string{"none.ids"}},
 		{name: "eval/empty ids", args: []string{"eval", "stream", "--model", e.model, "--ids", e.idsEmpty, "--cache", "dense"}, want: []string{"empty.ids"}},
-		{name: "eval/ids out of vocab", args: []string{"eval", "stream", "--model", e.model, "--ids", e.idsOOV, "--cache", "dense"}, want: []string{"oov.ids", "500"}},
+		{name: "eval/ids out of vocab", args: []string{"eval", "stream", "--model", e.model, "--ids", e.idsOOV, "--cache", "dense"}, want: []string{"oov.ids", "9999"}},
 		{name: "eval/ids not a number", args: []string{"eval", "stream", "--model", e.model, "--ids", e.idsWord, "--cache", "dense"}, want: []string{"word.ids"}},
 		{name: "eval/bad cache spec", args: []string{"eval", "stream", "--model", e.model, "--ids", e.ids, "--cache", "4+x"}, want: []string{"4+x"}},
 		{name: "eval/tokenizer vs vocab", args: []string{"eval", "stream", "--model", e.modelTok, "--text", e.text, "--cache", "dense"}, want: []string{"tokenizer"}},
@@ -127,12 +134,15 @@ func TestBadInput(t *testing.T) {
 		{name: "generate/NaN weights", args: []string{"generate", "--model", e.nanST, "--cache", "dense", "--prompt", "Alice"}, want: []string{"gpt_neox.embed_in.weight"}},
 
 		// compare
-		{name: "compare/missing ids", args: []string{"compare", "--model", "a=" + e.model, "--ids", e.dir + "/none.ids", "--cache", "dense", "--out", out("m1")}, want: []string{"none.ids"}, out: out("m1")},
+		{name: "compare/missing ids", args: []string{"compare", "--model", "a=" + e.model512, "--ids", e.dir + "/none.ids", "--cache", "dense", "--out", out("m1")}, want: []string{"none.ids"}, out: out("m1")},
 		{name: "compare/model without name", args: []string{"compare", "--model", e.model, "--ids", e.ids, "--cache", "dense", "--out", out("m2")}, want: []string{"--model"}, out: out("m2")},
-		{name: "compare/truncated safetensors", args: []string{"compare", "--model", "a=" + e.model, "--model", "b=" + e.truncST, "--ids", e.ids, "--cache", "dense", "--out", out("m3")}, want: []string{"model.safetensors"}, out: out("m3")},
-		{name: "compare/bad cache spec", args: []string{"compare", "--model", "a=" + e.model, "--ids", e.ids, "--cache", "0+0", "--out", out("m4")}, want: []string{"0+0"}, out: out("m4")},
-		{name: "compare/read-only out", args: []string{"compare", "--model", "a=" + e.model, "--ids", e.ids, "--cache", "dense", "--out", e.ro + "/m5"}, want: []string{"m5"}, ro: true},
-		{name: "compare/ids out of vocab", args: []string{"compare", "--model", "a=" + e.model, "--ids", e.idsOOV, "--cache", "dense", "--out", out("m6")}, want: []string{"500"}, out: out("m6")},
+		{name: "compare/truncated safetensors", args: []string{"compare", "--model", "a=" + e.model512, "--model", "b=" + e.trunc512, "--ids", e.ids, "--cache", "dense", "--out", out("m3")}, want: []string{"model.safetensors"}, out: out("m3")},
+		{name: "compare/bad cache spec", args: []string{"compare", "--model", "a=" + e.model512, "--ids", e.ids, "--cache", "0+0", "--out", out("m4")}, want: []string{"0+0"}, out: out("m4")},
+		{name: "compare/read-only out", args: []string{"compare", "--model", "a=" + e.model512, "--ids", e.ids, "--cache", "dense", "--out", e.ro + "/m5"}, want: []string{"m5"}, ro: true},
+		{name: "compare/ids out of vocab", args: []string{"compare", "--model", "a=" + e.model512, "--ids", e.idsOOV, "--cache", "dense", "--out", out("m6")}, want: []string{"oov.ids", "9999"}, out: out("m6")},
+
+		{name: "compare report/missing results", args: []string{"compare", "report", "--compare", e.dir + "/nocompare", "--out", out("r1") + "/results.md"}, want: []string{"nocompare"}, out: out("r1")},
+		{name: "compare report/truncated results", args: []string{"compare", "report", "--compare", e.truncResults, "--out", out("r2") + "/results.md"}, want: []string{"results.json"}, out: out("r2")},
 
 		// inspect attention
 		{name: "inspect/missing model", args: []string{"inspect", "attention", "--model", e.dir + "/nomodel", "--ids", e.ids, "--out", out("i1")}, want: []string{"nomodel"}, out: out("i1")},
@@ -150,12 +160,17 @@ func TestBadInput(t *testing.T) {
 			defer cancel()
 			var stdout, stderr bytes.Buffer
 			code := run(ctx, c.args, &stdout, &stderr)
-			msg := strings.TrimRight(stderr.String(), "\n")
+			all := strings.TrimRight(stderr.String(), "\n")
 			if code == 0 {
-				t.Fatalf("exit 0, want an error; stderr %q", msg)
+				t.Fatalf("exit 0, want an error; stderr %q", all)
 			}
-			if strings.Count(msg, "\n") != 0 || !strings.HasPrefix(msg, "sinktrain: ") {
-				t.Errorf("stderr is not one error line:\n%s", msg)
+			// Progress lines may come first; the error is the last line,
+			// the only one starting with "sinktrain: ".
+			lines := strings.Split(all, "\n")
+			msg := lines[len(lines)-1]
+			if !strings.HasPrefix(msg, "sinktrain: ") || strings.Count(all, "sinktrain: ") != 1 ||
+				strings.Contains(all, "goroutine ") {
+				t.Errorf("stderr does not end in one error line:\n%s", all)
 			}
 			for _, w := range c.want {
 				if !strings.Contains(msg, w) {
@@ -167,7 +182,8 @@ func TestBadInput(t *testing.T) {
 					t.Errorf("partial output left in %s: %d entries, first %s", c.out, len(ents), ents[0].Name())
 				}
 			}
-			if ents, _ := os.ReadDir(filepath.Dir(c.out)); c.out != "" {
+			if c.out != "" {
+				ents, _ := os.ReadDir(filepath.Dir(c.out))
 				for _, en := range ents {
 					if strings.HasPrefix(en.Name(), ".") {
 						t.Errorf("temporary %s left next to --out", en.Name())
@@ -215,6 +231,10 @@ func newBadEnv(t *testing.T) *badEnv {
 		return d
 	}
 	e.model = model("good", cfg, st)
+	e.model512 = randomModel(t, filepath.Join(dir, "good512"), setJSON(t, cfg, "vocab_size", 512), tok)
+	st512 := read(filepath.Join(e.model512, "model.safetensors"))
+	e.trunc512 = model("trunc512", read(filepath.Join(e.model512, "config.json")), st512[:len(st512)-100])
+	write(filepath.Join(e.trunc512, "tokenizer.json"), tok)
 	e.modelTok = model("goodtok", cfg, st)
 	write(filepath.Join(e.modelTok, "tokenizer.json"), tok)
 	e.truncTok = model("trunctok", cfg, st)
@@ -245,7 +265,7 @@ func newBadEnv(t *testing.T) *badEnv {
 	e.unknownMT = model("llama", setJSON(t, cfg, "architectures", []string{"LlamaForCausalLM"}), st)
 
 	e.ids = write(filepath.Join(dir, "good.ids"), []byte("1 2 3 4 5 6 7 8 9 10\n"))
-	e.idsOOV = write(filepath.Join(dir, "oov.ids"), []byte("1 2 500 3\n"))
+	e.idsOOV = write(filepath.Join(dir, "oov.ids"), []byte("1 2 9999 3\n"))
 	e.idsEmpty = write(filepath.Join(dir, "empty.ids"), nil)
 	e.idsWord = write(filepath.Join(dir, "word.ids"), []byte("1 2 three 4\n"))
 	e.text = write(filepath.Join(dir, "alice.txt"), bytes.Repeat([]byte("Alice was beginning to get very tired of sitting by her sister on the bank.\n\n"), 20))
@@ -277,12 +297,41 @@ func newBadEnv(t *testing.T) *badEnv {
 	e.dataEmptyArrow = copyData("emptyarrow")
 	write(filepath.Join(e.dataEmptyArrow, "train-00000.arrow"), nil)
 
+	oovDir := mk("oov")
+	write(filepath.Join(oovDir, "tokenizer.json"), tok)
+	e.arrowOOV = oovDir // an HF datasets folder: data-*.arrow and tokenizer.json
+	doc := make([]int32, 5000)
+	for i := range doc {
+		doc[i] = int32(i % 601) // 600 is beyond the 512-token vocabulary
+	}
+	if _, err := data.WriteShard(filepath.Join(oovDir, "data-00000-of-00001.arrow"), [][]int32{doc}); err != nil {
+		t.Fatal(err)
+	}
+
+	e.truncResults = mk("truncresults")
+	write(filepath.Join(e.truncResults, "results.json"), []byte(`{"models": [{"name": "a", "ppl`))
+
 	e.cfgUnknown = write(filepath.Join(dir, "unknown.json"), []byte(`{"hiden_size": 64}`))
 	e.cfgTrunc = write(filepath.Join(dir, "trunc.json"), []byte(`{"hidden_size": 6`))
 	e.cfgType = write(filepath.Join(dir, "type.json"), []byte(`{"num_layers": "two"}`))
 	mk("out")
 	e.ro = readOnlyDir(t, dir)
 	return e
+}
+
+// randomModel saves a freshly initialised model of the HF config cfg with
+// the tokenizer tok into dir.
+func randomModel(t *testing.T, dir string, cfg, tok []byte) string {
+	t.Helper()
+	mc, _, err := model.ParseConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &checkpoint.Model{Config: mc, Weights: model.Init(mc, 1)}
+	if err := checkpoint.Save(dir, m, checkpoint.SaveOptions{Tokenizer: tok}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // changeTensor decodes a safetensors file, lets edit change its tensors and

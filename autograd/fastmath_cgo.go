@@ -1,0 +1,154 @@
+//go:build !purego
+
+package autograd
+
+// The float32 vocabulary-softmax and GELU kernels in C: the same algorithms
+// as exp32/normal32 (fastmath.go), written with 16-lane accumulators so gcc
+// vectorises them, and compiled for AVX-512, AVX2+FMA and baseline x86-64
+// (target_clones picks at load time). One cgo call per row / per tensor.
+
+/*
+#cgo CFLAGS: -O3
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ST_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#else
+#define ST_CLONES
+#endif
+
+static inline float st_exp(float x) {
+	const float log2e = 1.44269504088896341f, ln2hi = 0.693145751953125f, ln2lo = 1.428606765330187045e-06f;
+	const float round = 12582912.f, maxArg = 88.37626f, minArg = -87.33654f;
+	float xc = x < minArg ? minArg : (x > maxArg ? maxArg : x);
+	float k = xc * log2e + round;
+	k -= round;
+	float r = xc - k * ln2hi - k * ln2lo;
+	float p = 1 + r * (1 + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+	int32_t bits = ((int32_t)k + 127) << 23;
+	float s;
+	memcpy(&s, &bits, 4);
+	float v = p * s;
+	return x < minArg ? 0.0f : v;
+}
+
+typedef struct { double sum; float max; } st_row;
+
+// st_exp_row returns max(z) and Σ e^{z−max}; stores e^{z−max} in e unless e is NULL.
+ST_CLONES
+static st_row st_exp_row(const float *z, float *e, long n) {
+	float lane[16];
+	for (int l = 0; l < 16; l++) lane[l] = z[0];
+	long j = 0;
+	for (; j + 16 <= n; j += 16)
+		for (int l = 0; l < 16; l++) lane[l] = z[j + l] > lane[l] ? z[j + l] : lane[l];
+	float m = z[0];
+	for (int l = 0; l < 16; l++) m = lane[l] > m ? lane[l] : m;
+	for (; j < n; j++) m = z[j] > m ? z[j] : m;
+	float acc[16] = {0};
+	double sum = 0;
+	j = 0;
+	if (e) {
+		for (; j + 16 <= n; j += 16)
+			for (int l = 0; l < 16; l++) {
+				float v = st_exp(z[j + l] - m);
+				e[j + l] = v;
+				acc[l] += v;
+			}
+		for (; j < n; j++) {
+			e[j] = st_exp(z[j] - m);
+			sum += e[j];
+		}
+	} else {
+		for (; j + 16 <= n; j += 16)
+			for (int l = 0; l < 16; l++) acc[l] += st_exp(z[j + l] - m);
+		for (; j < n; j++) sum += st_exp(z[j] - m);
+	}
+	for (int l = 0; l < 16; l++) sum += acc[l];
+	st_row res = {sum, m};
+	return res;
+}
+
+// st_softmax_row normalises row in place, with an extra logit in the
+// denominator when has_extra, and returns the extra logit's probability.
+ST_CLONES
+static float st_softmax_row(float *row, long n, float extra, int has_extra) {
+	float m = has_extra ? extra : row[0];
+	for (long j = 0; j < n; j++) m = row[j] > m ? row[j] : m;
+	float z = 0, e = 0;
+	for (long j = 0; j < n; j++) {
+		float v = st_exp(row[j] - m);
+		row[j] = v;
+		z += v;
+	}
+	if (has_extra) {
+		e = st_exp(extra - m);
+		z += e;
+	}
+	float inv = 1 / z;
+	for (long j = 0; j < n; j++) row[j] *= inv;
+	return e * inv;
+}
+
+// st_gelu: y = x·Φ(x) and, unless d is NULL, d = Φ(x) + x·φ(x) (Φ by
+// Abramowitz–Stegun 7.1.26 sharing the exponential of φ).
+ST_CLONES
+static void st_gelu(const float *x, float *y, float *d, long n) {
+	for (long i = 0; i < n; i++) {
+		float v = x[i];
+		float e = st_exp(-0.5f * v * v);
+		float pdf = 0.39894228040143268f * e;
+		float z = v * 0.70710678118654752f;
+		z = z < 0 ? -z : z;
+		float t = 1 / (1 + 0.3275911f * z);
+		float erf = 1 - t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f)))) * e;
+		erf = v < 0 ? -erf : erf;
+		float cdf = 0.5f + 0.5f * erf;
+		y[i] = v * cdf;
+		if (d) d[i] = cdf + v * pdf;
+	}
+}
+*/
+import "C"
+
+import "unsafe"
+
+// expRow32 returns max(r) and Σ e^{r−max}, storing e^{r−max} in dst unless
+// dst is nil (len(dst) ≥ len(r)).
+func expRow32(r, dst []float32) (float32, float64) {
+	if len(r) == 0 {
+		return 0, 0
+	}
+	var e *C.float
+	if dst != nil {
+		e = (*C.float)(unsafe.Pointer(&dst[:len(r)][0]))
+	}
+	res := C.st_exp_row((*C.float)(unsafe.Pointer(&r[0])), e, C.long(len(r)))
+	return float32(res.max), float64(res.sum)
+}
+
+// softmaxRow32 normalises row in place (an extra logit in the denominator
+// when hasExtra) and returns the extra logit's probability.
+func softmaxRow32(row []float32, extra float32, hasExtra bool) float32 {
+	if len(row) == 0 {
+		return 1
+	}
+	h := C.int(0)
+	if hasExtra {
+		h = 1
+	}
+	return float32(C.st_softmax_row((*C.float)(unsafe.Pointer(&row[0])), C.long(len(row)), C.float(extra), h))
+}
+
+// gelu32 computes y = GELU(x) and, unless d is nil, d = GELU'(x).
+func gelu32(x, y, d []float32) {
+	if len(x) == 0 {
+		return
+	}
+	var dp *C.float
+	if d != nil {
+		dp = (*C.float)(unsafe.Pointer(&d[:len(x)][0]))
+	}
+	C.st_gelu((*C.float)(unsafe.Pointer(&x[0])), (*C.float)(unsafe.Pointer(&y[:len(x)][0])), dp, C.long(len(x)))
+}

@@ -1,0 +1,11 @@
+//go:build purego
+
+package autograd
+
+func expRow32(r, dst []float32) (float32, float64) { return expRow32Go(r, dst) }
+
+func gelu32(x, y, d []float32) { gelu32Go(x, y, d) }
+
+func softmaxRow32(row []float32, extra float32, hasExtra bool) float32 {
+	return softmaxRow32Go(row, extra, hasExtra)
+}

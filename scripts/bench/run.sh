@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# One command for the performance table of issue 8 (docs/PERFORMANCE.md):
+# training tok/s vs PyTorch (alternating rounds) with GF/s and MFU against
+# sgemm measured in the same run, the fwd+bwd optimisation ladder, streaming
+# decode, tokenizer and shard throughput, peak RSS of each.
+#
+#   scripts/bench/run.sh            # ROUNDS=3 THREADS=2 by default
+#   ROUNDS=5 scripts/bench/run.sh   # more alternating training rounds
+#   NO_TORCH=1 scripts/bench/run.sh # sinktrain rows only
+#
+# PyTorch comes from Debian (python3-torch, run with /usr/bin/python3); it is
+# installed when missing. If that fails the sinktrain rows are still printed.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+THREADS="${THREADS:-2}"
+ROUNDS="${ROUNDS:-3}"
+BEFORE_COMMIT="${BEFORE_COMMIT:-58df0fd}" # fused ops, before the issue-8 work
+work="$(mktemp -d /tmp/sinktrain-bench.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+
+torch="yes"
+if [ -n "${NO_TORCH:-}" ]; then
+	torch="skipped (NO_TORCH set)"
+elif ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
+	echo "bench: PyTorch missing, installing python3-torch (apt-get, at most 10 min)…" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	if ! { timeout 600 apt-get install -y --no-install-recommends python3-torch >"$work/apt.log" 2>&1 ||
+		{ timeout 300 apt-get update >>"$work/apt.log" 2>&1 &&
+			timeout 600 apt-get install -y --no-install-recommends python3-torch >>"$work/apt.log" 2>&1; }; } ||
+		! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
+		torch="python3-torch could not be installed ($(tail -n 1 "$work/apt.log" 2>/dev/null | tr -d '\n' | cut -c1-120)); PyTorch rows skipped"
+		echo "bench: $torch" >&2
+	fi
+fi
+
+echo "bench: building test binaries…" >&2
+for p in autograd model train infer data; do
+	if ! go test -c -o "$work/$p.test" "./$p" >"$work/build-$p.log" 2>&1; then
+		echo "bench: ./$p does not build, its rows are skipped: $(head -n 3 "$work/build-$p.log" | tr '\n' ' ')" >&2
+	fi
+done
+before=""
+if git cat-file -e "$BEFORE_COMMIT^{commit}" 2>/dev/null; then
+	mkdir -p "$work/before"
+	git archive "$BEFORE_COMMIT" | tar -x -C "$work/before"
+	if (cd "$work/before" && go test -c -o "$work/before.test" ./model >"$work/build-before.log" 2>&1); then
+		before="$work/before.test"
+	fi
+fi
+
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg); threads $THREADS" 
+/usr/bin/python3 scripts/bench/bench.py --bin "$work" --rounds "$ROUNDS" --threads "$THREADS" --torch "$torch" --before "$before"
