@@ -59,6 +59,7 @@ func dsOpen(path string, mem memory.Allocator) (*Dataset, error) {
 	switch {
 	case !st.IsDir():
 		d.files[SplitTrain] = []string{path}
+		d.tokenizer = dsTokenizerBeside(filepath.Dir(path))
 	case dsExists(filepath.Join(path, ManifestName)):
 		err = d.openPrepared()
 	case dsExists(filepath.Join(path, "dataset_dict.json")):

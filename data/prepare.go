@@ -234,7 +234,7 @@ func ppTokenizer(o *PrepareOptions, train []Document, dir string, info *Tokenize
 		var err error
 		tok, err = TrainBPE(ppTexts(train), vocab, special)
 		if err != nil {
-			return nil, fmt.Errorf("data: prepare: train tokenizer: %w", err)
+			return nil, fmt.Errorf("prepare: %w", err)
 		}
 		p.add(int64(vocab))
 		p.finish(fmt.Sprintf(", vocab %d", tok.VocabSize()))

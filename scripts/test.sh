@@ -16,11 +16,14 @@ go test -count=1 -timeout 40m ./...
 fuzztime=${FUZZTIME:-10s}
 if [ "$fuzztime" != 0 ]; then
   echo "== fuzz ($fuzztime each)"
+  log=$(mktemp)
+  trap 'rm -f "$log"' EXIT
   for pkg in $(go list ./...); do
     dir=$(go list -f '{{.Dir}}' "$pkg")
     for f in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
       echo "-- $pkg $f"
-      go test -run '^$' -fuzz "^$f\$" -fuzztime "$fuzztime" "$pkg" 2>&1 | tail -n 2
+      go test -run "^$" -fuzz "^$f\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1 || { cat "$log"; exit 1; }
+      tail -n 1 "$log"
     done
   done
 fi
