@@ -124,3 +124,39 @@ func TestKernels32(t *testing.T) {
 		}
 	}
 }
+
+// TestLayerNorm32 checks the float32 LayerNorm kernels (C unless purego)
+// against the generic Go ones on rows of 40 (a 16-lane tail of 8).
+func TestLayerNorm32(t *testing.T) {
+	const N, D = 7, 40
+	f := func(seed uint64, off, sc float64, n int) []float32 {
+		v := randT(seed, off, sc, n).Data().([]float64)
+		out := make([]float32, n)
+		for i, x := range v {
+			out[i] = float32(x)
+		}
+		return out
+	}
+	x, w, b, dy := f(31, 0.5, 2, N*D), f(32, 1, 0.3, D), f(33, 0, 0.3, D), f(34, 0, 1, N*D)
+	near := func(what string, got, want []float32) {
+		for i := range want {
+			if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("%s[%d] = %v, want %v", what, i, got[i], want[i])
+			}
+		}
+	}
+	y, yGo := make([]float32, N*D), make([]float32, N*D)
+	layerNorm32(x, w, b, y, D, 1e-5)
+	layerNormFwd(x, w, b, yGo, D, 1e-5)
+	near("y", y, yGo)
+	for _, wrtW := range []bool{false, true} {
+		n := N * D
+		if wrtW {
+			n = D
+		}
+		g, gGo := make([]float32, n), make([]float32, n)
+		layerNormBwd32(x, w, dy, g, D, 1e-5, wrtW)
+		layerNormBwd(x, w, dy, gGo, D, 1e-5, wrtW)
+		near("grad", g, gGo)
+	}
+}

@@ -65,7 +65,7 @@ func (o *layerNormOp) Do(in ...G.Value) (G.Value, error) {
 	s := in[0].Shape()
 	out := o.out.get(dt, s...)
 	if dt == tensor.Float32 {
-		layerNormFwd(vals[float32](in[0]), vals[float32](in[1]), vals[float32](in[2]), vals[float32](out), s[1], o.eps)
+		layerNorm32(vals[float32](in[0]), vals[float32](in[1]), vals[float32](in[2]), vals[float32](out), s[1], o.eps)
 	} else {
 		layerNormFwd(vals[float64](in[0]), vals[float64](in[1]), vals[float64](in[2]), vals[float64](out), s[1], o.eps)
 	}
@@ -129,7 +129,7 @@ func (o *layerNormGradOp) Do(in ...G.Value) (G.Value, error) {
 		out = o.out.get(dt, s...)
 	}
 	if dt == tensor.Float32 {
-		layerNormBwd(vals[float32](in[0]), vals[float32](in[1]), vals[float32](in[2]), vals[float32](out), s[1], o.eps, o.wrtW)
+		layerNormBwd32(vals[float32](in[0]), vals[float32](in[1]), vals[float32](in[2]), vals[float32](out), s[1], o.eps, o.wrtW)
 	} else {
 		layerNormBwd(vals[float64](in[0]), vals[float64](in[1]), vals[float64](in[2]), vals[float64](out), s[1], o.eps, o.wrtW)
 	}
