@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/sinktrain/sinktrain/internal/fsutil"
 	"github.com/sinktrain/sinktrain/model"
@@ -45,6 +47,7 @@ type CompareOptions struct {
 	Out                      string   // output directory
 	AllowDifferentTokenizers bool     // compare models whose tokenizer.json differ
 	MaxTokens                int      // stop after this many stream tokens (0: all)
+	Jobs                     int      // (model, spec) passes run at once (0: GOMAXPROCS); results do not depend on it
 	Progress                 io.Writer
 	Stdout                   io.Writer // where the table is printed (nil: os.Stdout)
 }
@@ -82,12 +85,27 @@ func Compare(ctx context.Context, o *CompareOptions) error {
 
 	src := o.Text + o.IDs + o.Data // exactly one is set
 	res := &CompareResults{Source: src, MaxTokens: o.MaxTokens, Caches: o.Caches, Models: models}
-	for _, m := range o.Models {
-		rs, err := cmpEvalModel(ctx, o, m)
-		if err != nil {
-			return fmt.Errorf("compare: model %s: %w", m.Name, err)
+	jobs := o.Jobs
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	sem := make(chan struct{}, jobs) // bounds the streaming passes running at once
+	per := make([][]CompareResult, len(o.Models))
+	errs := make([]error, len(o.Models))
+	var wg sync.WaitGroup
+	for i, m := range o.Models {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			per[i], errs[i] = cmpEvalModel(ctx, o, m, sem)
+		}()
+	}
+	wg.Wait()
+	for i, m := range o.Models {
+		if errs[i] != nil {
+			return fmt.Errorf("compare: model %s: %w", m.Name, errs[i])
 		}
-		res.Results = append(res.Results, rs...)
+		res.Results = append(res.Results, per[i]...)
 	}
 	if err := stage.finish(func() error { return cmpWriteAll(stage, res) }, o.Stdout, res.Table()); err != nil {
 		return fmt.Errorf("compare: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
 )
@@ -13,8 +14,10 @@ const cmpRollingPoints = 400
 
 // cmpEvalModel streams one model under every cache spec of o, through the
 // same stream construction and Score as EvalStream (so the numbers are
-// eval stream's), recording the rolling perplexity for the plot.
-func cmpEvalModel(ctx context.Context, o *CompareOptions, nm NamedModel) ([]CompareResult, error) {
+// eval stream's), recording the rolling perplexity for the plot. The specs
+// run concurrently, each holding a slot of sem while it streams; results
+// keep the order of o.Caches.
+func cmpEvalModel(ctx context.Context, o *CompareOptions, nm NamedModel, sem chan struct{}) ([]CompareResult, error) {
 	m, err := cmpLoadModel(nm.Path)
 	if err != nil {
 		return nil, err
@@ -25,24 +28,41 @@ func cmpEvalModel(ctx context.Context, o *CompareOptions, nm NamedModel) ([]Comp
 		return nil, err
 	}
 	defer closeStream()
-	var out []CompareResult
-	for _, c := range o.Caches {
-		spec, err := ParseCacheSpec(c)
-		if err != nil {
+	specs := make([]CacheSpec, len(o.Caches))
+	for i, c := range o.Caches {
+		if specs[i], err = ParseCacheSpec(c); err != nil {
 			return nil, fmt.Errorf("--cache: %w", err)
 		}
-		roll := newCmpRoller(cmpRollingWindow, max(1, (s.Len()-1)/cmpRollingPoints))
-		p := newProgress(o.Progress, "compare "+nm.Name+" "+spec.String(), s.Len()-1)
-		r, err := Score(ctx, m, spec, s, roll.add, p.set)
-		p.finish()
+	}
+	out := make([]CompareResult, len(specs))
+	errs := make([]error, len(specs))
+	var wg sync.WaitGroup
+	for i, spec := range specs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			roll := newCmpRoller(cmpRollingWindow, max(1, (s.Len()-1)/cmpRollingPoints))
+			p := newProgress(o.Progress, "compare "+nm.Name+" "+spec.String(), s.Len()-1)
+			r, err := Score(ctx, m, spec, s, roll.add, p.set)
+			p.finish()
+			if err != nil {
+				errs[i] = fmt.Errorf("--cache %s: %w", o.Caches[i], err)
+				return
+			}
+			roll.finish()
+			out[i] = CompareResult{
+				Model: nm.Name, Cache: o.Caches[i], Tokens: r.Tokens, NLL: r.NLL, PPL: r.PPL, TokS: r.TokS, PeakRSSMB: r.PeakRSSMB,
+				RollingWindow: cmpRollingWindow, RollingIndex: roll.idx, Rolling: roll.ppl,
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("--cache %s: %w", c, err)
+			return nil, err
 		}
-		roll.finish()
-		out = append(out, CompareResult{
-			Model: nm.Name, Cache: c, Tokens: r.Tokens, NLL: r.NLL, PPL: r.PPL, TokS: r.TokS, PeakRSSMB: r.PeakRSSMB,
-			RollingWindow: cmpRollingWindow, RollingIndex: roll.idx, Rolling: roll.ppl,
-		})
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sinktrain/sinktrain/autograd"
 	"math"
 	"sync"
 	"time"
@@ -85,6 +86,11 @@ func newTrainer(cfg Config, mcfg model.Config, w model.Weights, ng newGraphFunc)
 		t.sinks = append(t.sinks, int32(id))
 	}
 	nw := min(cfg.Workers, cfg.Batch)
+	if nw > 1 {
+		// One graph per core: each must keep to one BLAS thread, or the
+		// OpenBLAS threads of the workers fight over the cores (−28%).
+		autograd.SetBLASThreads(1)
+	}
 	first := 0
 	for i := range nw {
 		rows := cfg.Batch / nw
