@@ -34,6 +34,7 @@ func SumRows(x *G.Node) (*G.Node, error) {
 
 type addBiasOp struct {
 	base
+	likeFirst
 	out outBuf // [N, F]
 }
 
@@ -51,26 +52,13 @@ var (
 
 func (o *addBiasOp) Type() hm.Type { return fnType(2, 2, 1) }
 
-func (o *addBiasOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(in[0])
-	return s.Clone(), err
-}
-
 func (o *addBiasOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	out, err := o.output(in, &o.out)
 	if err != nil {
 		return nil, err
 	}
-	out := o.out.get(dt, in[0].Shape()...)
-	if dt == tensor.Float32 {
-		addBias(vals[float32](in[0]), vals[float32](in[1]), vals[float32](out))
-	} else {
-		addBias(vals[float64](in[0]), vals[float64](in[1]), vals[float64](out))
-	}
-	return out, nil
+	return run(out, func(y []float32) { addBias(vals[float32](in[0]), vals[float32](in[1]), y) },
+		func(y []float64) { addBias(vals[float64](in[0]), vals[float64](in[1]), y) })
 }
 
 func (o *addBiasOp) DiffWRT(int) []bool { return []bool{true, true} }
@@ -101,22 +89,13 @@ func (o *sumRowsOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (o *sumRowsOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	dt, err := o.check(in)
 	if err != nil {
 		return nil, err
 	}
-	F := in[0].Shape()[1]
-	out := o.out.get(dt, F)
-	N := in[0].Shape()[0]
-	if dt == tensor.Float32 {
-		sumRows(vals[float32](in[0]), vals[float32](out), onesOf[float32](&o.ones, N))
-	} else {
-		sumRows(vals[float64](in[0]), vals[float64](out), onesOf[float64](&o.ones, N))
-	}
-	return out, nil
+	N, F := in[0].Shape()[0], in[0].Shape()[1]
+	return run(o.out.get(dt, F), func(y []float32) { sumRows(vals[float32](in[0]), y, onesOf[float32](&o.ones, N)) },
+		func(y []float64) { sumRows(vals[float64](in[0]), y, onesOf[float64](&o.ones, N)) })
 }
 
 // onesOf returns *p as a []T of n ones, (re)filling it when needed.

@@ -124,21 +124,12 @@ func (o *attentionOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (o *attentionOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	a := o.a
+	out, err := o.output(in, &o.out, a.B*a.T, a.H*a.hd)
 	if err != nil {
 		return nil, err
 	}
-	a := o.a
-	out := o.out.get(dt, a.B*a.T, a.H*a.hd)
-	if dt == tensor.Float32 {
-		attentionFwd[float32](a, in, vals[float32](out))
-	} else {
-		attentionFwd[float64](a, in, vals[float64](out))
-	}
-	return out, nil
+	return run(out, func(y []float32) { attentionFwd(a, in, y) }, func(y []float64) { attentionFwd(a, in, y) })
 }
 
 // buf returns *p as a []T of length n, reallocating when needed.
@@ -232,13 +223,7 @@ func softmaxRow[T Float](row []T, extra T, hasExtra bool) T {
 	return T(e * inv)
 }
 
-func (o *attentionOp) DiffWRT(n int) []bool {
-	d := make([]bool, n)
-	for i := range d {
-		d[i] = true
-	}
-	return d
-}
+func (o *attentionOp) DiffWRT(n int) []bool { return allInputs(n) }
 
 func (o *attentionOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	dh, err := apply(&attentionGradOp{base: base{name: "CausalAttentionGrad", arity: 2}, a: o.a}, "dattention", in[0], grad)
@@ -264,24 +249,16 @@ func (o *attentionGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (o *attentionGradOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
-	if err != nil {
-		return nil, err
-	}
 	a := o.a
-	out := o.out.get(dt, 3, a.B, a.H, a.T, a.hd)
-	if dt == tensor.Float32 {
-		err = attentionBwd(a, vals[float32](in[0]), vals[float32](in[1]), vals[float32](out), buf[float32](&o.scratch, a.T*a.T))
-	} else {
-		err = attentionBwd(a, vals[float64](in[0]), vals[float64](in[1]), vals[float64](out), buf[float64](&o.scratch, a.T*a.T))
-	}
+	out, err := o.output(in, &o.out, 3, a.B, a.H, a.T, a.hd)
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return runErr(out, func(dx []float32) error {
+		return attentionBwd(a, vals[float32](in[0]), vals[float32](in[1]), dx, buf[float32](&o.scratch, a.T*a.T))
+	}, func(dx []float64) error {
+		return attentionBwd(a, vals[float64](in[0]), vals[float64](in[1]), dx, buf[float64](&o.scratch, a.T*a.T))
+	})
 }
 
 func attentionBwd[T Float](a *attnShape, x, dctx, dx, ds []T) error {
@@ -337,23 +314,12 @@ func (o *sinkGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (o *sinkGradOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	out, err := o.output(in, &o.out, o.a.H)
 	if err != nil {
 		return nil, err
 	}
-	out := o.out.get(dt, o.a.H)
-	if dt == tensor.Float32 {
-		err = sinkBwd(o.a, vals[float32](in[0]), vals[float32](in[1]), vals[float32](out))
-	} else {
-		err = sinkBwd(o.a, vals[float64](in[0]), vals[float64](in[1]), vals[float64](out))
-	}
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return runErr(out, func(db []float32) error { return sinkBwd(o.a, vals[float32](in[0]), vals[float32](in[1]), db) },
+		func(db []float64) error { return sinkBwd(o.a, vals[float64](in[0]), vals[float64](in[1]), db) })
 }
 
 func sinkBwd[T Float](a *attnShape, ctx, dctx, db []T) error {

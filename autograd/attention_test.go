@@ -42,17 +42,7 @@ func TestCausalAttentionProbs(t *testing.T) {
 		if tc.norm == NormSinkLogit {
 			sink = G.NodeFromAny(g, tensor.New(tensor.WithShape(1), tensor.WithBacking([]float64{tc.sink})), G.WithName("sink"))
 		}
-		y, err := CausalAttention(x, sink, tc.norm)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := NewMachine(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := m.RunAll(); err != nil {
-			t.Fatal(err)
-		}
+		y := forward(t, g, func() (*G.Node, error) { return CausalAttention(x, sink, tc.norm) })
 		p := AttentionProbs[float64](y)
 		for i, row := range tc.rows {
 			for j, want := range row {
@@ -85,17 +75,7 @@ func TestCausalAttentionBlocksValues(t *testing.T) {
 	}
 	g := G.NewGraph()
 	x := G.NodeFromAny(g, tensor.New(tensor.WithShape(3, B, H, T, hd), tensor.WithBacking(x32)), G.WithName("heads"))
-	y, err := CausalAttention(x, nil, NormSoftmax)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := NewMachine(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.RunAll(); err != nil {
-		t.Fatal(err)
-	}
+	y := forward(t, g, func() (*G.Node, error) { return CausalAttention(x, nil, NormSoftmax) })
 	got := y.Value().Data().([]float32)
 	blk := B * H * T * hd
 	for h := 0; h < H; h++ {

@@ -47,6 +47,7 @@ type crossEntropyOp struct {
 // crossEntropyGradOp computes dz from (logits, dL) using the forward's lse.
 type crossEntropyGradOp struct {
 	base
+	likeFirst
 	fwd *crossEntropyOp
 	out outBuf // [N, V]
 }
@@ -73,10 +74,7 @@ func (o *crossEntropyOp) checkTargets(V int) error {
 }
 
 func (o *crossEntropyOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	dt, err := o.check(in)
 	if err != nil {
 		return nil, err
 	}
@@ -122,16 +120,8 @@ func (o *crossEntropyGradOp) Type() hm.Type {
 	return hm.NewFnType(G.TensorType{Dims: 2, Of: a}, a, G.TensorType{Dims: 2, Of: a})
 }
 
-func (o *crossEntropyGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(in[0])
-	return s.Clone(), err
-}
-
 func (o *crossEntropyGradOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	dt, err := o.check(in)
 	if err != nil {
 		return nil, err
 	}

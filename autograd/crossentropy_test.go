@@ -22,17 +22,7 @@ func TestCrossEntropyValue(t *testing.T) {
 	targets := []int32{2, -100}
 	g := G.NewGraph()
 	x := G.NodeFromAny(g, tensor.New(tensor.WithShape(2, 3), tensor.WithBacking(z)), G.WithName("z"))
-	l, err := CrossEntropy(x, targets, -100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := NewMachine(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.RunAll(); err != nil {
-		t.Fatal(err)
-	}
+	l := forward(t, g, func() (*G.Node, error) { return CrossEntropy(x, targets, -100) })
 	want := math.Log(math.Exp(1)+math.Exp(2)+math.Exp(3)) - 3
 	if got := scalarOf(l.Value()); math.Abs(got-want) > 1e-12 {
 		t.Fatalf("loss %v, want %v", got, want)

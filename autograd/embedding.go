@@ -65,10 +65,7 @@ func checkIDs(ids []int32, V int) error {
 }
 
 func (o *embeddingOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	dt, err := o.check(in)
 	if err != nil {
 		return nil, err
 	}
@@ -76,13 +73,8 @@ func (o *embeddingOp) Do(in ...G.Value) (G.Value, error) {
 	if err := checkIDs(o.ids, V); err != nil {
 		return nil, err
 	}
-	out := o.out.get(dt, len(o.ids), D)
-	if dt == tensor.Float32 {
-		gather(vals[float32](in[0]), vals[float32](out), o.ids, D)
-	} else {
-		gather(vals[float64](in[0]), vals[float64](out), o.ids, D)
-	}
-	return out, nil
+	return run(o.out.get(dt, len(o.ids), D), func(y []float32) { gather(vals[float32](in[0]), y, o.ids, D) },
+		func(y []float64) { gather(vals[float64](in[0]), y, o.ids, D) })
 }
 
 func (o *embeddingOp) DiffWRT(int) []bool { return []bool{true} }
@@ -106,10 +98,7 @@ func (o *embeddingGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (o *embeddingGradOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	dt, err := o.check(in)
 	if err != nil {
 		return nil, err
 	}
@@ -117,13 +106,8 @@ func (o *embeddingGradOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	D := in[0].Shape()[1]
-	out := o.out.get(dt, o.V, D)
-	if dt == tensor.Float32 {
-		scatterAdd(vals[float32](in[0]), vals[float32](out), o.ids, D)
-	} else {
-		scatterAdd(vals[float64](in[0]), vals[float64](out), o.ids, D)
-	}
-	return out, nil
+	return run(o.out.get(dt, o.V, D), func(dw []float32) { scatterAdd(vals[float32](in[0]), dw, o.ids, D) },
+		func(dw []float64) { scatterAdd(vals[float64](in[0]), dw, o.ids, D) })
 }
 
 func gather[T Float](w, y []T, ids []int32, D int) {

@@ -3,7 +3,6 @@ package autograd
 import (
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // GELU is the exact (erf) Gaussian error linear unit, elementwise:
@@ -19,6 +18,7 @@ func GELU(x *G.Node) (*G.Node, error) {
 
 type geluOp struct {
 	base
+	likeFirst
 	dims  int
 	out   outBuf // shape of x
 	deriv *geluDeriv
@@ -34,6 +34,7 @@ type geluDeriv struct {
 // geluGradOp computes dy·GELU'(x) from (x, dy).
 type geluGradOp struct {
 	base
+	likeFirst
 	dims  int
 	out   outBuf // shape of x
 	deriv *geluDeriv
@@ -47,33 +48,21 @@ var (
 
 func (o *geluOp) Type() hm.Type { return fnType(o.dims, o.dims) }
 
-func (o *geluOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(in[0])
-	return s.Clone(), err
-}
-
 func (o *geluOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	out, err := o.output(in, &o.out)
 	if err != nil {
 		return nil, err
 	}
-	out := o.out.get(dt, in[0].Shape()...)
-	if dt == tensor.Float32 {
+	return run(out, func(y []float32) {
 		var d []float32
 		if o.deriv != nil && o.deriv.keep {
-			if len(o.deriv.d) != out.DataSize() {
-				o.deriv.d = make([]float32, out.DataSize())
+			if len(o.deriv.d) != len(y) {
+				o.deriv.d = make([]float32, len(y))
 			}
 			d = o.deriv.d
 		}
-		gelu32(vals[float32](in[0]), vals[float32](out), d)
-	} else {
-		geluFwd(vals[float64](in[0]), vals[float64](out))
-	}
-	return out, nil
+		gelu32(vals[float32](in[0]), y, d)
+	}, func(y []float64) { geluFwd(vals[float64](in[0]), y) })
 }
 
 func (o *geluOp) DiffWRT(int) []bool { return []bool{true} }
@@ -92,31 +81,21 @@ func (o *geluOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 
 func (o *geluGradOp) Type() hm.Type { return fnType(o.dims, o.dims, o.dims) }
 
-func (o *geluGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(in[0])
-	return s.Clone(), err
-}
-
 func (o *geluGradOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	out, err := o.output(in, &o.out)
 	if err != nil {
 		return nil, err
 	}
-	out := o.out.get(dt, in[0].Shape()...)
-	if dt == tensor.Float32 && o.deriv != nil && len(o.deriv.d) == out.DataSize() {
-		dy, dx := vals[float32](in[1]), vals[float32](out)
+	return run(out, func(dx []float32) {
+		if o.deriv == nil || len(o.deriv.d) != len(dx) {
+			geluBwd(vals[float32](in[0]), vals[float32](in[1]), dx)
+			return
+		}
+		dy := vals[float32](in[1])
 		for i, d := range o.deriv.d {
 			dx[i] = dy[i] * d
 		}
-	} else if dt == tensor.Float32 {
-		geluBwd(vals[float32](in[0]), vals[float32](in[1]), vals[float32](out))
-	} else {
-		geluBwd(vals[float64](in[0]), vals[float64](in[1]), vals[float64](out))
-	}
-	return out, nil
+	}, func(dx []float64) { geluBwd(vals[float64](in[0]), vals[float64](in[1]), dx) })
 }
 
 func geluFwd[T Float](x, y []T) {

@@ -37,6 +37,7 @@ func LayerNorm(x, w, b *G.Node, eps float64) (*G.Node, error) {
 
 type layerNormOp struct {
 	base
+	likeFirst
 	eps float64
 	out outBuf // [N, D]
 }
@@ -49,27 +50,17 @@ var (
 
 func (o *layerNormOp) Type() hm.Type { return fnType(2, 2, 1, 1) }
 
-func (o *layerNormOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(in[0])
-	return s.Clone(), err
-}
-
 func (o *layerNormOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	out, err := o.output(in, &o.out)
 	if err != nil {
 		return nil, err
 	}
-	s := in[0].Shape()
-	out := o.out.get(dt, s...)
-	if dt == tensor.Float32 {
-		layerNorm32(vals[float32](in[0]), vals[float32](in[1]), vals[float32](in[2]), vals[float32](out), s[1], o.eps)
-	} else {
-		layerNormFwd(vals[float64](in[0]), vals[float64](in[1]), vals[float64](in[2]), vals[float64](out), s[1], o.eps)
-	}
-	return out, nil
+	D := out.Shape()[1]
+	return run(out, func(y []float32) {
+		layerNorm32(vals[float32](in[0]), vals[float32](in[1]), vals[float32](in[2]), y, D, o.eps)
+	}, func(y []float64) {
+		layerNormFwd(vals[float64](in[0]), vals[float64](in[1]), vals[float64](in[2]), y, D, o.eps)
+	})
 }
 
 func (o *layerNormOp) DiffWRT(int) []bool { return []bool{true, true, true} }
@@ -114,26 +105,19 @@ func (o *layerNormGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (o *layerNormGradOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	dt, err := o.check(in)
 	if err != nil {
 		return nil, err
 	}
-	s := in[0].Shape()
-	var out *tensor.Dense
+	s, dims := in[0].Shape(), in[0].Shape() // x [N, D]; dx [N, D], dw [D]
 	if o.wrtW {
-		out = o.out.get(dt, s[1])
-	} else {
-		out = o.out.get(dt, s...)
+		dims = s[1:]
 	}
-	if dt == tensor.Float32 {
-		layerNormBwd32(vals[float32](in[0]), vals[float32](in[1]), vals[float32](in[2]), vals[float32](out), s[1], o.eps, o.wrtW)
-	} else {
-		layerNormBwd(vals[float64](in[0]), vals[float64](in[1]), vals[float64](in[2]), vals[float64](out), s[1], o.eps, o.wrtW)
-	}
-	return out, nil
+	return run(o.out.get(dt, dims...), func(d []float32) {
+		layerNormBwd32(vals[float32](in[0]), vals[float32](in[1]), vals[float32](in[2]), d, s[1], o.eps, o.wrtW)
+	}, func(d []float64) {
+		layerNormBwd(vals[float64](in[0]), vals[float64](in[1]), vals[float64](in[2]), d, s[1], o.eps, o.wrtW)
+	})
 }
 
 // rowStats returns the mean and 1/√(var+eps) of one row.

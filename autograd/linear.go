@@ -73,21 +73,13 @@ func (o *linearOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (o *linearOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	dt, err := o.check(in)
 	if err != nil {
 		return nil, err
 	}
 	N, K, M := in[0].Shape()[0], in[0].Shape()[1], in[1].Shape()[0]
-	out := o.out.get(dt, N, M)
-	if dt == tensor.Float32 {
-		linearFwd(in, vals[float32](out), N, K, M)
-	} else {
-		linearFwd(in, vals[float64](out), N, K, M)
-	}
-	return out, nil
+	return run(o.out.get(dt, N, M), func(y []float32) { linearFwd(in, y, N, K, M) },
+		func(y []float64) { linearFwd(in, y, N, K, M) })
 }
 
 func linearFwd[T Float](in []G.Value, y []T, N, K, M int) {
@@ -102,13 +94,7 @@ func linearFwd[T Float](in []G.Value, y []T, N, K, M int) {
 	gemm(false, true, N, M, K, 1, vals[T](in[0]), K, vals[T](in[1]), K, beta, y, M)
 }
 
-func (o *linearOp) DiffWRT(n int) []bool {
-	d := make([]bool, n)
-	for i := range d {
-		d[i] = true
-	}
-	return d
-}
+func (o *linearOp) DiffWRT(n int) []bool { return allInputs(n) }
 
 func (o *linearOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	dx, err := apply(&linearGradOp{base: base{name: "LinearGradX", arity: 2}}, "dlinear.x", grad, in[1])
@@ -148,26 +134,17 @@ func (o *linearGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (o *linearGradOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	dt, err := o.check(in)
 	if err != nil {
 		return nil, err
 	}
 	N, M, K := in[0].Shape()[0], in[0].Shape()[1], in[1].Shape()[1]
-	var out *tensor.Dense
+	rows := N // dx [N, K]
 	if o.wrtW {
-		out = o.out.get(dt, M, K)
-	} else {
-		out = o.out.get(dt, N, K)
+		rows = M // dw [M, K]
 	}
-	if dt == tensor.Float32 {
-		linearBwd(o.wrtW, vals[float32](in[0]), vals[float32](in[1]), vals[float32](out), N, M, K)
-	} else {
-		linearBwd(o.wrtW, vals[float64](in[0]), vals[float64](in[1]), vals[float64](out), N, M, K)
-	}
-	return out, nil
+	return run(o.out.get(dt, rows, K), func(d []float32) { linearBwd(o.wrtW, vals[float32](in[0]), vals[float32](in[1]), d, N, M, K) },
+		func(d []float64) { linearBwd(o.wrtW, vals[float64](in[0]), vals[float64](in[1]), d, N, M, K) })
 }
 
 // linearBwd: dy [N,M]; s is W [M,K] (dx = dy·W) or x [N,K] (dW = dyᵀ·x).

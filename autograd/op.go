@@ -38,6 +38,71 @@ func (o *base) checkArity(n int) error {
 	return nil
 }
 
+// check starts a Do call: it validates the number of inputs and their dtype
+// (float32 or float64), which it returns.
+func (o *base) check(in []G.Value) (tensor.Dtype, error) {
+	if err := o.checkArity(len(in)); err != nil {
+		return tensor.Dtype{}, err
+	}
+	return dtypeOf(in[0])
+}
+
+// output starts a Do call as [base.check] does and returns buf with the
+// inputs' dtype and shape dims (none: the shape of in[0]).
+func (o *base) output(in []G.Value, buf *outBuf, dims ...int) (*tensor.Dense, error) {
+	dt, err := o.check(in)
+	if err != nil {
+		return nil, err
+	}
+	if len(dims) == 0 {
+		return buf.get(dt, in[0].Shape()...), nil
+	}
+	return buf.get(dt, dims...), nil
+}
+
+// run fills out with the kernel for its dtype: k32 for float32, k64 for
+// float64. It returns out as the result of a Do call.
+func run(out *tensor.Dense, k32 func(y []float32), k64 func(y []float64)) (G.Value, error) {
+	if out.Dtype() == tensor.Float32 {
+		k32(vals[float32](out))
+	} else {
+		k64(vals[float64](out))
+	}
+	return out, nil
+}
+
+// runErr is [run] for kernels that can fail.
+func runErr(out *tensor.Dense, k32 func(y []float32) error, k64 func(y []float64) error) (G.Value, error) {
+	var err error
+	if out.Dtype() == tensor.Float32 {
+		err = k32(vals[float32](out))
+	} else {
+		err = k64(vals[float64](out))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// likeFirst gives an op the output shape of its first input; ops embed it
+// for their InferShape.
+type likeFirst struct{}
+
+func (likeFirst) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapeOf(in[0])
+	return s.Clone(), err
+}
+
+// allInputs is DiffWRT of an op differentiable in each of its n inputs.
+func allInputs(n int) []bool {
+	d := make([]bool, n)
+	for i := range d {
+		d[i] = true
+	}
+	return d
+}
+
 // fnType returns the type a → … → out of an op whose inputs and output are
 // tensors of one element type (type variable 'a'; 'b' is reserved by
 // gorgonia). outDims 0 means a scalar output.

@@ -95,21 +95,13 @@ func (o *ropeOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (o *ropeOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	r := o.r
+	out, err := o.output(in, &o.out, 3, r.B, r.H, r.T, r.hd)
 	if err != nil {
 		return nil, err
 	}
-	r := o.r
-	out := o.out.get(dt, 3, r.B, r.H, r.T, r.hd)
-	if dt == tensor.Float32 {
-		ropeMove(r, vals[float32](in[0]), vals[float32](out), false)
-	} else {
-		ropeMove(r, vals[float64](in[0]), vals[float64](out), false)
-	}
-	return out, nil
+	return run(out, func(y []float32) { ropeMove(r, vals[float32](in[0]), y, false) },
+		func(y []float64) { ropeMove(r, vals[float64](in[0]), y, false) })
 }
 
 func (o *ropeOp) DiffWRT(int) []bool { return []bool{true} }
@@ -130,21 +122,13 @@ func (o *ropeGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (o *ropeGradOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	r := o.r
+	out, err := o.output(in, &o.out, r.B*r.T, 3*r.H*r.hd)
 	if err != nil {
 		return nil, err
 	}
-	r := o.r
-	out := o.out.get(dt, r.B*r.T, 3*r.H*r.hd)
-	if dt == tensor.Float32 {
-		ropeMove(r, vals[float32](out), vals[float32](in[0]), true)
-	} else {
-		ropeMove(r, vals[float64](out), vals[float64](in[0]), true)
-	}
-	return out, nil
+	return run(out, func(dx []float32) { ropeMove(r, dx, vals[float32](in[0]), true) },
+		func(dx []float64) { ropeMove(r, dx, vals[float64](in[0]), true) })
 }
 
 // ropeMove moves data between the qkv layout and the head layout, rotating

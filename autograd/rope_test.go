@@ -28,17 +28,7 @@ func TestRoPEHeadsLayout(t *testing.T) {
 	}
 	g := G.NewGraph()
 	x := G.NodeFromAny(g, tensor.New(tensor.WithShape(1, 3*H*hd), tensor.WithBacking(qkv)), G.WithName("qkv"))
-	y, err := RoPEHeads(x, 1, H, 2, 10000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := NewMachine(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.RunAll(); err != nil {
-		t.Fatal(err)
-	}
+	y := forward(t, g, func() (*G.Node, error) { return RoPEHeads(x, 1, H, 2, 10000) })
 	// y[s,0,h,0,:] = qkv[h*3*hd + s*hd : …]
 	want := []float64{0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11}
 	got := y.Value().Data().([]float64)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // Sum adds tensors of one shape elementwise into a buffer the op owns (the
@@ -30,6 +29,7 @@ func Sum(xs ...*G.Node) (*G.Node, error) {
 
 type sumOp struct {
 	base
+	likeFirst
 	dims int
 	out  outBuf // shape of the inputs
 }
@@ -47,26 +47,12 @@ func (o *sumOp) Type() hm.Type {
 	return fnType(o.dims, in...)
 }
 
-func (o *sumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(in[0])
-	return s.Clone(), err
-}
-
 func (o *sumOp) Do(in ...G.Value) (G.Value, error) {
-	if err := o.checkArity(len(in)); err != nil {
-		return nil, err
-	}
-	dt, err := dtypeOf(in[0])
+	out, err := o.output(in, &o.out)
 	if err != nil {
 		return nil, err
 	}
-	out := o.out.get(dt, in[0].Shape()...)
-	if dt == tensor.Float32 {
-		sumInto(in, vals[float32](out))
-	} else {
-		sumInto(in, vals[float64](out))
-	}
-	return out, nil
+	return run(out, func(y []float32) { sumInto(in, y) }, func(y []float64) { sumInto(in, y) })
 }
 
 func sumInto[T Float](in []G.Value, y []T) {
@@ -79,13 +65,7 @@ func sumInto[T Float](in []G.Value, y []T) {
 	}
 }
 
-func (o *sumOp) DiffWRT(n int) []bool {
-	d := make([]bool, n)
-	for i := range d {
-		d[i] = true
-	}
-	return d
-}
+func (o *sumOp) DiffWRT(n int) []bool { return allInputs(n) }
 
 func (o *sumOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	res := make(G.Nodes, len(in))

@@ -31,6 +31,7 @@ func Tap(x *G.Node, dst any) (*G.Node, error) {
 
 type tapOp struct {
 	base
+	likeFirst
 	dst  any // []float32 or []float64, len = size of the input
 	dims int
 }
@@ -43,11 +44,6 @@ func (o *tapOp) Type() hm.Type {
 		return hm.NewFnType(a, a)
 	}
 	return fnType(o.dims, o.dims)
-}
-
-func (o *tapOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(in[0])
-	return s.Clone(), err
 }
 
 func (o *tapOp) Do(in ...G.Value) (G.Value, error) {

@@ -143,15 +143,7 @@ func TestHFSaveToDisk(t *testing.T) {
 	arwWrite(t, filepath.Join(dir, "data-00000-of-00001.arrow"), stream)
 	arwWrite(t, filepath.Join(dir, "state.json"), []byte(`{"_data_files":[{"filename":"data-00000-of-00001.arrow"}],"_fingerprint":"x","_format_columns":null,"_split":null}`))
 	arwWrite(t, filepath.Join(dir, "dataset_info.json"), []byte(`{"features":{"input_ids":{"feature":{"dtype":"int32","_type":"Value"},"_type":"Sequence"}}}`))
-	d, err := OpenDataset(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	toks, err := d.Split(SplitTrain)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, toks := ldOpenTrain(t, dir)
 	if toks.Len() != want.Tokens || toks.Docs() != int64(want.Docs) {
 		t.Fatalf("tokens %d docs %d", toks.Len(), toks.Docs())
 	}
@@ -261,15 +253,7 @@ func BenchmarkShardRead(b *testing.B) {
 	if _, err := sw.Close(); err != nil {
 		b.Fatal(err)
 	}
-	d, err := OpenDataset(p)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
-	toks, err := d.Split(SplitTrain)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, toks := ldOpenTrain(b, p)
 	b.SetBytes(int64(4 * toks.Len()))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -236,7 +236,7 @@ func ppTokenizer(o *PrepareOptions, train []Document, dir string, info *Tokenize
 		if err != nil {
 			return nil, fmt.Errorf("prepare: %w", err)
 		}
-		p.add(int64(vocab))
+		p.Add(int64(vocab))
 		p.finish(fmt.Sprintf(", vocab %d", tok.VocabSize()))
 		if err := tok.Save(path); err != nil {
 			return nil, err
@@ -341,7 +341,7 @@ func ppEncode(ctx context.Context, o *PrepareOptions, tok *Tokenizer, eos int32,
 				closeShard()
 				return nil, err
 			}
-			p.add(int64(len(d.Text)))
+			p.Add(int64(len(d.Text)))
 		}
 	}
 	if err := closeShard(); err != nil {

@@ -3,64 +3,46 @@ package data
 import (
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
+
+	"github.com/sinktrain/sinktrain/internal/progress"
 )
 
 // ppProgress reports one stage of a long job: a progress bar on a terminal,
 // plain log lines (start, every 10%, done) otherwise, nothing when w is nil.
 type ppProgress struct {
-	w     io.Writer
-	bar   *progressbar.ProgressBar
+	*progress.Reporter
 	stage string
-	total int64
-	done  int64
-	next  int64 // log at this count
-	start time.Time
 }
 
 func ppStart(w io.Writer, stage string, total int64, bytes bool) *ppProgress {
-	p := &ppProgress{w: w, stage: stage, total: total, start: time.Now()}
-	if w == nil {
-		return p
+	opts := []progressbar.Option{
+		progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100 * time.Millisecond),
+		progressbar.OptionShowCount(), progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 	}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		opts := []progressbar.Option{
-			progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(stage),
-			progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100 * time.Millisecond),
-			progressbar.OptionShowCount(), progressbar.OptionShowElapsedTimeOnFinish(),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
-		}
-		if bytes {
-			opts = append(opts, progressbar.OptionShowBytes(true))
-		}
-		p.bar = progressbar.NewOptions64(total, opts...)
-		return p
+	if bytes {
+		opts = append(opts, progressbar.OptionShowBytes(true))
 	}
-	fmt.Fprintf(w, "%s: started (%d)\n", stage, total)
-	p.next = total / 10
+	p := &ppProgress{stage: stage, Reporter: progress.New(w, total, progress.Options{
+		Description: stage, Bar: opts, Every: total / 10,
+		Line: func(done, total int64, _ time.Duration) string {
+			if total <= 0 || done >= total {
+				return ""
+			}
+			return fmt.Sprintf("%s: %d%% (%d/%d)", stage, 100*done/total, done, total)
+		},
+	})}
+	if !p.Terminal() {
+		p.Printf("%s: started (%d)\n", stage, total)
+	}
 	return p
 }
 
-func (p *ppProgress) add(n int64) {
-	p.done += n
-	switch {
-	case p.bar != nil:
-		p.bar.Add64(n)
-	case p.w != nil && p.total > 0 && p.done >= p.next && p.done < p.total:
-		fmt.Fprintf(p.w, "%s: %d%% (%d/%d)\n", p.stage, 100*p.done/p.total, p.done, p.total)
-		p.next = p.done + p.total/10
-	}
-}
-
+// finish ends the stage with a "done" line that ends in summary.
 func (p *ppProgress) finish(summary string) {
-	if p.bar != nil {
-		p.bar.Finish()
-	}
-	if p.w != nil {
-		fmt.Fprintf(p.w, "%s: done in %.1fs%s\n", p.stage, time.Since(p.start).Seconds(), summary)
-	}
+	p.Finish()
+	p.Printf("%s: done in %.1fs%s\n", p.stage, p.Elapsed().Seconds(), summary)
 }

@@ -62,13 +62,7 @@ func BenchmarkDecode(b *testing.B) {
 			if _, err := s.Prefill(toks[:cs.Slots()+8]); err != nil { // full ring
 				b.Fatal(err)
 			}
-			i := 0
-			for b.Loop() {
-				if _, err := s.Step(toks[i%len(toks)]); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
+			benchSteps(b, s, toks)
 		})
 	}
 }
@@ -90,14 +84,19 @@ func BenchmarkDecodePosition(b *testing.B) {
 			if _, err := s.Prefill(toks[4:300]); err != nil {
 				b.Fatal(err)
 			}
-			i := 0
-			for b.Loop() {
-				if _, err := s.Step(toks[i%len(toks)]); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
+			benchSteps(b, s, toks)
 		})
+	}
+}
+
+// benchSteps times decoding steps of s, feeding toks in a cycle.
+func benchSteps(b *testing.B, s *Session, toks []int32) {
+	i := 0
+	for b.Loop() {
+		if _, err := s.Step(toks[i%len(toks)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }
 

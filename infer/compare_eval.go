@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"sync"
-
-	"github.com/sinktrain/sinktrain/checkpoint"
 )
 
 // cmpRollingPoints is about how many points each rolling-perplexity line has.
@@ -18,7 +16,7 @@ const cmpRollingPoints = 400
 // run concurrently, each holding a slot of sem while it streams; results
 // keep the order of o.Caches.
 func cmpEvalModel(ctx context.Context, o *CompareOptions, nm NamedModel, sem chan struct{}) ([]CompareResult, error) {
-	m, err := cmpLoadModel(nm.Path)
+	m, err := loadModel(nm.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +44,7 @@ func cmpEvalModel(ctx context.Context, o *CompareOptions, nm NamedModel, sem cha
 			roll := newCmpRoller(cmpRollingWindow, max(1, (s.Len()-1)/cmpRollingPoints))
 			p := newProgress(o.Progress, "compare "+nm.Name+" "+spec.String(), s.Len()-1)
 			r, err := Score(ctx, m, spec, s, roll.add, p.set)
-			p.finish()
+			p.Finish()
 			if err != nil {
 				errs[i] = fmt.Errorf("--cache %s: %w", o.Caches[i], err)
 				return
@@ -65,15 +63,6 @@ func cmpEvalModel(ctx context.Context, o *CompareOptions, nm NamedModel, sem cha
 		}
 	}
 	return out, nil
-}
-
-// cmpLoadModel loads a checkpoint or HF folder for the forward pass.
-func cmpLoadModel(dir string) (*Model, error) {
-	ck, err := checkpoint.Load(dir)
-	if err != nil {
-		return nil, err
-	}
-	return NewModel(ck.Config, ck.Weights)
 }
 
 // cmpRoller computes the perplexity over a trailing window of win scored

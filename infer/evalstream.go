@@ -12,7 +12,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/data"
 	"github.com/sinktrain/sinktrain/internal/fsutil"
 )
@@ -45,11 +44,7 @@ func EvalStream(ctx context.Context, o *EvalOptions) error {
 	if err != nil {
 		return err
 	}
-	ck, err := checkpoint.Load(o.Model)
-	if err != nil {
-		return fmt.Errorf("--model: %w", err)
-	}
-	m, err := NewModel(ck.Config, ck.Weights)
+	m, err := loadModel(o.Model)
 	if err != nil {
 		return fmt.Errorf("--model: %w", err)
 	}
@@ -193,7 +188,7 @@ func checkIDs(s Stream, n, vocab int) error {
 // evalOne scores the stream under one spec, streaming NLLs to the CSV.
 func (o *EvalOptions) evalOne(ctx context.Context, m *Model, spec CacheSpec, s Stream, several bool) (Result, error) {
 	p := newProgress(o.Progress, "eval "+spec.String(), s.Len()-1)
-	defer p.finish()
+	defer p.Finish()
 	if o.NLLOut == "" {
 		return Score(ctx, m, spec, s, nil, p.set)
 	}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
@@ -40,11 +39,7 @@ func Generate(ctx context.Context, o *GenerateOptions) error {
 	if err != nil {
 		return err
 	}
-	ck, err := checkpoint.Load(o.Model)
-	if err != nil {
-		return fmt.Errorf("--model: %w", err)
-	}
-	m, err := NewModel(ck.Config, ck.Weights)
+	m, err := loadModel(o.Model)
 	if err != nil {
 		return fmt.Errorf("--model: %w", err)
 	}

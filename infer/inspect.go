@@ -73,7 +73,7 @@ func InspectAttention(ctx context.Context, o *InspectOptions) error {
 	if !(o.Epsilon > 0 && o.Epsilon < 1) {
 		return fmt.Errorf("inspect: --epsilon %v, expected a value in (0, 1)", o.Epsilon)
 	}
-	m, err := cmpLoadModel(o.Model)
+	m, err := loadModel(o.Model)
 	if err != nil {
 		return fmt.Errorf("inspect: %w", err)
 	}

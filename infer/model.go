@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
@@ -33,6 +34,16 @@ type layerWeights struct {
 	fc1B       []float32 // [F]
 	fc2W       []float32 // [D, F]
 	fc2B       []float32 // [D]
+}
+
+// loadModel loads a checkpoint or HF folder (checkpoint.Load) for the
+// forward pass.
+func loadModel(dir string) (*Model, error) {
+	ck, err := checkpoint.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	return NewModel(ck.Config, ck.Weights)
 }
 
 // NewModel checks w against cfg and returns the model. The weights are

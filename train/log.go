@@ -8,15 +8,16 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
+
+	"github.com/sinktrain/sinktrain/internal/progress"
 )
 
 // logger writes metrics.jsonl and shows progress: a progress bar on a
 // terminal, plain log lines otherwise.
 type logger struct {
-	out     io.Writer // human-readable output
-	metrics *os.File  // metrics.jsonl, appended
-	bar     *progressbar.ProgressBar
+	out     io.Writer          // human-readable output
+	metrics *os.File           // metrics.jsonl, appended
+	bar     *progress.Reporter // nil off a terminal
 	steps   int
 	began   time.Time
 	first   int // step the run (or resume) started at
@@ -34,17 +35,12 @@ func newLogger(out io.Writer, metricsPath string) (*logger, error) {
 	return &logger{out: out, metrics: f}, nil
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
 func (l *logger) start(step, steps int) {
 	l.steps, l.first, l.began = steps, step, time.Now()
-	if isTerminal(l.out) {
-		l.bar = progressbar.NewOptions(steps, progressbar.OptionSetWriter(l.out), progressbar.OptionShowCount(),
-			progressbar.OptionSetWidth(30), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond))
-		_ = l.bar.Set(step)
+	if progress.IsTerminal(l.out) {
+		l.bar = progress.New(l.out, int64(steps), progress.Options{Bar: []progressbar.Option{progressbar.OptionShowCount(),
+			progressbar.OptionSetWidth(30), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200 * time.Millisecond)}})
+		l.bar.Set(int64(step))
 	}
 }
 
@@ -84,12 +80,12 @@ func (l *logger) progress(step int, loss, lr float64) {
 		return
 	}
 	l.bar.Describe(fmt.Sprintf("loss %.4f lr %.2e %.0f tok/s", loss, lr, l.lastTS))
-	_ = l.bar.Set(step)
+	l.bar.Set(int64(step))
 }
 
 func (l *logger) finish() {
 	if l.bar != nil {
-		_ = l.bar.Finish()
+		l.bar.Finish()
 		fmt.Fprintln(l.out)
 	}
 	l.metrics.Close()

@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"io"
-	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/spf13/cobra"
 
 	"github.com/sinktrain/sinktrain/infer"
 )
@@ -43,7 +39,7 @@ func TestCompareFlags(t *testing.T) {
 		t.Run(tt.cli, func(t *testing.T) {
 			var got *infer.CompareOptions
 			cmd := newCompareCmd(func(_ context.Context, o *infer.CompareOptions) error { got = o; return nil }, nil)
-			cmpFlagCase(t, cmd, &got, tt.cli, tt.wantErr, tt.want, func(o *infer.CompareOptions) { o.Progress, o.Stdout = nil, nil })
+			checkFlags(t, cmd, &got, strings.Fields(tt.cli), tt.wantErr, tt.want, func(o *infer.CompareOptions) { o.Progress, o.Stdout = nil, nil })
 		})
 	}
 }
@@ -67,33 +63,7 @@ func TestCompareReportFlags(t *testing.T) {
 		t.Run(tt.cli, func(t *testing.T) {
 			var got *infer.ReportOptions
 			cmd := newCompareCmd(nil, func(o *infer.ReportOptions) error { got = o; return nil })
-			cmpFlagCase(t, cmd, &got, tt.cli, tt.wantErr, tt.want, nil)
+			checkFlags(t, cmd, &got, strings.Fields(tt.cli), tt.wantErr, tt.want, nil)
 		})
-	}
-}
-
-// cmpFlagCase runs cli through cmd (whose runF stored its options in *got) and
-// checks the error against wantErr or the options against want; clear
-// zeroes the fields flag parsing does not set (writers).
-func cmpFlagCase[O any](t *testing.T, cmd *cobra.Command, got **O, cli, wantErr string, want O, clear func(*O)) {
-	t.Helper()
-	cmd.SetArgs(strings.Fields(cli))
-	cmd.SetOut(io.Discard)
-	cmd.SetErr(io.Discard)
-	err := cmd.Execute()
-	if wantErr != "" {
-		if err == nil || !strings.Contains(err.Error(), wantErr) {
-			t.Fatalf("error = %v, want one containing %q", err, wantErr)
-		}
-		return
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if clear != nil {
-		clear(*got)
-	}
-	if !reflect.DeepEqual(**got, want) {
-		t.Errorf("options = %+v, want %+v", **got, want)
 	}
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -33,22 +31,7 @@ func TestConvertFlags(t *testing.T) {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var got *checkpoint.ConvertOptions
 			cmd := newConvertCmd(func(_ context.Context, o *checkpoint.ConvertOptions) error { got = o; return nil })
-			cmd.SetArgs(tt.args)
-			cmd.SetOut(io.Discard)
-			cmd.SetErr(io.Discard)
-			err := cmd.Execute()
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(*got, tt.want) {
-				t.Errorf("options = %+v, want %+v", *got, tt.want)
-			}
+			checkFlags(t, cmd, &got, tt.args, tt.wantErr, tt.want, nil)
 		})
 	}
 }

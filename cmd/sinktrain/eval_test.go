@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"io"
-	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/spf13/cobra"
 
 	"github.com/sinktrain/sinktrain/infer"
 )
@@ -39,35 +35,7 @@ func TestEvalStreamFlags(t *testing.T) {
 		t.Run(tt.cli, func(t *testing.T) {
 			var got *infer.EvalOptions
 			cmd := newEvalCmd(func(_ context.Context, o *infer.EvalOptions) error { got = o; return nil })
-			if !execFlags(t, cmd, strings.Fields(tt.cli), tt.wantErr) {
-				return
-			}
-			got.Out, got.Progress = nil, nil
-			if !reflect.DeepEqual(*got, tt.want) {
-				t.Errorf("options = %+v, want %+v", *got, tt.want)
-			}
+			checkFlags(t, cmd, &got, strings.Fields(tt.cli), tt.wantErr, tt.want, func(o *infer.EvalOptions) { o.Out, o.Progress = nil, nil })
 		})
 	}
-}
-
-// execFlags runs cmd with args (its runF only records the options) and
-// checks the error against wantErr; it reports whether the options should
-// be compared (no error expected).
-func execFlags(t *testing.T, cmd *cobra.Command, args []string, wantErr string) bool {
-	t.Helper()
-	cmd.SetArgs(args)
-	cmd.SetOut(io.Discard)
-	cmd.SetErr(io.Discard)
-	cmd.SetIn(strings.NewReader(""))
-	err := cmd.Execute()
-	if wantErr != "" {
-		if err == nil || !strings.Contains(err.Error(), wantErr) {
-			t.Fatalf("error = %v, want one containing %q", err, wantErr)
-		}
-		return false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return true
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -36,13 +35,7 @@ func TestGenerateFlags(t *testing.T) {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var got *infer.GenerateOptions
 			cmd := newGenerateCmd(func(_ context.Context, o *infer.GenerateOptions) error { got = o; return nil })
-			if !execFlags(t, cmd, tt.args, tt.wantErr) {
-				return
-			}
-			got.In, got.Out = nil, nil
-			if !reflect.DeepEqual(*got, tt.want) {
-				t.Errorf("options = %+v, want %+v", *got, tt.want)
-			}
+			checkFlags(t, cmd, &got, tt.args, tt.wantErr, tt.want, func(o *infer.GenerateOptions) { o.In, o.Out = nil, nil })
 		})
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/sinktrain/sinktrain/infer"
@@ -34,7 +35,7 @@ func TestInspectAttentionFlags(t *testing.T) {
 		t.Run(tt.cli, func(t *testing.T) {
 			var got *infer.InspectOptions
 			cmd := newInspectCmd(func(_ context.Context, o *infer.InspectOptions) error { got = o; return nil })
-			cmpFlagCase(t, cmd, &got, tt.cli, tt.wantErr, tt.want, func(o *infer.InspectOptions) { o.Stdout = nil })
+			checkFlags(t, cmd, &got, strings.Fields(tt.cli), tt.wantErr, tt.want, func(o *infer.InspectOptions) { o.Stdout = nil })
 		})
 	}
 }

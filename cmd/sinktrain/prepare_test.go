@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -44,23 +42,7 @@ func TestPrepareFlags(t *testing.T) {
 		t.Run(tt.cli, func(t *testing.T) {
 			var got *data.PrepareOptions
 			cmd := newPrepareCmd(func(_ context.Context, o *data.PrepareOptions) error { got = o; return nil })
-			cmd.SetArgs(strings.Fields(tt.cli))
-			cmd.SetOut(io.Discard)
-			cmd.SetErr(io.Discard)
-			err := cmd.Execute()
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got.Progress = nil
-			if !reflect.DeepEqual(*got, tt.want) {
-				t.Errorf("options = %+v, want %+v", *got, tt.want)
-			}
+			checkFlags(t, cmd, &got, strings.Fields(tt.cli), tt.wantErr, tt.want, func(o *data.PrepareOptions) { o.Progress = nil })
 		})
 	}
 }

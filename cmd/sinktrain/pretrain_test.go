@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"io"
-	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/spf13/cobra"
 
 	"github.com/sinktrain/sinktrain/train"
 )
@@ -27,37 +23,12 @@ func TestPretrainFlags(t *testing.T) {
 		{cli: "--from x", wantErr: "unknown flag"},
 	}
 	for _, tt := range tests {
-		got := parseTrainFlags(t, tt.cli, tt.wantErr, func(set func(*train.Options)) *cobra.Command {
-			return newPretrainCmd(func(_ context.Context, o *train.Options) error { set(o); return nil })
+		t.Run(tt.cli, func(t *testing.T) {
+			var got *train.Options
+			cmd := newPretrainCmd(func(_ context.Context, o *train.Options) error { got = o; return nil })
+			checkFlags(t, cmd, &got, strings.Fields(tt.cli), tt.wantErr, tt.want, func(o *train.Options) { o.Log = nil })
 		})
-		if got != nil && !reflect.DeepEqual(*got, tt.want) {
-			t.Errorf("%s: options = %+v, want %+v", tt.cli, *got, tt.want)
-		}
 	}
-}
-
-// parseTrainFlags runs a command built by mk on cli and returns the options
-// its runF received (nil when an error containing wantErr was expected).
-func parseTrainFlags[T any](t *testing.T, cli, wantErr string, mk func(set func(*T)) *cobra.Command) *T {
-	t.Helper()
-	var got *T
-	cmd := mk(func(o *T) { got = o })
-	cmd.SetArgs(strings.Fields(cli))
-	cmd.SetOut(io.Discard)
-	cmd.SetErr(io.Discard)
-	err := cmd.Execute()
-	if wantErr != "" {
-		if err == nil || !strings.Contains(err.Error(), wantErr) {
-			t.Errorf("%s: error = %v, want one containing %q", cli, err, wantErr)
-		}
-		return nil
-	}
-	if err != nil {
-		t.Fatalf("%s: %v", cli, err)
-	}
-	// Log is set from the command's stderr; compare the rest.
-	reflect.ValueOf(got).Elem().FieldByName("Log").SetZero()
-	return got
 }
 
 func TestFinetuneFlags(t *testing.T) {
@@ -74,11 +45,10 @@ func TestFinetuneFlags(t *testing.T) {
 		{cli: "--from ck --add-sinks x", wantErr: "invalid argument"},
 	}
 	for _, tt := range tests {
-		got := parseTrainFlags(t, tt.cli, tt.wantErr, func(set func(*train.FinetuneOptions)) *cobra.Command {
-			return newFinetuneCmd(func(_ context.Context, o *train.FinetuneOptions) error { set(o); return nil })
+		t.Run(tt.cli, func(t *testing.T) {
+			var got *train.FinetuneOptions
+			cmd := newFinetuneCmd(func(_ context.Context, o *train.FinetuneOptions) error { got = o; return nil })
+			checkFlags(t, cmd, &got, strings.Fields(tt.cli), tt.wantErr, tt.want, func(o *train.FinetuneOptions) { o.Log = nil })
 		})
-		if got != nil && !reflect.DeepEqual(*got, tt.want) {
-			t.Errorf("%s: options = %+v, want %+v", tt.cli, *got, tt.want)
-		}
 	}
 }

@@ -1,0 +1,7 @@
+// Package progress reports how far a long job is: a [progressbar] bar when
+// the writer is a terminal, plain log lines otherwise, nothing for a nil
+// writer. The data, infer and train packages share it so that prepare, eval,
+// compare and the training loop behave alike.
+//
+// [progressbar]: https://pkg.go.dev/github.com/schollz/progressbar/v3
+package progress

@@ -1,0 +1,43 @@
+package progress
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestEveryLines(t *testing.T) {
+	var buf bytes.Buffer
+	r := New(&buf, 100, Options{Every: 30, Line: func(done, total int64, _ time.Duration) string {
+		if done >= total {
+			return ""
+		}
+		return fmt.Sprintf("%d/%d", done, total)
+	}})
+	if r.Terminal() {
+		t.Fatal("a bytes.Buffer is not a terminal")
+	}
+	for range 10 {
+		r.Add(10)
+	}
+	r.Finish()
+	r.Printf("end\n")
+	if want := "30/100\n60/100\n90/100\nend\n"; buf.String() != want {
+		t.Errorf("got %q, want %q", buf.String(), want)
+	}
+}
+
+func TestIntervalAndNil(t *testing.T) {
+	var buf bytes.Buffer
+	r := New(&buf, 10, Options{Interval: time.Hour, Line: func(done, total int64, _ time.Duration) string { return "line" }})
+	r.Set(5)
+	r.Set(10)
+	if buf.Len() != 0 {
+		t.Errorf("a line before the interval passed: %q", buf.String())
+	}
+	n := New(nil, 10, Options{Line: func(int64, int64, time.Duration) string { return "x" }})
+	n.Add(10) // must not panic
+	n.Printf("x")
+	n.Finish()
+}
