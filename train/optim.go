@@ -3,6 +3,8 @@ package train
 import (
 	"fmt"
 	"math"
+	"slices"
+	"sync"
 
 	"github.com/sinktrain/sinktrain/model"
 )
@@ -41,7 +43,45 @@ type param struct {
 type AdamW struct {
 	Beta1, Beta2, Eps, WeightDecay float64
 	T                              int // number of updates done
-	params                         []*param
+	// Parts is how many goroutines share GradNorm, Clip and Step, each
+	// taking the same slice of every parameter (≤ 1: the caller's goroutine).
+	// Results do not depend on it beyond the order of the norm's partial sums.
+	Parts  int
+	params []*param
+	clip   float32 // pending gradient scale from Clip, applied by Step (0: none)
+}
+
+// pendingScale returns the gradient scale Clip left for Step (1 if none).
+func (o *AdamW) pendingScale() float32 {
+	if o.clip == 0 {
+		return 1
+	}
+	return o.clip
+}
+
+// split runs f for every part concurrently (parts = max(1, o.Parts)) and
+// waits; f handles [lo, hi) = chunk(len, part) of each parameter.
+func (o *AdamW) split(f func(part int)) {
+	parts := max(1, o.Parts)
+	if parts == 1 {
+		f(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(i)
+		}()
+	}
+	wg.Wait()
+}
+
+// chunk returns the [lo, hi) range of part out of parts over n elements.
+func chunk(n, part, parts int) (lo, hi int) {
+	parts = max(1, parts)
+	return n * part / parts, n * (part + 1) / parts
 }
 
 // NewAdamW prepares AdamW state for every parameter of cfg in w (HF order).
@@ -60,44 +100,50 @@ func NewAdamW(cfg model.Config, w model.Weights, beta1, beta2, eps, wd float64) 
 	return o, nil
 }
 
-// GradNorm returns the global L2 norm of the gradients (float64 accumulation).
+// GradNorm returns the global L2 norm of the gradients (float64
+// accumulation, one partial sum per part added in order), with any pending
+// Clip scale applied.
 func (o *AdamW) GradNorm() float64 {
-	var s float64
-	for _, p := range o.params {
-		for _, g := range p.grad {
-			s += float64(g) * float64(g)
+	parts := max(1, o.Parts)
+	partial := make([]float64, parts)
+	o.split(func(part int) {
+		var s float64
+		for _, p := range o.params {
+			lo, hi := chunk(len(p.grad), part, parts)
+			for _, g := range p.grad[lo:hi] {
+				s += float64(g) * float64(g)
+			}
 		}
+		partial[part] = s
+	})
+	var s float64
+	for _, v := range partial {
+		s += v
 	}
-	return math.Sqrt(s)
+	return math.Sqrt(s) * float64(o.pendingScale())
 }
 
 // Clip scales the gradients so that their global norm is at most maxNorm
 // (PyTorch clip_grad_norm_: coefficient maxNorm/(norm+1e-6), capped at 1) and
-// returns the norm before clipping. maxNorm 0 only measures.
+// returns the norm before clipping. maxNorm 0 only measures. The scale is
+// applied by the next Step (or seen by GradNorm), not by a pass of its own.
 func (o *AdamW) Clip(maxNorm float64) float64 {
 	norm := o.GradNorm()
 	if maxNorm <= 0 {
 		return norm
 	}
-	coef := maxNorm / (norm + 1e-6)
-	if coef >= 1 {
-		return norm
-	}
-	c := float32(coef)
-	for _, p := range o.params {
-		for i := range p.grad {
-			p.grad[i] *= c
-		}
+	if coef := maxNorm / (norm + 1e-6); coef < 1 {
+		o.clip = o.pendingScale() * float32(coef)
 	}
 	return norm
 }
 
-// Step applies one AdamW update with learning rate lr:
+// Step applies one AdamW update with learning rate lr to the gradients g
+// (times the pending Clip scale):
 // w −= lr·wd·w (decay params only); m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
 // w −= lr · (m/(1−β1^t)) / (sqrt(v/(1−β2^t)) + eps).
 // It reports whether every updated weight is finite.
 func (o *AdamW) Step(lr float64) bool {
-	var check float32 // accumulates w−w: 0 unless some w is NaN or ±Inf
 	o.T++
 	bc1 := 1 - math.Pow(o.Beta1, float64(o.T))
 	bc2 := 1 - math.Pow(o.Beta2, float64(o.T))
@@ -106,21 +152,30 @@ func (o *AdamW) Step(lr float64) bool {
 	b1, b2 := float32(o.Beta1), float32(o.Beta2)
 	ob1, ob2 := 1-b1, 1-b2
 	eps := float32(o.Eps)
-	for _, p := range o.params {
-		shrink := float32(1)
-		if p.decay {
-			shrink = float32(1 - lr*o.WeightDecay)
+	scale := o.pendingScale()
+	o.clip = 0
+	parts := max(1, o.Parts)
+	bad := make([]bool, parts)
+	o.split(func(part int) {
+		var check float32 // accumulates w−w: 0 unless some w is NaN or ±Inf
+		for _, p := range o.params {
+			shrink := float32(1)
+			if p.decay {
+				shrink = float32(1 - lr*o.WeightDecay)
+			}
+			lo, hi := chunk(len(p.grad), part, parts)
+			w, g, m, v := p.w[lo:hi], p.grad[lo:hi], p.m[lo:hi], p.v[lo:hi]
+			for i, gi := range g {
+				gi *= scale
+				mi := b1*m[i] + ob1*gi
+				vi := b2*v[i] + ob2*gi*gi
+				m[i], v[i] = mi, vi
+				wi := w[i]*shrink - stepSize*mi/(float32(math.Sqrt(float64(vi)))*invSqrtBC2+eps)
+				w[i] = wi
+				check += wi - wi
+			}
 		}
-		w, g, m, v := p.w, p.grad, p.m[:len(p.grad)], p.v[:len(p.grad)]
-		w = w[:len(g)]
-		for i, gi := range g {
-			mi := b1*m[i] + ob1*gi
-			vi := b2*v[i] + ob2*gi*gi
-			m[i], v[i] = mi, vi
-			wi := w[i]*shrink - stepSize*mi/(float32(math.Sqrt(float64(vi)))*invSqrtBC2+eps)
-			w[i] = wi
-			check += wi - wi
-		}
-	}
-	return check == 0
+		bad[part] = check != 0
+	})
+	return !slices.Contains(bad, true)
 }

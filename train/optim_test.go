@@ -43,9 +43,38 @@ func TestClip(t *testing.T) {
 	if n := o.Clip(1); n != 5 {
 		t.Fatalf("norm = %v, want 5", n)
 	}
-	near(t, "g0", float64(p.grad[0]), 0.6, 1e-6)
-	near(t, "g2", float64(q.grad[0]), 0.8, 1e-6)
+	// The scale is pending (applied by Step, seen by GradNorm).
+	near(t, "g0", float64(p.grad[0]*o.pendingScale()), 0.6, 1e-6)
+	near(t, "g2", float64(q.grad[0]*o.pendingScale()), 0.8, 1e-6)
 	near(t, "norm after", o.GradNorm(), 1, 1e-6)
+}
+
+// TestClipThenStep checks that Step applies the pending clip scale exactly
+// as if the gradients had been scaled in place, with 1 and 3 parts.
+func TestClipThenStep(t *testing.T) {
+	for _, parts := range []int{1, 3} {
+		mk := func(g []float32) (*AdamW, *param) {
+			p := &param{w: []float32{1, -2, 0.5, 3, 0.25}, grad: g, m: make([]float32, 5), v: make([]float32, 5), decay: true}
+			return &AdamW{Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: 0.1, Parts: parts, params: []*param{p}}, p
+		}
+		clipped, a := mk([]float32{3, 0, -4, 1, 2})
+		if n := clipped.Clip(1); math.Abs(n-math.Sqrt(30)) > 1e-6 {
+			t.Fatalf("parts %d: norm %v, want sqrt(30)", parts, n)
+		}
+		c := float32(1 / (math.Sqrt(30) + 1e-6))
+		manual, b := mk([]float32{3 * c, 0, -4 * c, 1 * c, 2 * c})
+		clipped.Step(0.01)
+		manual.Step(0.01)
+		for i := range a.w {
+			if a.w[i] != b.w[i] || a.m[i] != b.m[i] || a.v[i] != b.v[i] {
+				t.Fatalf("parts %d: element %d: clip+step w=%v m=%v v=%v, manual w=%v m=%v v=%v",
+					parts, i, a.w[i], a.m[i], a.v[i], b.w[i], b.m[i], b.v[i])
+			}
+		}
+		if s := clipped.pendingScale(); s != 1 {
+			t.Fatalf("parts %d: scale %v left pending after Step", parts, s)
+		}
+	}
 }
 
 func TestSchedule(t *testing.T) {

@@ -91,6 +91,7 @@ func newTrainer(cfg Config, mcfg model.Config, w model.Weights, ng newGraphFunc)
 		// OpenBLAS threads of the workers fight over the cores (−28%).
 		autograd.SetBLASThreads(1)
 	}
+	t.opt.Parts = nw
 	first := 0
 	for i := range nw {
 		rows := cfg.Batch / nw
@@ -146,12 +147,10 @@ func (t *trainer) fill(wk *worker, rows [][]int32) {
 // combined as Σ n_w·g_w / Σ n_w in a fixed order, so any worker count gives
 // the gradient of the whole batch's mean loss.
 func (t *trainer) trainStep() (float64, error) {
-	for _, p := range t.opt.params {
-		clear(p.grad)
-	}
 	var lossSum float64
 	total := 0
-	for range t.cfg.GradAccum {
+	parts := len(t.workers)
+	for micro := range t.cfg.GradAccum {
 		rows := t.src.Next(t.cfg.Batch)
 		if len(rows) != t.cfg.Batch {
 			return 0, fmt.Errorf("train: loader gave %d rows, expected %d", len(rows), t.cfg.Batch)
@@ -165,38 +164,52 @@ func (t *trainer) trainStep() (float64, error) {
 		if err != nil {
 			return 0, err
 		}
-		// Accumulate n_w·g_w, each worker goroutine taking a stripe of the parameters.
-		_ = t.parallel(func(i int, _ *worker) error {
-			for j := i; j < len(t.opt.params); j += len(t.workers) {
-				p := t.opt.params[j]
+		n := 0
+		for _, wk := range t.workers {
+			if wk.n > 0 {
+				lossSum += wk.loss * float64(wk.n)
+				n += wk.n
+			}
+		}
+		total += n
+		// grad (+)= Σ_w a·n_w·g_w, each worker goroutine taking the same slice
+		// of every parameter. With one micro-step the mean's 1/N is folded in
+		// here (a = 1/N); with several it is applied after the last.
+		a := float32(1)
+		if t.cfg.GradAccum == 1 && n > 0 {
+			a = float32(1 / float64(n))
+		}
+		_ = t.parallel(func(part int, _ *worker) error {
+			for _, p := range t.opt.params {
+				lo, hi := chunk(len(p.grad), part, parts)
+				g := p.grad[lo:hi]
+				if micro == 0 {
+					clear(g)
+				}
 				for _, wk := range t.workers {
-					if wk.n == 0 {
-						continue
+					if wk.n > 0 {
+						axpy(g, a*float32(wk.n), wk.g.Grad(p.spec.Name)[lo:hi])
 					}
-					axpy(p.grad, float32(wk.n), wk.g.Grad(p.spec.Name))
 				}
 			}
 			return nil
 		})
-		for _, wk := range t.workers {
-			if wk.n > 0 {
-				lossSum += wk.loss * float64(wk.n)
-				total += wk.n
-			}
-		}
 	}
 	if total == 0 {
 		return 0, errors.New("train: a step had no scored targets (block_size too small?)")
 	}
-	inv := float32(1 / float64(total))
-	_ = t.parallel(func(i int, _ *worker) error {
-		for j := i; j < len(t.opt.params); j += len(t.workers) {
-			for k := range t.opt.params[j].grad {
-				t.opt.params[j].grad[k] *= inv
+	if t.cfg.GradAccum > 1 {
+		inv := float32(1 / float64(total))
+		_ = t.parallel(func(part int, _ *worker) error {
+			for _, p := range t.opt.params {
+				lo, hi := chunk(len(p.grad), part, parts)
+				for k := range p.grad[lo:hi] {
+					p.grad[lo+k] *= inv
+				}
 			}
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	return lossSum / float64(total), nil
 }
 
