@@ -67,14 +67,14 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodePosition: per-token time of 4+252 at stream position 1K
-// and 1M; it must not depend on the position. To get to 1M quickly the 4
-// sinks are fed, the stream position jumps to 1M−300 and 296 tokens fill
+// BenchmarkDecodePosition: per-token time of 4+252 at stream position 1K,
+// 100K and 1M; it must not depend on the position. To get there quickly the 4
+// sinks are fed, the stream position jumps to pos−300 and 296 tokens fill
 // the ring with keys at their real positions.
 func BenchmarkDecodePosition(b *testing.B) {
 	m := randomModel(b, referenceConfig(), 1)
 	toks := synthStream{n: 512, vocab: 4096}.Window(0, 512, nil)
-	for _, pos := range []int{1 << 10, 1 << 20} {
+	for _, pos := range []int{1 << 10, 100_000, 1 << 20} {
 		b.Run(fmt.Sprintf("pos=%d", pos), func(b *testing.B) {
 			s := m.NewSession(CacheSpec{Kind: SinkWindow, Sinks: 4, Window: 252}, 0)
 			if _, err := s.Prefill(toks[:4]); err != nil {
