@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The quick start: installs what is missing, builds bin/sinktrain, prepares
 # the embedded public-domain text, pretrains a vanilla and a 1-sink `tiny`
-# model on it (about a minute each on 2 cores), and compares them under
+# model on it (about 30 s each on 2 cores), and compares them under
 # dense, window and sink+window caches on the validation split.
 # Outputs go to runs/quickstart/ (recreated on each run).
 set -euo pipefail
