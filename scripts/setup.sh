@@ -10,7 +10,7 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 command -v go >/dev/null 2>&1 || { echo "setup: Go 1.26 is required (https://go.dev/dl/); 'go' not found" >&2; exit 1; }
 
-if [ "${SINKTRAIN_PUREGO:-0}" != 1 ] && ! { [ -e /usr/include/x86_64-linux-gnu/cblas.h ] || [ -e /usr/include/cblas.h ] || ls /usr/include/*/cblas*.h >/dev/null 2>&1; } ; then
+if [ "${SINKTRAIN_PUREGO:-0}" != 1 ] && ! { ls /usr/lib/*/libopenblas.so >/dev/null 2>&1 || [ -e /usr/lib/libopenblas.so ]; }; then
   echo "setup: installing libopenblas-dev" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
