@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 kills=${KILLS:-20}
-steps=${STEPS:-60}
+steps=${STEPS:-200}
 RANDOM=${CRASH_SEED:-$$}
 bin=bin/sinktrain
 work=$(mktemp -d "${TMPDIR:-/tmp}/crash-test.XXXXXX")
