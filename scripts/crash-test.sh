@@ -10,7 +10,7 @@
 # same seed. Prints one summary line; exits non-zero on any failure (the
 # work folder is then kept).
 #
-#   scripts/crash-test.sh                 # 20 kills, 60 steps
+#   scripts/crash-test.sh                 # 20 kills, 200 steps
 #   KILLS=5 STEPS=30 CRASH_SEED=1 scripts/crash-test.sh
 #   KEEP=1 scripts/crash-test.sh          # keep the work folder for a look
 set -euo pipefail
