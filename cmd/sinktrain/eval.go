@@ -11,13 +11,7 @@ import (
 // newEvalCmd builds `sinktrain eval` with its `stream` child. runF nil runs
 // infer.EvalStream.
 func newEvalCmd(runF func(context.Context, *infer.EvalOptions) error) *cobra.Command {
-	eval := &cobra.Command{
-		Use:   "eval",
-		Short: "Evaluate models",
-		Args:  cobra.NoArgs,
-	}
-	eval.AddCommand(newEvalStreamCmd(runF))
-	return eval
+	return newParentCmd("eval", "Evaluate models", newEvalStreamCmd(runF))
 }
 
 func newEvalStreamCmd(runF func(context.Context, *infer.EvalOptions) error) *cobra.Command {

@@ -10,13 +10,7 @@ import (
 
 // newInspectCmd builds the `sinktrain inspect` parent command.
 func newInspectCmd(runAttention func(context.Context, *infer.InspectOptions) error) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "inspect",
-		Short: "Look inside a model (attention sinks)",
-		Args:  cobra.NoArgs,
-	}
-	cmd.AddCommand(newInspectAttentionCmd(runAttention))
-	return cmd
+	return newParentCmd("inspect", "Look inside a model (attention sinks)", newInspectAttentionCmd(runAttention))
 }
 
 // newInspectAttentionCmd builds `sinktrain inspect attention`. runF nil runs

@@ -33,6 +33,15 @@ caches, and compare cache configurations.`,
 	return root
 }
 
+// newParentCmd builds a command that only groups its children (`sinktrain
+// eval`, `sinktrain inspect`); markUsageErrors gives it its help and its
+// unknown-subcommand error.
+func newParentCmd(use, short string, children ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short}
+	c.AddCommand(children...)
+	return c
+}
+
 // markUsageErrors makes every way of calling a command wrongly exit with 2:
 // bad positional arguments, missing required flags and violated flag groups
 // (cobra checks the last two after PersistentPreRunE, so they are checked
