@@ -137,7 +137,7 @@ func buf[T Float](p *any, n int) []T {
 	if b, ok := (*p).([]T); ok && len(b) == n {
 		return b
 	}
-	b := make([]T, n)
+	b := Alloc[T](n)
 	*p = b
 	return b
 }

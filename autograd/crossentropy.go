@@ -90,7 +90,7 @@ func (o *crossEntropyOp) Do(in ...G.Value) (G.Value, error) {
 		var keep *expKeep
 		if o.keepExp {
 			if len(o.exps) != len(o.targets)*V {
-				o.exps, o.invSum = make([]float32, len(o.targets)*V), make([]float32, len(o.targets))
+				o.exps, o.invSum = Alloc32(len(o.targets)*V), make([]float32, len(o.targets))
 			}
 			keep = &expKeep{o.exps, o.invSum}
 		}

@@ -57,7 +57,7 @@ func (o *geluOp) Do(in ...G.Value) (G.Value, error) {
 		var d []float32
 		if o.deriv != nil && o.deriv.keep {
 			if len(o.deriv.d) != len(y) {
-				o.deriv.d = make([]float32, len(y))
+				o.deriv.d = Alloc32(len(y))
 			}
 			d = o.deriv.d
 		}

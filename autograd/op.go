@@ -129,7 +129,11 @@ type outBuf struct {
 // first use or when a consumer changed it. Contents are stale.
 func (b *outBuf) get(dt tensor.Dtype, shape ...int) *tensor.Dense {
 	if b.t == nil || b.t.Dtype() != dt || !b.t.Shape().Eq(tensor.Shape(shape)) || b.t.IsView() {
-		b.t = tensor.New(tensor.Of(dt), tensor.WithShape(shape...))
+		if dt == tensor.Float32 {
+			b.t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(Alloc32(tensor.Shape(shape).TotalSize())))
+		} else {
+			b.t = tensor.New(tensor.Of(dt), tensor.WithShape(shape...))
+		}
 	}
 	return b.t
 }

@@ -113,7 +113,7 @@ func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
 	var taps []tap
 	keep := func(n *G.Node) error {
 		if gr.opts.diagnostics {
-			buf := make([]float32, N*D)
+			buf := autograd.Alloc32(N * D)
 			bg.hidden = append(bg.hidden, buf)
 			taps = append(taps, tap{n, buf})
 		}
@@ -217,7 +217,7 @@ func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
 		}
 		bg.grads = make(map[string][]float32, len(grads))
 		for i, gn := range grads {
-			buf := make([]float32, len(gr.w[names[i]].Data))
+			buf := autograd.Alloc32(len(gr.w[names[i]].Data))
 			bg.grads[names[i]] = buf
 			taps = append(taps, tap{gn, buf})
 		}

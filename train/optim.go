@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/sinktrain/sinktrain/autograd"
 	"github.com/sinktrain/sinktrain/model"
 )
 
@@ -94,8 +95,8 @@ func NewAdamW(cfg model.Config, w model.Weights, beta1, beta2, eps, wd float64) 
 			return nil, fmt.Errorf("optimizer: parameter %s is missing or has the wrong size", s.Name)
 		}
 		n := len(t.Data)
-		o.params = append(o.params, &param{spec: s, w: t.Data, grad: make([]float32, n),
-			m: make([]float32, n), v: make([]float32, n), decay: s.Decay})
+		o.params = append(o.params, &param{spec: s, w: t.Data, grad: autograd.Alloc32(n),
+			m: autograd.Alloc32(n), v: autograd.Alloc32(n), decay: s.Decay})
 	}
 	return o, nil
 }
