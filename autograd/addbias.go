@@ -41,7 +41,7 @@ type addBiasOp struct {
 type sumRowsOp struct {
 	base
 	out  outBuf // [F]
-	ones any    // []T [N] of 1: the sum is one gemm, ones·x
+	ones any    // []float64 [N] of 1: the float64 sum is one gemm, ones·x
 }
 
 var (
@@ -94,7 +94,7 @@ func (o *sumRowsOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	N, F := in[0].Shape()[0], in[0].Shape()[1]
-	return run(o.out.get(dt, F), func(y []float32) { sumRows(vals[float32](in[0]), y, onesOf[float32](&o.ones, N)) },
+	return run(o.out.get(dt, F), func(y []float32) { sumRows(vals[float32](in[0]), y, nil) },
 		func(y []float64) { sumRows(vals[float64](in[0]), y, onesOf[float64](&o.ones, N)) })
 }
 
@@ -111,8 +111,13 @@ func onesOf[T Float](p *any, n int) []T {
 	return b
 }
 
-// sumRows computes y = ones·x (x [N,F]) as one gemm.
+// sumRows computes y = ones·x (x [N,F]): a column-sum kernel for float32,
+// one gemm for float64.
 func sumRows[T Float](x, y, ones []T) {
+	if x32, ok := any(x).([]float32); ok {
+		colSum32(x32, any(y).([]float32))
+		return
+	}
 	F := len(y)
 	gemm(false, false, 1, F, len(ones), 1, ones, len(ones), x, F, 0, y, F)
 }

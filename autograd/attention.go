@@ -286,15 +286,7 @@ func attentionBwd[T Float](a *attnShape, x, dctx, dx, ds []T) error {
 			blocks(Tn, func(i0, i1 int) {
 				gemm(false, true, i1-i0, i1, hd, 1, dO[i0*D:], D, v, hd, 0, ds[i0*Tn:], Tn)
 				for i := i0; i < i1; i++ {
-					pr, dr := p[i*Tn:i*Tn+i+1], ds[i*Tn:i*Tn+i1]
-					var di T
-					for j, pv := range pr {
-						di += pv * dr[j]
-					}
-					for j, pv := range pr {
-						dr[j] = pv * (dr[j] - di) * scale
-					}
-					clear(dr[i+1:])
+					dsRow(p[i*Tn:i*Tn+i+1], ds[i*Tn:i*Tn+i1], scale)
 				}
 				gemm(false, false, i1-i0, hd, i1, 1, ds[i0*Tn:], Tn, k, hd, 0, dq[i0*hd:], hd)
 			})
@@ -344,4 +336,14 @@ func sinkBwd[T Float](a *attnShape, ctx, dctx, db []T) error {
 		}
 	}
 	return nil
+}
+
+// dsRow turns one row's dP (in d) into dS: d_j = p_j·(d_j − Σ_k p_k·d_k)·scale
+// for the visible columns j < len(p), 0 for the rest of d.
+func dsRow[T Float](p, d []T, scale T) {
+	if p32, ok := any(p).([]float32); ok {
+		attnDS32(p32, any(d).([]float32), float32(scale))
+		return
+	}
+	attnDSGo(p, d, scale)
 }

@@ -202,10 +202,7 @@ func crossEntropyBwdKept(dz []float32, targets []int32, ignore int32, k *expKeep
 			clear(out)
 			continue
 		}
-		f, e := scale*k.invSum[i], k.exps[i*V:(i+1)*V]
-		for v, x := range e {
-			out[v] = x * f
-		}
+		scale32(k.exps[i*V:(i+1)*V], out, scale*k.invSum[i])
 		out[t] -= scale
 	}
 }

@@ -148,3 +148,43 @@ func softmaxRow32Go(row []float32, extra float32, hasExtra bool) float32 {
 	}
 	return e * inv
 }
+
+// colSum32Go is the pure-Go colSum32: y[f] = Σ_n x[n·F+f] (len(y) = F).
+func colSum32Go(x, y []float32) {
+	clear(y)
+	F := len(y)
+	for n := 0; n+F <= len(x); n += F {
+		for f, v := range x[n : n+F] {
+			y[f] += v
+		}
+	}
+}
+
+// mul32Go is the pure-Go mul32: y[i] = a[i]·b[i].
+func mul32Go(a, b, y []float32) {
+	for i, v := range a {
+		y[i] = v * b[i]
+	}
+}
+
+// scale32Go is the pure-Go scale32: y[i] = x[i]·s.
+func scale32Go(x, y []float32, s float32) {
+	for i, v := range x {
+		y[i] = v * s
+	}
+}
+
+// attnDSGo is the pure-Go attnDS32 (and the float64 path): for one
+// attention row with probabilities p (the visible columns) and dP in d
+// (len(d) ≥ len(p)), dS_j = p_j·(dP_j − Σ_k p_k·dP_k)·scale for j < len(p),
+// and 0 after.
+func attnDSGo[T Float](p, d []T, scale T) {
+	var di T
+	for j, pv := range p {
+		di += pv * d[j]
+	}
+	for j, pv := range p {
+		d[j] = pv * (d[j] - di) * scale
+	}
+	clear(d[len(p):])
+}

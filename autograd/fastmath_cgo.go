@@ -182,6 +182,43 @@ static void st_layernorm_bwd(const float *x, const float *w, const float *dy, fl
 		for (j = 0; j < D; j++) dx[j] = (dyr[j] * w[j] - mg - (xr[j] - m) * r * mgx) * r;
 	}
 }
+
+// st_colsum: y[f] = sum_n x[n*F+f] (bias gradients).
+ST_CLONES
+static void st_colsum(const float *x, float *y, long N, long F) {
+	for (long f = 0; f < F; f++) y[f] = 0;
+	for (long n = 0; n < N; n++) {
+		const float *r = x + n * F;
+		for (long f = 0; f < F; f++) y[f] += r[f];
+	}
+}
+
+// st_mul: y = a*b elementwise (GELU backward with the stored GELU').
+ST_CLONES
+static void st_mul(const float *a, const float *b, float *y, long n) {
+	for (long i = 0; i < n; i++) y[i] = a[i] * b[i];
+}
+
+// st_scale: y = x*s (cross-entropy backward from the stored exponentials).
+ST_CLONES
+static void st_scale(const float *x, float *y, float s, long n) {
+	for (long i = 0; i < n; i++) y[i] = x[i] * s;
+}
+
+// st_attn_ds: one attention row's dS from p (nvis visible columns) and dP
+// in d: d_j = p_j (d_j - sum_k p_k d_k) scale for j < nvis, 0 up to nrow.
+ST_CLONES
+static void st_attn_ds(const float *p, float *d, long nvis, long nrow, float scale) {
+	float a[16] = {0};
+	long j = 0;
+	for (; j + 16 <= nvis; j += 16)
+		for (int l = 0; l < 16; l++) a[l] += p[j + l] * d[j + l];
+	float di = 0;
+	for (int l = 0; l < 16; l++) di += a[l];
+	for (; j < nvis; j++) di += p[j] * d[j];
+	for (j = 0; j < nvis; j++) d[j] = p[j] * (d[j] - di) * scale;
+	for (; j < nrow; j++) d[j] = 0;
+}
 */
 import "C"
 
@@ -248,3 +285,39 @@ func layerNormBwd32(x, w, dy, out []float32, D int, eps float64, wrtW bool) {
 
 // cf returns a C pointer to the first element of a non-empty slice.
 func cf(s []float32) *C.float { return (*C.float)(unsafe.Pointer(&s[0])) }
+
+func colSum32(x, y []float32) {
+	if len(y) == 0 {
+		return
+	}
+	if len(x) < len(y) {
+		clear(y)
+		return
+	}
+	C.st_colsum(cf(x), cf(y), C.long(len(x)/len(y)), C.long(len(y)))
+}
+
+func mul32(a, b, y []float32) {
+	if len(a) == 0 {
+		return
+	}
+	C.st_mul(cf(a), cf(b[:len(a)]), cf(y[:len(a)]), C.long(len(a)))
+}
+
+func scale32(x, y []float32, s float32) {
+	if len(x) == 0 {
+		return
+	}
+	C.st_scale(cf(x), cf(y[:len(x)]), C.float(s), C.long(len(x)))
+}
+
+func attnDS32(p, d []float32, scale float32) {
+	if len(d) == 0 {
+		return
+	}
+	var pp *C.float
+	if len(p) > 0 {
+		pp = cf(p)
+	}
+	C.st_attn_ds(pp, cf(d[:max(len(p), len(d))]), C.long(len(p)), C.long(len(d)), C.float(scale))
+}

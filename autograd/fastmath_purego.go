@@ -15,3 +15,11 @@ func layerNorm32(x, w, b, y []float32, D int, eps float64) { layerNormFwd(x, w, 
 func layerNormBwd32(x, w, dy, out []float32, D int, eps float64, wrtW bool) {
 	layerNormBwd(x, w, dy, out, D, eps, wrtW)
 }
+
+func colSum32(x, y []float32) { colSum32Go(x, y) }
+
+func mul32(a, b, y []float32) { mul32Go(a, b, y) }
+
+func scale32(x, y []float32, s float32) { scale32Go(x, y, s) }
+
+func attnDS32(p, d []float32, scale float32) { attnDSGo(p, d, scale) }

@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -158,5 +159,59 @@ func TestLayerNorm32(t *testing.T) {
 		layerNormBwd32(x, w, dy, g, D, 1e-5, wrtW)
 		layerNormBwd(x, w, dy, gGo, D, 1e-5, wrtW)
 		near("grad", g, gGo)
+	}
+}
+
+// TestBackwardKernels32 checks the float32 C kernels of the backward passes
+// (colSum32, mul32, scale32, attnDS32) against their pure-Go versions on
+// random data, including lengths that are not multiples of the 16-float
+// lanes.
+func TestBackwardKernels32(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	vec := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	near := func(what string, got, want []float32, tol float64) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%s: len %d, expected %d", what, len(got), len(want))
+		}
+		for i := range got {
+			if d := math.Abs(float64(got[i] - want[i])); d > tol*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("%s[%d] = %v, expected %v", what, i, got[i], want[i])
+			}
+		}
+	}
+	for _, n := range []int{1, 15, 16, 17, 100, 1031} {
+		for _, F := range []int{1, 7, 16, 33} {
+			x := vec(n * F)
+			got, want := vec(F), vec(F) // stale contents must be overwritten
+			colSum32(x, got)
+			colSum32Go(x, want)
+			near("colSum32", got, want, 1e-4)
+		}
+		a, b := vec(n), vec(n)
+		got, want := make([]float32, n), make([]float32, n)
+		mul32(a, b, got)
+		mul32Go(a, b, want)
+		near("mul32", got, want, 0)
+		scale32(a, got, 0.37)
+		scale32Go(a, want, 0.37)
+		near("scale32", got, want, 0)
+		for _, vis := range []int{0, 1, n / 2, n} {
+			p := vec(vis)
+			for i := range p {
+				p[i] = float32(math.Abs(float64(p[i])))
+			}
+			d := vec(n)
+			want := append([]float32(nil), d...)
+			attnDS32(p, d, 0.125)
+			attnDSGo(p, want, float32(0.125))
+			near("attnDS32", d, want, 1e-5)
+		}
 	}
 }

@@ -91,10 +91,7 @@ func (o *geluGradOp) Do(in ...G.Value) (G.Value, error) {
 			geluBwd(vals[float32](in[0]), vals[float32](in[1]), dx)
 			return
 		}
-		dy := vals[float32](in[1])
-		for i, d := range o.deriv.d {
-			dx[i] = dy[i] * d
-		}
+		mul32(vals[float32](in[1]), o.deriv.d, dx)
 	}, func(dx []float64) { geluBwd(vals[float64](in[0]), vals[float64](in[1]), dx) })
 }
 
