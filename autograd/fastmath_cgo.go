@@ -219,6 +219,44 @@ static void st_attn_ds(const float *p, float *d, long nvis, long nrow, float sca
 	for (j = 0; j < nvis; j++) d[j] = p[j] * (d[j] - di) * scale;
 	for (; j < nrow; j++) d[j] = 0;
 }
+
+// sqrtf without errno, so that gcc vectorises it (cgo refuses -fno-math-errno).
+#pragma GCC push_options
+#pragma GCC optimize("no-math-errno")
+// st_adamw: one AdamW update in place (AdamW32); returns 1 if every new
+// weight is finite (the 16 lanes accumulate w-w, which is 0 unless NaN/Inf).
+ST_CLONES
+static int st_adamw(float *w, const float *g, float *m, float *v, long n, float scale, float b1, float b2,
+                    float shrink, float step, float isbc2, float eps) {
+	const float ob1 = 1 - b1, ob2 = 1 - b2;
+	float chk[16] = {0};
+	long i = 0;
+	for (; i + 16 <= n; i += 16)
+		for (int l = 0; l < 16; l++) {
+			float gi = g[i + l] * scale;
+			float mi = b1 * m[i + l] + ob1 * gi;
+			float vi = b2 * v[i + l] + ob2 * gi * gi;
+			m[i + l] = mi;
+			v[i + l] = vi;
+			float wi = w[i + l] * shrink - step * mi / (__builtin_sqrtf(vi) * isbc2 + eps);
+			w[i + l] = wi;
+			chk[l] += wi - wi;
+		}
+	float c = 0;
+	for (; i < n; i++) {
+		float gi = g[i] * scale;
+		float mi = b1 * m[i] + ob1 * gi;
+		float vi = b2 * v[i] + ob2 * gi * gi;
+		m[i] = mi;
+		v[i] = vi;
+		float wi = w[i] * shrink - step * mi / (__builtin_sqrtf(vi) * isbc2 + eps);
+		w[i] = wi;
+		c += wi - wi;
+	}
+	for (int l = 0; l < 16; l++) c += chk[l];
+	return c == 0;
+}
+#pragma GCC pop_options
 */
 import "C"
 
@@ -320,4 +358,9 @@ func attnDS32(p, d []float32, scale float32) {
 		pp = cf(p)
 	}
 	C.st_attn_ds(pp, cf(d[:max(len(p), len(d))]), C.long(len(p)), C.long(len(d)), C.float(scale))
+}
+
+func adamW32(w, g, m, v []float32, c AdamWCoeffs) bool {
+	return C.st_adamw(cf(w), cf(g), cf(m), cf(v), C.long(len(w)), C.float(c.Scale), C.float(c.Beta1), C.float(c.Beta2),
+		C.float(c.Shrink), C.float(c.StepSize), C.float(c.InvSqrtBC2), C.float(c.Eps)) != 0
 }

@@ -23,3 +23,5 @@ func mul32(a, b, y []float32) { mul32Go(a, b, y) }
 func scale32(x, y []float32, s float32) { scale32Go(x, y, s) }
 
 func attnDS32(p, d []float32, scale float32) { attnDSGo(p, d, scale) }
+
+func adamW32(w, g, m, v []float32, c AdamWCoeffs) bool { return adamW32Go(w, g, m, v, c) }

@@ -150,33 +150,23 @@ func (o *AdamW) Step(lr float64) bool {
 	bc2 := 1 - math.Pow(o.Beta2, float64(o.T))
 	stepSize := float32(lr / bc1)
 	invSqrtBC2 := float32(1 / math.Sqrt(bc2))
-	b1, b2 := float32(o.Beta1), float32(o.Beta2)
-	ob1, ob2 := 1-b1, 1-b2
-	eps := float32(o.Eps)
-	scale := o.pendingScale()
+	c := autograd.AdamWCoeffs{Scale: o.pendingScale(), Beta1: float32(o.Beta1), Beta2: float32(o.Beta2),
+		StepSize: stepSize, InvSqrtBC2: invSqrtBC2, Eps: float32(o.Eps)}
 	o.clip = 0
 	parts := max(1, o.Parts)
 	bad := make([]bool, parts)
 	o.split(func(part int) {
-		var check float32 // accumulates w−w: 0 unless some w is NaN or ±Inf
 		for _, p := range o.params {
-			shrink := float32(1)
+			c := c
+			c.Shrink = 1
 			if p.decay {
-				shrink = float32(1 - lr*o.WeightDecay)
+				c.Shrink = float32(1 - lr*o.WeightDecay)
 			}
 			lo, hi := chunk(len(p.grad), part, parts)
-			w, g, m, v := p.w[lo:hi], p.grad[lo:hi], p.m[lo:hi], p.v[lo:hi]
-			for i, gi := range g {
-				gi *= scale
-				mi := b1*m[i] + ob1*gi
-				vi := b2*v[i] + ob2*gi*gi
-				m[i], v[i] = mi, vi
-				wi := w[i]*shrink - stepSize*mi/(float32(math.Sqrt(float64(vi)))*invSqrtBC2+eps)
-				w[i] = wi
-				check += wi - wi
-			}
+			// Lengths are equal by construction (NewAdamW), so err is nil.
+			finite, _ := autograd.AdamW32(p.w[lo:hi], p.grad[lo:hi], p.m[lo:hi], p.v[lo:hi], c)
+			bad[part] = bad[part] || !finite
 		}
-		bad[part] = check != 0
 	})
 	return !slices.Contains(bad, true)
 }
