@@ -188,3 +188,21 @@ func attnDSGo[T Float](p, d []T, scale T) {
 	}
 	clear(d[len(p):])
 }
+
+// softmaxCausalGo is the pure-Go softmaxCausal32.
+func softmaxCausalGo(p []float32, ld, i0, n, ncols int, extra float32, hasExtra bool, psink []float32) {
+	for r := 0; r < n; r++ {
+		row := p[r*ld : r*ld+ncols]
+		vis := i0 + r + 1
+		psink[r] = softmaxRow32Go(row[:vis], extra, hasExtra)
+		clear(row[vis:])
+	}
+}
+
+// attnDSBlockGo applies attnDSGo to the n rows of a causal block starting at
+// row i0 (row r at p[r*ld:] with i0+r+1 visible columns, d[r*ld:r*ld+ncols]).
+func attnDSBlockGo[T Float](p, d []T, ld, i0, n, ncols int, scale T) {
+	for r := 0; r < n; r++ {
+		attnDSGo(p[r*ld:r*ld+i0+r+1], d[r*ld:r*ld+ncols], scale)
+	}
+}

@@ -71,25 +71,60 @@ static st_row st_exp_row(const float *z, float *e, long n) {
 	return res;
 }
 
-// st_softmax_row normalises row in place, with an extra logit in the
+// st_softmax_core normalises row in place, with an extra logit in the
 // denominator when has_extra, and returns the extra logit's probability.
-ST_CLONES
-static float st_softmax_row(float *row, long n, float extra, int has_extra) {
+// Max and sum run in 16 lanes so that gcc vectorises the exponentials.
+static inline __attribute__((always_inline)) float st_softmax_core(float *row, long n, float extra, int has_extra) {
 	float m = has_extra ? extra : row[0];
-	for (long j = 0; j < n; j++) m = row[j] > m ? row[j] : m;
+	float ml[16];
+	for (int l = 0; l < 16; l++) ml[l] = m;
+	long j = 0;
+	for (; j + 16 <= n; j += 16)
+		for (int l = 0; l < 16; l++) ml[l] = row[j + l] > ml[l] ? row[j + l] : ml[l];
+	for (int l = 0; l < 16; l++) m = ml[l] > m ? ml[l] : m;
+	for (; j < n; j++) m = row[j] > m ? row[j] : m;
+	float zl[16] = {0};
+	j = 0;
+	for (; j + 16 <= n; j += 16)
+		for (int l = 0; l < 16; l++) {
+			float v = st_exp(row[j + l] - m);
+			row[j + l] = v;
+			zl[l] += v;
+		}
 	float z = 0, e = 0;
-	for (long j = 0; j < n; j++) {
+	for (; j < n; j++) {
 		float v = st_exp(row[j] - m);
 		row[j] = v;
 		z += v;
 	}
+	for (int l = 0; l < 16; l++) z += zl[l];
 	if (has_extra) {
 		e = st_exp(extra - m);
 		z += e;
 	}
 	float inv = 1 / z;
-	for (long j = 0; j < n; j++) row[j] *= inv;
+	for (j = 0; j < n; j++) row[j] *= inv;
 	return e * inv;
+}
+
+// st_softmax_row is st_softmax_core for one row.
+ST_CLONES
+static float st_softmax_row(float *row, long n, float extra, int has_extra) {
+	return st_softmax_core(row, n, extra, has_extra);
+}
+
+// st_softmax_causal normalises rows i0..i0+n-1 of a causal score block
+// (row r at p + r*ld): row i keeps its first i+1 entries, normalised with
+// st_softmax_core, and zeroes the rest up to ncols; psink[r] receives the
+// extra logit's probability.
+ST_CLONES
+static void st_softmax_causal(float *p, long ld, long i0, long n, long ncols, float extra, int has_extra, float *psink) {
+	for (long r = 0; r < n; r++) {
+		float *row = p + r * ld;
+		long vis = i0 + r + 1;
+		psink[r] = st_softmax_core(row, vis, extra, has_extra);
+		for (long j = vis; j < ncols; j++) row[j] = 0;
+	}
 }
 
 // st_gelu: y = x·Φ(x) and, unless d is NULL, d = Φ(x) + x·φ(x) (Φ by
@@ -205,19 +240,25 @@ static void st_scale(const float *x, float *y, float s, long n) {
 	for (long i = 0; i < n; i++) y[i] = x[i] * s;
 }
 
-// st_attn_ds: one attention row's dS from p (nvis visible columns) and dP
-// in d: d_j = p_j (d_j - sum_k p_k d_k) scale for j < nvis, 0 up to nrow.
+// st_attn_ds: attention rows i0..i0+n-1 of a causal block (row r at
+// p + r*ld and d + r*ld): from p (i0+r+1 visible columns) and dP in d,
+// d_j = p_j (d_j - sum_k p_k d_k) scale for visible j, 0 up to ncols.
 ST_CLONES
-static void st_attn_ds(const float *p, float *d, long nvis, long nrow, float scale) {
-	float a[16] = {0};
-	long j = 0;
-	for (; j + 16 <= nvis; j += 16)
-		for (int l = 0; l < 16; l++) a[l] += p[j + l] * d[j + l];
-	float di = 0;
-	for (int l = 0; l < 16; l++) di += a[l];
-	for (; j < nvis; j++) di += p[j] * d[j];
-	for (j = 0; j < nvis; j++) d[j] = p[j] * (d[j] - di) * scale;
-	for (; j < nrow; j++) d[j] = 0;
+static void st_attn_ds(const float *p, float *d, long ld, long i0, long n, long ncols, float scale) {
+	for (long r = 0; r < n; r++) {
+		const float *pr = p + r * ld;
+		float *dr = d + r * ld;
+		long nvis = i0 + r + 1;
+		float a[16] = {0};
+		long j = 0;
+		for (; j + 16 <= nvis; j += 16)
+			for (int l = 0; l < 16; l++) a[l] += pr[j + l] * dr[j + l];
+		float di = 0;
+		for (int l = 0; l < 16; l++) di += a[l];
+		for (; j < nvis; j++) di += pr[j] * dr[j];
+		for (j = 0; j < nvis; j++) dr[j] = pr[j] * (dr[j] - di) * scale;
+		for (; j < ncols; j++) dr[j] = 0;
+	}
 }
 
 // sqrtf without errno, so that gcc vectorises it (cgo refuses -fno-math-errno).
@@ -349,18 +390,36 @@ func scale32(x, y []float32, s float32) {
 	C.st_scale(cf(x), cf(y[:len(x)]), C.float(s), C.long(len(x)))
 }
 
-func attnDS32(p, d []float32, scale float32) {
-	if len(d) == 0 {
+// attnDS32 turns the dP of the n rows of a causal attention block starting
+// at row i0 (row r at p[r*ld:] and d[r*ld:]) into dS in place, as attnDSGo
+// does row by row, zeroing each row's entries up to ncols.
+func attnDS32(p, d []float32, ld, i0, n, ncols int, scale float32) {
+	if n == 0 {
 		return
 	}
-	var pp *C.float
-	if len(p) > 0 {
-		pp = cf(p)
-	}
-	C.st_attn_ds(pp, cf(d[:max(len(p), len(d))]), C.long(len(p)), C.long(len(d)), C.float(scale))
+	_ = p[(n-1)*ld+i0+n-1]
+	_ = d[(n-1)*ld+ncols-1]
+	C.st_attn_ds(cf(p), cf(d), C.long(ld), C.long(i0), C.long(n), C.long(ncols), C.float(scale))
 }
 
 func adamW32(w, g, m, v []float32, c AdamWCoeffs) bool {
 	return C.st_adamw(cf(w), cf(g), cf(m), cf(v), C.long(len(w)), C.float(c.Scale), C.float(c.Beta1), C.float(c.Beta2),
 		C.float(c.Shrink), C.float(c.StepSize), C.float(c.InvSqrtBC2), C.float(c.Eps)) != 0
+}
+
+// softmaxCausal32 normalises the n rows of a causal attention block starting
+// at row i0 (row r at p[r*ld:]): row i0+r keeps its first i0+r+1 scores,
+// normalised as softmaxRow32 does, and its entries up to ncols are zeroed;
+// psink[r] receives the extra logit's share.
+func softmaxCausal32(p []float32, ld, i0, n, ncols int, extra float32, hasExtra bool, psink []float32) {
+	if n == 0 {
+		return
+	}
+	_ = p[(n-1)*ld+ncols-1]
+	_ = psink[n-1]
+	h := C.int(0)
+	if hasExtra {
+		h = 1
+	}
+	C.st_softmax_causal(cf(p), C.long(ld), C.long(i0), C.long(n), C.long(ncols), C.float(extra), h, cf(psink))
 }

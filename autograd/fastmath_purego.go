@@ -22,6 +22,12 @@ func mul32(a, b, y []float32) { mul32Go(a, b, y) }
 
 func scale32(x, y []float32, s float32) { scale32Go(x, y, s) }
 
-func attnDS32(p, d []float32, scale float32) { attnDSGo(p, d, scale) }
+func attnDS32(p, d []float32, ld, i0, n, ncols int, scale float32) {
+	attnDSBlockGo(p, d, ld, i0, n, ncols, scale)
+}
 
 func adamW32(w, g, m, v []float32, c AdamWCoeffs) bool { return adamW32Go(w, g, m, v, c) }
+
+func softmaxCausal32(p []float32, ld, i0, n, ncols int, extra float32, hasExtra bool, psink []float32) {
+	softmaxCausalGo(p, ld, i0, n, ncols, extra, hasExtra, psink)
+}

@@ -202,16 +202,19 @@ func TestBackwardKernels32(t *testing.T) {
 		scale32(a, got, 0.37)
 		scale32Go(a, want, 0.37)
 		near("scale32", got, want, 0)
-		for _, vis := range []int{0, 1, n / 2, n} {
-			p := vec(vis)
+		for _, i0 := range []int{0, 3, n} {
+			const ld = 1100
+			rows := min(n, 40)
+			p, d := vec(rows*ld), vec(rows*ld)
 			for i := range p {
 				p[i] = float32(math.Abs(float64(p[i])))
 			}
-			d := vec(n)
 			want := append([]float32(nil), d...)
-			attnDS32(p, d, 0.125)
-			attnDSGo(p, want, float32(0.125))
+			ncols := i0 + rows
+			attnDS32(p, d, ld, i0, rows, ncols, 0.125)
+			attnDSBlockGo(p, want, ld, i0, rows, ncols, float32(0.125))
 			near("attnDS32", d, want, 1e-5)
 		}
+
 	}
 }
