@@ -37,19 +37,21 @@ type crossEntropyOp struct {
 	ignore  int32
 	lse     []float64 // [N] log-sum-exp of each row, for the backward
 	n       int       // scored rows of the last run
-	// float32 graphs with a backward keep e^{z−max} of the forward so the
-	// backward needs no second exponential.
-	keepExp bool
-	exps    []float32 // [N, V] e^{z[i,v] − max_i} of scored rows
-	invSum  []float32 // [N] 1 / Σ_v e^{z[i,v] − max_i}
+	// float32 graphs with a backward compute the gradient for dL = 1 in the
+	// forward, while each row's exponentials are in cache: the backward is
+	// then a view of it (dL = 1, training) or one scaling pass.
+	keepGrad bool
+	grad     []float32 // [N, V] (softmax(z_i) − onehot(t_i))/n, 0 for unscored rows
 }
 
-// crossEntropyGradOp computes dz from (logits, dL) using the forward's lse.
+// crossEntropyGradOp computes dz from (logits, dL) using the forward's lse
+// or, for float32, the forward's gradient.
 type crossEntropyGradOp struct {
 	base
 	likeFirst
-	fwd *crossEntropyOp
-	out outBuf // [N, V]
+	fwd  *crossEntropyOp
+	out  outBuf        // [N, V]
+	view *tensor.Dense // fwd.grad as a tensor, the output when dL = 1
 }
 
 var (
@@ -87,14 +89,14 @@ func (o *crossEntropyOp) Do(in ...G.Value) (G.Value, error) {
 	}
 	var loss float64
 	if dt == tensor.Float32 {
-		var keep *expKeep
-		if o.keepExp {
-			if len(o.exps) != len(o.targets)*V {
-				o.exps, o.invSum = Alloc32(len(o.targets)*V), make([]float32, len(o.targets))
+		var grad []float32
+		if o.keepGrad {
+			if len(o.grad) != len(o.targets)*V {
+				o.grad = Alloc32(len(o.targets) * V)
 			}
-			keep = &expKeep{o.exps, o.invSum}
+			grad = o.grad
 		}
-		loss, o.n = crossEntropyFwd(vals[float32](in[0]), o.targets, o.ignore, o.lse, V, keep)
+		loss, o.n = crossEntropyFwd(vals[float32](in[0]), o.targets, o.ignore, o.lse, V, grad)
 	} else {
 		loss, o.n = crossEntropyFwd(vals[float64](in[0]), o.targets, o.ignore, o.lse, V, nil)
 	}
@@ -107,7 +109,7 @@ func (o *crossEntropyOp) Scored() int { return o.n }
 func (o *crossEntropyOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (o *crossEntropyOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	o.keepExp = true
+	o.keepGrad = true
 	dz, err := apply(&crossEntropyGradOp{base: base{name: "CrossEntropyGrad", arity: 2}, fwd: o}, "dcrossentropy", in[0], grad)
 	if err != nil {
 		return nil, err
@@ -129,15 +131,25 @@ func (o *crossEntropyGradOp) Do(in ...G.Value) (G.Value, error) {
 	if len(f.lse) != len(f.targets) {
 		return nil, fmt.Errorf("autograd: CrossEntropyGrad ran before its forward")
 	}
+	V := in[0].Shape()[1]
+	dL := scalarOf(in[1])
+	if dt == tensor.Float32 && f.keepGrad && len(f.grad) == len(f.targets)*V {
+		if dL == 1 {
+			if o.view == nil || &vals[float32](o.view)[0] != &f.grad[0] {
+				o.view = tensor.New(tensor.WithShape(len(f.targets), V), tensor.WithBacking(f.grad))
+			}
+			return o.view, nil
+		}
+		out := o.out.get(dt, in[0].Shape()...)
+		scale32(f.grad, vals[float32](out), float32(dL))
+		return out, nil
+	}
 	out := o.out.get(dt, in[0].Shape()...)
 	scale := 0.0
 	if f.n > 0 {
-		scale = scalarOf(in[1]) / float64(f.n)
+		scale = dL / float64(f.n)
 	}
-	V := in[0].Shape()[1]
-	if dt == tensor.Float32 && f.keepExp && len(f.exps) == len(f.targets)*V {
-		crossEntropyBwdKept(vals[float32](out), f.targets, f.ignore, &expKeep{f.exps, f.invSum}, V, float32(scale))
-	} else if dt == tensor.Float32 {
+	if dt == tensor.Float32 {
 		crossEntropyBwd(vals[float32](in[0]), vals[float32](out), f.targets, f.ignore, f.lse, V, scale)
 	} else {
 		crossEntropyBwd(vals[float64](in[0]), vals[float64](out), f.targets, f.ignore, f.lse, V, scale)
@@ -145,28 +157,32 @@ func (o *crossEntropyGradOp) Do(in ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
-// expKeep receives e^{z−max} and 1/Σ of each scored row (float32 only).
-type expKeep struct {
-	exps   []float32 // [N, V]
-	invSum []float32 // [N]
-}
-
-func crossEntropyFwd[T Float](z []T, targets []int32, ignore int32, lse []float64, V int, keep *expKeep) (loss float64, n int) {
-	for i, t := range targets {
-		if t == ignore {
-			continue
+// crossEntropyFwd returns the mean loss and the number of scored rows.
+// With grad (float32 only, [N, V]) it also writes the gradient of the mean
+// loss, (softmax(z_i) − onehot(t_i))/n for scored rows and 0 for the others.
+func crossEntropyFwd[T Float](z []T, targets []int32, ignore int32, lse []float64, V int, grad []float32) (loss float64, n int) {
+	for _, t := range targets {
+		if t != ignore {
+			n++
 		}
+	}
+	for i, t := range targets {
 		var dst []float32
-		if keep != nil {
-			dst = keep.exps[i*V : (i+1)*V]
+		if grad != nil {
+			dst = grad[i*V : (i+1)*V]
+		}
+		if t == ignore {
+			clear(dst)
+			continue
 		}
 		var s float64
 		lse[i], s = logSumExp(z[i*V:(i+1)*V], dst)
-		if keep != nil {
-			keep.invSum[i] = float32(1 / s)
+		if dst != nil {
+			// dst holds e^{z−max}; Σ of them is s.
+			scale32(dst, dst, float32(1/(s*float64(n))))
+			dst[t] -= float32(1 / float64(n))
 		}
 		loss += lse[i] - float64(z[i*V+int(t)])
-		n++
 	}
 	if n == 0 {
 		return 0, 0
@@ -193,19 +209,6 @@ func logSumExp[T Float](row []T, dst []float32) (lse, sum float64) {
 	return float64(m) + math.Log(s), s
 }
 
-// crossEntropyBwdKept is the float32 backward from the forward's kept
-// exponentials: dz = e·(scale/Σ) − scale·[v = t].
-func crossEntropyBwdKept(dz []float32, targets []int32, ignore int32, k *expKeep, V int, scale float32) {
-	for i, t := range targets {
-		out := dz[i*V : (i+1)*V]
-		if t == ignore || scale == 0 {
-			clear(out)
-			continue
-		}
-		scale32(k.exps[i*V:(i+1)*V], out, scale*k.invSum[i])
-		out[t] -= scale
-	}
-}
 
 func crossEntropyBwd[T Float](z, dz []T, targets []int32, ignore int32, lse []float64, V int, scale float64) {
 	z32, _ := any(z).([]float32)
