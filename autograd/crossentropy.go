@@ -209,7 +209,6 @@ func logSumExp[T Float](row []T, dst []float32) (lse, sum float64) {
 	return float64(m) + math.Log(s), s
 }
 
-
 func crossEntropyBwd[T Float](z, dz []T, targets []int32, ignore int32, lse []float64, V int, scale float64) {
 	z32, _ := any(z).([]float32)
 	dz32, _ := any(dz).([]float32)
