@@ -12,4 +12,9 @@
 // needs (for example attention probabilities) inside the op value, so an op
 // belongs to exactly one graph and one machine; build one graph per
 // goroutine.
+//
+// It also owns the float32 memory and kernels around the ops: [Alloc32]
+// (large buffers advised as transparent huge pages), the vectorised C
+// kernels of the hot loops (fastmath_cgo.go; pure Go with purego) and
+// [AdamW32], the one-pass AdamW update the trainer's optimizer runs.
 package autograd
