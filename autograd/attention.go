@@ -204,13 +204,11 @@ func softmaxBlock[T Float](p []T, ld, i0, i1 int, extra T, hasExtra bool, psink 
 	}
 }
 
-// softmaxRow normalises row in place, with an optional extra logit in the
-// denominator, and returns the extra logit's probability. float32 rows use
-// exp32; float64 rows (the gradient checks) use math.Exp.
+// softmaxRow normalises row in place with math.Exp (the float64 graphs of
+// the gradient checks; float32 blocks go through softmaxCausal32), with an
+// optional extra logit in the denominator, and returns the extra logit's
+// probability.
 func softmaxRow[T Float](row []T, extra T, hasExtra bool) T {
-	if r, ok := any(row).([]float32); ok {
-		return T(softmaxRow32(r, float32(extra), hasExtra))
-	}
 	m := math.Inf(-1)
 	if hasExtra {
 		m = float64(extra)

@@ -133,7 +133,10 @@ func (o *crossEntropyGradOp) Do(in ...G.Value) (G.Value, error) {
 	}
 	V := in[0].Shape()[1]
 	dL := scalarOf(in[1])
-	if dt == tensor.Float32 && f.keepGrad && len(f.grad) == len(f.targets)*V {
+	if dt == tensor.Float32 { // SymDiff set f.keepGrad: the forward wrote f.grad
+		if len(f.grad) != len(f.targets)*V {
+			return nil, fmt.Errorf("autograd: CrossEntropyGrad: the forward kept %d gradient values, expected %d×%d", len(f.grad), len(f.targets), V)
+		}
 		if dL == 1 {
 			if o.view == nil || &vals[float32](o.view)[0] != &f.grad[0] {
 				o.view = tensor.New(tensor.WithShape(len(f.targets), V), tensor.WithBacking(f.grad))
@@ -149,11 +152,7 @@ func (o *crossEntropyGradOp) Do(in ...G.Value) (G.Value, error) {
 	if f.n > 0 {
 		scale = dL / float64(f.n)
 	}
-	if dt == tensor.Float32 {
-		crossEntropyBwd(vals[float32](in[0]), vals[float32](out), f.targets, f.ignore, f.lse, V, scale)
-	} else {
-		crossEntropyBwd(vals[float64](in[0]), vals[float64](out), f.targets, f.ignore, f.lse, V, scale)
-	}
+	crossEntropyBwd(vals[float64](in[0]), vals[float64](out), f.targets, f.ignore, f.lse, V, scale)
 	return out, nil
 }
 
@@ -209,29 +208,17 @@ func logSumExp[T Float](row []T, dst []float32) (lse, sum float64) {
 	return float64(m) + math.Log(s), s
 }
 
-func crossEntropyBwd[T Float](z, dz []T, targets []int32, ignore int32, lse []float64, V int, scale float64) {
-	z32, _ := any(z).([]float32)
-	dz32, _ := any(dz).([]float32)
+func crossEntropyBwd(z, dz []float64, targets []int32, ignore int32, lse []float64, V int, scale float64) {
 	for i, t := range targets {
 		out := dz[i*V : (i+1)*V]
 		if t == ignore || scale == 0 {
 			clear(out)
 			continue
 		}
-		if z32 != nil {
-			// e^{z−lse}·scale = e^{z−lse+log scale}: one exp32 per logit.
-			shift := float32(lse[i] - math.Log(scale))
-			o, r := dz32[i*V:(i+1)*V], z32[i*V:(i+1)*V]
-			for v, x := range r {
-				o[v] = exp32(x - shift)
-			}
-		} else {
-			row := z[i*V : (i+1)*V]
-			for v, x := range row {
-				out[v] = T(math.Exp(float64(x)-lse[i]) * scale)
-			}
+		for v, x := range z[i*V : (i+1)*V] {
+			out[v] = math.Exp(x-lse[i]) * scale
 		}
-		out[t] -= T(scale)
+		out[t] -= scale
 	}
 }
 

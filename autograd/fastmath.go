@@ -121,7 +121,9 @@ func gelu32Go(x, y, d []float32) {
 	}
 }
 
-// softmaxRow32Go is the pure-Go softmaxRow32.
+// softmaxRow32Go normalises one float32 row in place with exp32 (an extra
+// logit in the denominator when hasExtra) and returns the extra's share;
+// softmaxCausal32's C kernel does the same in 16 lanes.
 func softmaxRow32Go(row []float32, extra float32, hasExtra bool) float32 {
 	m := float32(math.Inf(-1))
 	if hasExtra {

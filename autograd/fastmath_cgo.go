@@ -107,12 +107,6 @@ static inline __attribute__((always_inline)) float st_softmax_core(float *row, l
 	return e * inv;
 }
 
-// st_softmax_row is st_softmax_core for one row.
-ST_CLONES
-static float st_softmax_row(float *row, long n, float extra, int has_extra) {
-	return st_softmax_core(row, n, extra, has_extra);
-}
-
 // st_softmax_causal normalises rows i0..i0+n-1 of a causal score block
 // (row r at p + r*ld): row i keeps its first i+1 entries, normalised with
 // st_softmax_core, and zeroes the rest up to ncols; psink[r] receives the
@@ -318,19 +312,6 @@ func expRow32(r, dst []float32) (float32, float64) {
 	return float32(res.max), float64(res.sum)
 }
 
-// softmaxRow32 normalises row in place (an extra logit in the denominator
-// when hasExtra) and returns the extra logit's probability.
-func softmaxRow32(row []float32, extra float32, hasExtra bool) float32 {
-	if len(row) == 0 {
-		return 1
-	}
-	h := C.int(0)
-	if hasExtra {
-		h = 1
-	}
-	return float32(C.st_softmax_row((*C.float)(unsafe.Pointer(&row[0])), C.long(len(row)), C.float(extra), h))
-}
-
 // gelu32 computes y = GELU(x) and, unless d is nil, d = GELU'(x).
 func gelu32(x, y, d []float32) {
 	if len(x) == 0 {
@@ -410,7 +391,7 @@ func adamW32(w, g, m, v []float32, c AdamWCoeffs) bool {
 
 // softmaxCausal32 normalises the n rows of a causal attention block starting
 // at row i0 (row r at p[r*ld:]): row i0+r keeps its first i0+r+1 scores,
-// normalised as softmaxRow32 does, and its entries up to ncols are zeroed;
+// normalised as softmaxRow32Go does, and its entries up to ncols are zeroed;
 // psink[r] receives the extra logit's share.
 func softmaxCausal32(p []float32, ld, i0, n, ncols int, extra float32, hasExtra bool, psink []float32) {
 	if n == 0 {

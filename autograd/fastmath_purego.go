@@ -6,10 +6,6 @@ func expRow32(r, dst []float32) (float32, float64) { return expRow32Go(r, dst) }
 
 func gelu32(x, y, d []float32) { gelu32Go(x, y, d) }
 
-func softmaxRow32(row []float32, extra float32, hasExtra bool) float32 {
-	return softmaxRow32Go(row, extra, hasExtra)
-}
-
 func layerNorm32(x, w, b, y []float32, D int, eps float64) { layerNormFwd(x, w, b, y, D, eps) }
 
 func layerNormBwd32(x, w, dy, out []float32, D int, eps float64, wrtW bool) {

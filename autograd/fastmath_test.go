@@ -114,13 +114,16 @@ func TestKernels32(t *testing.T) {
 	}
 	for _, extra := range []bool{false, true} {
 		r, rGo := append([]float32(nil), x[:200]...), append([]float32(nil), x[:200]...)
-		p, pGo := softmaxRow32(r, 0.5, extra), softmaxRow32Go(rGo, 0.5, extra)
+		// One row of a causal block whose row index 199 sees all 200 scores.
+		psink := make([]float32, 1)
+		softmaxCausal32(r, len(r), len(r)-1, 1, len(r), 0.5, extra, psink)
+		p, pGo := psink[0], softmaxRow32Go(rGo, 0.5, extra)
 		if math.Abs(float64(p-pGo)) > 1e-6 {
-			t.Fatalf("softmaxRow32 extra %v: sink probability %v, Go %v", extra, p, pGo)
+			t.Fatalf("softmaxCausal32 extra %v: sink probability %v, Go %v", extra, p, pGo)
 		}
 		for i := range r {
 			if math.Abs(float64(r[i]-rGo[i])) > 1e-6 {
-				t.Fatalf("softmaxRow32 extra %v: p[%d] = %v, Go %v", extra, i, r[i], rGo[i])
+				t.Fatalf("softmaxCausal32 extra %v: p[%d] = %v, Go %v", extra, i, r[i], rGo[i])
 			}
 		}
 	}
