@@ -15,7 +15,7 @@ import (
 	"github.com/sinktrain/sinktrain/model"
 )
 
-const fixtures = "../../shared/fixtures/"
+const fixtures = "../testdata/fixtures/"
 
 func TestReadFixture(t *testing.T) {
 	ts, _, err := ReadSafetensors(fixtures + "gptneox-a/reference.safetensors")

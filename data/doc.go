@@ -1,9 +1,8 @@
 // Package data owns everything between raw text and the token stream the
-// trainer consumes: the Hugging Face compatible byte-level BPE tokenizer
-// (load, train, encode, decode, save as tokenizer.json), the Arrow IPC
-// shards (`input_ids: list<int32>`, one row per document), the dataset
-// manifest, the memory-mapped loader with its serialisable sampling state,
-// and `prepare`, which turns a text corpus into a tokenized dataset
-// directory. It depends only on the standard library, arrow-go,
-// golang.org/x/text (Unicode normalizers) and internal/fsutil.
+// trainer consumes: the dataset manifest, dataset directories (prepared,
+// bare .arrow, HF save_to_disk), the memory-mapped loader with its
+// serialisable sampling state, corpus decoding (UTF-8, Latin-1, JSONL), the
+// embedded corpus, and `prepare`, which turns a text corpus into a tokenized
+// dataset directory. Tokenizers live in [tokenizer], Arrow shards in
+// [shard]. It must not import gorgonia, model, train, infer or checkpoint.
 package data

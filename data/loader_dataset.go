@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/sinktrain/sinktrain/data/shard"
 )
 
 // Dataset is an opened token dataset: one of
@@ -209,7 +210,7 @@ func (d *Dataset) mapFile(p string) ([]byte, error) {
 	if b, ok := d.mapped[p]; ok {
 		return b, nil
 	}
-	b, unmap, err := arwMap(p)
+	b, unmap, err := shard.Map(p)
 	if err != nil {
 		return nil, err
 	}
@@ -257,15 +258,15 @@ func (d *Dataset) Split(name string) (*Tokens, error) {
 		if err != nil {
 			return nil, err
 		}
-		sh, err := arwParse(b, p, d.mem)
+		sh, err := shard.Parse(b, p, d.mem)
 		if err != nil {
 			return nil, err
 		}
-		if w, ok := d.want[p]; ok && (w.Rows != int64(sh.rows) || w.Tokens != int64(sh.n)) {
-			return nil, fmt.Errorf("data: %s: %d rows, %d tokens, the manifest says %d, %d", p, sh.rows, sh.n, w.Rows, w.Tokens)
+		if w, ok := d.want[p]; ok && (w.Rows != int64(sh.Rows()) || w.Tokens != int64(sh.Tokens())) {
+			return nil, fmt.Errorf("data: %s: %d rows, %d tokens, the manifest says %d, %d", p, sh.Rows(), sh.Tokens(), w.Rows, w.Tokens)
 		}
-		segs = append(segs, sh.segs...)
-		docs += int64(sh.rows)
+		segs = append(segs, sh.Segments()...)
+		docs += int64(sh.Rows())
 	}
 	t := ldTokens(segs, docs)
 	d.cache[name] = t

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/sinktrain/sinktrain/data/shard"
 )
 
 // ldSynthDir writes a prepared directory whose train split is 3 shards of
@@ -30,19 +31,17 @@ func ldSynthDir(t testing.TB) (dir string, total int) {
 			docs = append(docs, doc)
 			left -= k
 		}
-		info, err := WriteShard(filepath.Join(dir, ldShardName(SplitTrain, i)), docs)
+		info, err := shard.Write(filepath.Join(dir, ldShardName(SplitTrain, i)), docs)
 		if err != nil {
 			t.Fatal(err)
 		}
-		info.Split = SplitTrain
-		m.Shards = append(m.Shards, info)
+		m.Shards = append(m.Shards, ShardEntry(info, SplitTrain))
 	}
-	info, err := WriteShard(filepath.Join(dir, ldShardName(SplitVal, 0)), [][]int32{{-1, -2, -3}})
+	info, err := shard.Write(filepath.Join(dir, ldShardName(SplitVal, 0)), [][]int32{{-1, -2, -3}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	info.Split = SplitVal
-	m.Shards = append(m.Shards, info)
+	m.Shards = append(m.Shards, ShardEntry(info, SplitVal))
 	if err := m.Write(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -268,9 +267,9 @@ func FuzzReadShard(f *testing.F) {
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 8, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-		sh, err := arwParse(b, "fuzz", mem)
+		sh, err := shard.Parse(b, "fuzz", mem)
 		if err == nil {
-			toks := ldTokens(sh.segs, int64(sh.rows))
+			toks := ldTokens(sh.Segments(), int64(sh.Rows()))
 			_ = toks.Sum()
 			if toks.Len() > 0 {
 				toks.Window(toks.Len()-1, 1, nil)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sinktrain/sinktrain/data/shard"
 	"github.com/sinktrain/sinktrain/internal/fsutil"
 )
 
@@ -52,6 +53,11 @@ type ShardInfo struct {
 	Rows   int64  `json:"rows"`  // documents
 	Tokens int64  `json:"tokens"`
 	SHA256 string `json:"sha256"` // hex
+}
+
+// ShardEntry is the manifest entry of a shard written to split.
+func ShardEntry(i shard.Info, split string) ShardInfo {
+	return ShardInfo{File: i.File, Split: split, Rows: i.Rows, Tokens: i.Tokens, SHA256: i.SHA256}
 }
 
 // Splits of a dataset.

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/sinktrain/sinktrain/data/shard"
+	"github.com/sinktrain/sinktrain/data/tokenizer"
 	"github.com/sinktrain/sinktrain/internal/fsutil"
 )
 
@@ -206,15 +208,15 @@ func ppSplit(docs []Document, frac float64) (train, val []Document) {
 
 // ppTokenizer trains or loads the tokenizer, writes dir/tokenizer.json and
 // fills info.
-func ppTokenizer(o *PrepareOptions, train []Document, dir string, info *TokenizerInfo) (*Tokenizer, error) {
+func ppTokenizer(o *PrepareOptions, train []Document, dir string, info *TokenizerInfo) (*tokenizer.Tokenizer, error) {
 	path := filepath.Join(dir, "tokenizer.json")
-	var tok *Tokenizer
+	var tok *tokenizer.Tokenizer
 	if o.Tokenizer != "" {
 		b, err := os.ReadFile(o.Tokenizer)
 		if err != nil {
 			return nil, fmt.Errorf("data: prepare: %w", err)
 		}
-		if tok, err = LoadTokenizer(o.Tokenizer); err != nil {
+		if tok, err = tokenizer.Load(o.Tokenizer); err != nil {
 			return nil, err
 		}
 		err = fsutil.WriteFileAtomic(path, func(w *bufio.Writer) error { _, err := w.Write(b); return err })
@@ -232,7 +234,7 @@ func ppTokenizer(o *PrepareOptions, train []Document, dir string, info *Tokenize
 		}
 		p := ppStart(o.Progress, "train tokenizer", int64(vocab), false)
 		var err error
-		tok, err = TrainBPE(ppTexts(train), vocab, special)
+		tok, err = tokenizer.TrainBPE(ppTexts(train), vocab, special)
 		if err != nil {
 			return nil, fmt.Errorf("prepare: %w", err)
 		}
@@ -286,7 +288,7 @@ func ppTexts(docs []Document) iter.Seq[string] {
 // ppEncode encodes docs in parallel (in batches, written in order) into
 // shards split-00000.arrow, … of at most o.ShardTokens tokens each (a longer
 // document gets a shard of its own).
-func ppEncode(ctx context.Context, o *PrepareOptions, tok *Tokenizer, eos int32, split string, docs []Document, dir string) ([]ShardInfo, error) {
+func ppEncode(ctx context.Context, o *PrepareOptions, tok *tokenizer.Tokenizer, eos int32, split string, docs []Document, dir string) ([]ShardInfo, error) {
 	if len(docs) == 0 {
 		return nil, nil
 	}
@@ -304,15 +306,14 @@ func ppEncode(ctx context.Context, o *PrepareOptions, tok *Tokenizer, eos int32,
 	}
 	p := ppStart(o.Progress, "encode "+split, total, true)
 	var shards []ShardInfo
-	var sw *ShardWriter
+	var sw *shard.Writer
 	closeShard := func() error {
 		if sw == nil {
 			return nil
 		}
 		info, err := sw.Close()
 		sw = nil
-		info.Split = split
-		shards = append(shards, info)
+		shards = append(shards, ShardEntry(info, split))
 		return err
 	}
 	ids := make([][]int32, ppBatchDocs)
@@ -333,7 +334,7 @@ func ppEncode(ctx context.Context, o *PrepareOptions, tok *Tokenizer, eos int32,
 			}
 			if sw == nil {
 				var err error
-				if sw, err = CreateShard(filepath.Join(dir, ldShardName(split, len(shards)))); err != nil {
+				if sw, err = shard.Create(filepath.Join(dir, ldShardName(split, len(shards)))); err != nil {
 					return nil, err
 				}
 			}

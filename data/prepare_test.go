@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sinktrain/sinktrain/data/tokenizer"
 )
 
 // ppSmall returns fast options: a small vocabulary.
@@ -46,7 +48,7 @@ func TestPrepareEmbedded(t *testing.T) {
 	if nTrain < 2 {
 		t.Errorf("%d train shards, want several with a 60000-token cap", nTrain)
 	}
-	tok, err := LoadTokenizer(d.TokenizerPath())
+	tok, err := tokenizer.Load(d.TokenizerPath())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +97,7 @@ func TestPrepareInputs(t *testing.T) {
 	arwWrite(t, filepath.Join(in, "skip.bin"), []byte{0, 1, 2})
 	tokPath := filepath.Join(dir, "tok.json")
 	docs := []string{"Café au lait.\nSecond line.\n", "Hello, world.", "one", "two"}
-	tr, err := TrainBPE(ppTexts([]Document{{Text: strings.Join(docs, " ")}}), 300, []string{EOSToken})
+	tr, err := tokenizer.TrainBPE(ppTexts([]Document{{Text: strings.Join(docs, " ")}}), 300, []string{EOSToken})
 	if err != nil {
 		t.Fatal(err)
 	}

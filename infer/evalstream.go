@@ -44,11 +44,11 @@ func EvalStream(ctx context.Context, o *EvalOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(o.Model)
+	m, err := LoadModel(o.Model)
 	if err != nil {
 		return fmt.Errorf("--model: %w", err)
 	}
-	stream, closeStream, err := o.stream(m)
+	stream, closeStream, err := o.Stream(m)
 	if err != nil {
 		return err
 	}
@@ -105,8 +105,8 @@ func (o *EvalOptions) validate() ([]CacheSpec, error) {
 	return specs, nil
 }
 
-// stream builds the fed token stream from the options' source.
-func (o *EvalOptions) stream(m *Model) (Stream, func(), error) {
+// Stream builds the fed token stream from the options' source.
+func (o *EvalOptions) Stream(m *Model) (Stream, func(), error) {
 	nop := func() {}
 	limit := func(n int) int {
 		if o.MaxTokens > 0 {
@@ -187,10 +187,10 @@ func checkIDs(s Stream, n, vocab int) error {
 
 // evalOne scores the stream under one spec, streaming NLLs to the CSV.
 func (o *EvalOptions) evalOne(ctx context.Context, m *Model, spec CacheSpec, s Stream, several bool) (Result, error) {
-	p := newProgress(o.Progress, "eval "+spec.String(), s.Len()-1)
+	p := NewProgress(o.Progress, "eval "+spec.String(), s.Len()-1)
 	defer p.Finish()
 	if o.NLLOut == "" {
-		return Score(ctx, m, spec, s, nil, p.set)
+		return Score(ctx, m, spec, s, nil, p.SetDone)
 	}
 	path := o.NLLOut
 	if several {
@@ -210,7 +210,7 @@ func (o *EvalOptions) evalOne(ctx context.Context, m *Model, spec CacheSpec, s S
 			line = append(line, '\n')
 			_, err := w.Write(line)
 			return err
-		}, p.set)
+		}, p.SetDone)
 		return err
 	})
 	return r, err

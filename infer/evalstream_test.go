@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
-	"github.com/sinktrain/sinktrain/data"
+	"github.com/sinktrain/sinktrain/data/tokenizer"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
@@ -22,7 +22,7 @@ func writeModelDir(t *testing.T, k int) string {
 	t.Helper()
 	dir := t.TempDir()
 	tokPath := filepath.Join(fixtures, "tokenizer", "tokenizer.json")
-	tok, err := data.LoadTokenizer(tokPath)
+	tok, err := tokenizer.Load(tokPath)
 	if err != nil {
 		t.Fatal(err)
 	}

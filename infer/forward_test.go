@@ -9,7 +9,7 @@ import (
 	"github.com/sinktrain/sinktrain/model"
 )
 
-const fixtures = "../../shared/fixtures"
+const fixtures = "../testdata/fixtures"
 
 // relErr returns ‖a−b‖/‖b‖.
 func relErr(a []float32, b []float64) float64 {

@@ -39,7 +39,7 @@ func Generate(ctx context.Context, o *GenerateOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(o.Model)
+	m, err := LoadModel(o.Model)
 	if err != nil {
 		return fmt.Errorf("--model: %w", err)
 	}

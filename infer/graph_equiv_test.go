@@ -4,9 +4,10 @@ import (
 	"math"
 	"testing"
 
-	_ "go4.org/unsafe/assume-no-moving-gc" // gorgonia (model.NewGraph) needs it on Go ≥ 1.21
+	_ "go4.org/unsafe/assume-no-moving-gc" // gorgonia (graph.New) needs it on Go ≥ 1.21
 
 	"github.com/sinktrain/sinktrain/model"
+	"github.com/sinktrain/sinktrain/model/graph"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
@@ -36,7 +37,7 @@ func TestDenseMatchesTrainingGraph(t *testing.T) {
 			for i := range ids {
 				ids[i] = int32((i*7 + 3) % cfg.VocabSize)
 			}
-			g, err := model.NewGraph(cfg, w, 1, T)
+			g, err := graph.New(cfg, w, 1, T)
 			if err != nil {
 				t.Fatal(err)
 			}

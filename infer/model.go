@@ -36,9 +36,9 @@ type layerWeights struct {
 	fc2B       []float32 // [D]
 }
 
-// loadModel loads a checkpoint or HF folder (checkpoint.Load) for the
+// LoadModel loads a checkpoint or HF folder (checkpoint.Load) for the
 // forward pass.
-func loadModel(dir string) (*Model, error) {
+func LoadModel(dir string) (*Model, error) {
 	ck, err := checkpoint.Load(dir)
 	if err != nil {
 		return nil, err

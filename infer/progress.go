@@ -13,12 +13,13 @@ import (
 // logEvery is how often a progress line is written off a terminal.
 const logEvery = 10 * time.Second
 
-// progressReporter reports how far scoring is: a progress bar on a terminal,
+// ProgressReporter reports how far scoring is: a progress bar on a terminal,
 // a plain log line every logEvery otherwise, nothing for a nil writer.
-type progressReporter struct{ *progress.Reporter }
+type ProgressReporter struct{ *progress.Reporter }
 
-func newProgress(w io.Writer, what string, total int) progressReporter {
-	return progressReporter{progress.New(w, int64(total), progress.Options{
+// NewProgress reports on w the scoring of total tokens labelled what.
+func NewProgress(w io.Writer, what string, total int) ProgressReporter {
+	return ProgressReporter{progress.New(w, int64(total), progress.Options{
 		Description: what,
 		Bar: []progressbar.Option{progressbar.OptionShowCount(), progressbar.OptionShowIts(),
 			progressbar.OptionSetItsString("tok"), progressbar.OptionThrottle(200 * time.Millisecond),
@@ -32,4 +33,5 @@ func newProgress(w io.Writer, what string, total int) progressReporter {
 }
 
 // set records that done of total tokens are scored (a Score onProgress).
-func (p progressReporter) set(done int) { p.Set(int64(done)) }
+// SetDone reports done tokens scored.
+func (p ProgressReporter) SetDone(done int) { p.Set(int64(done)) }

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/sinktrain/sinktrain/data"
+	"github.com/sinktrain/sinktrain/data/tokenizer"
 )
 
-// textTokenizer is what infer needs from data.Tokenizer.
+// textTokenizer is what infer needs from tokenizer.Tokenizer.
 type textTokenizer interface {
 	Encode(string) []int32
 	Decode([]int32) string
@@ -19,7 +19,7 @@ type textTokenizer interface {
 // config's sink ids.
 func loadModelTokenizer(dir string, m *Model) (textTokenizer, error) {
 	path := filepath.Join(dir, "tokenizer.json")
-	tok, err := data.LoadTokenizer(path)
+	tok, err := tokenizer.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("--model %s: %w", dir, err)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
-const fixtures = "../../shared/fixtures"
+const fixtures = "../testdata/fixtures"
 
 // TestParseConfigFixtures reads the transformers 5 config and the classic 4.x
 // config of the same model and checks they describe the same architecture.

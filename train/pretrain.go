@@ -11,7 +11,9 @@ import (
 
 	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/data"
+	"github.com/sinktrain/sinktrain/data/tokenizer"
 	"github.com/sinktrain/sinktrain/model"
+	"github.com/sinktrain/sinktrain/model/graph"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
@@ -185,7 +187,7 @@ func sinkIDs(tok tokenIDs, k int, path string) ([]int, error) {
 	return ids, nil
 }
 
-// tokenIDs is the part of data.Tokenizer the trainer uses.
+// tokenIDs is the part of tokenizer.Tokenizer the trainer uses.
 type tokenIDs interface {
 	TokenID(tok string) (int32, bool)
 	VocabSize() int
@@ -301,7 +303,7 @@ func Finetune(ctx context.Context, opts FinetuneOptions) error {
 }
 
 func loadTokenizer(path string) (tokenIDs, error) {
-	t, err := data.LoadTokenizer(path)
+	t, err := tokenizer.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -309,6 +311,6 @@ func loadTokenizer(path string) (tokenIDs, error) {
 }
 
 // newModelGraph builds the real training graph.
-func newModelGraph(cfg model.Config, w model.Weights, batch, length int) (graph, error) {
-	return model.NewGraph(cfg, w, batch, length)
+func newModelGraph(cfg model.Config, w model.Weights, batch, length int) (stepGraph, error) {
+	return graph.New(cfg, w, batch, length)
 }

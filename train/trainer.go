@@ -5,17 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/sinktrain/sinktrain/autograd"
 	"math"
 	"sync"
 	"time"
+
+	"github.com/sinktrain/sinktrain/autograd"
 
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
-// graph is what the trainer needs from a model.Graph of fixed (batch, length).
-type graph interface {
+// stepGraph is what the trainer needs from a graph.Graph of fixed (batch, length).
+type stepGraph interface {
 	// Step runs forward and backward on ids/labels [batch·length] and returns
 	// the mean loss over the n scored targets.
 	Step(ids, labels []int32) (loss float64, n int, err error)
@@ -27,7 +28,7 @@ type graph interface {
 }
 
 // newGraphFunc builds a graph whose parameters share storage with w.
-type newGraphFunc func(cfg model.Config, w model.Weights, batch, length int) (graph, error)
+type newGraphFunc func(cfg model.Config, w model.Weights, batch, length int) (stepGraph, error)
 
 // source yields training rows of block_size text tokens; row r of call s
 // depends only on (seed, s, r). Its state goes into checkpoints.
@@ -45,7 +46,7 @@ type windows interface {
 
 // worker owns one graph and its share of the batch rows.
 type worker struct {
-	g      graph
+	g      stepGraph
 	rows   int     // rows of the batch it runs
 	first  int     // index of its first row in the batch
 	ids    []int32 // [rows·T]

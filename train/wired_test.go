@@ -13,11 +13,14 @@ import (
 
 	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/data"
+	"github.com/sinktrain/sinktrain/data/shard"
+	"github.com/sinktrain/sinktrain/data/tokenizer"
 	"github.com/sinktrain/sinktrain/model"
+	"github.com/sinktrain/sinktrain/model/graph"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
-const fixtures = "../../shared/fixtures"
+const fixtures = "../testdata/fixtures"
 
 // fixtureDataset writes a prepared dataset (the fixture tokenizer, vocab 512
 // with <|sink_0..3|>, and Alice paragraphs split 90/10 into train/val).
@@ -47,12 +50,11 @@ func fixtureDataset(t testing.TB) string {
 		name string
 		ids  []int32
 	}{{"train", all[:cut]}, {"val", all[cut:]}} {
-		info, err := data.WriteShard(filepath.Join(dir, sp.name+"-00000.arrow"), [][]int32{sp.ids})
+		info, err := shard.Write(filepath.Join(dir, sp.name+"-00000.arrow"), [][]int32{sp.ids})
 		if err != nil {
 			t.Fatal(err)
 		}
-		info.File, info.Split = sp.name+"-00000.arrow", sp.name
-		m.Shards = append(m.Shards, info)
+		m.Shards = append(m.Shards, data.ShardEntry(info, sp.name))
 	}
 	if err := m.Write(dir); err != nil {
 		t.Fatal(err)
@@ -169,7 +171,7 @@ func TestSinksTrain(t *testing.T) {
 		}
 		// Gradients of the sink rows of embed_in are non-zero.
 		T := k + 24
-		g, err := model.NewGraph(m.Config, m.Weights, 2, T)
+		g, err := graph.New(m.Config, m.Weights, 2, T)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,7 +231,7 @@ func TestCheckpointLogits(t *testing.T) {
 		ids[i] = int32(20 + i)
 	}
 	logits := func(w model.Weights) []float32 {
-		g, err := model.NewGraph(m.Config, w, 1, 25)
+		g, err := graph.New(m.Config, w, 1, 25)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -299,7 +301,7 @@ func TestFinetuneAddSinks(t *testing.T) {
 	if len(m.Config.SinkIDs) != 1 || len(losses) != 3 {
 		t.Errorf("finetuned model sinks %v, %d steps", m.Config.SinkIDs, len(losses))
 	}
-	tok, err := data.LoadTokenizer(filepath.Join(out, "tokenizer.json"))
+	tok, err := tokenizer.Load(filepath.Join(out, "tokenizer.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

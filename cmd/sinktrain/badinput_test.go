@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
-	"github.com/sinktrain/sinktrain/data"
+	"github.com/sinktrain/sinktrain/data/shard"
 	"github.com/sinktrain/sinktrain/model"
 )
 
 // fixtures is the shared reference folder, relative to this package.
-const fixtures = "../../../shared/fixtures"
+const fixtures = "../../testdata/fixtures"
 
 // badEnv holds the broken inputs of TestBadInput, built in a temp dir from
 // the shared fixtures (gptneox-a: vocab 96; tokenizer: vocab 512).
@@ -55,7 +55,7 @@ type badEnv struct {
 
 func TestBadInput(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(fixtures, "gptneox-a")); err != nil {
-		t.Skipf("shared fixtures not available: %v", err)
+		t.Fatalf("fixture missing (regenerate with scripts/fixtures/generate.py): %v", err)
 	}
 	e := newBadEnv(t)
 	out := func(name string) string { return filepath.Join(e.dir, "out", name) }
@@ -304,7 +304,7 @@ func newBadEnv(t *testing.T) *badEnv {
 	for i := range doc {
 		doc[i] = int32(i % 601) // 600 is beyond the 512-token vocabulary
 	}
-	if _, err := data.WriteShard(filepath.Join(oovDir, "data-00000-of-00001.arrow"), [][]int32{doc}); err != nil {
+	if _, err := shard.Write(filepath.Join(oovDir, "data-00000-of-00001.arrow"), [][]int32{doc}); err != nil {
 		t.Fatal(err)
 	}
 

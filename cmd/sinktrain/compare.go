@@ -4,19 +4,18 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/sinktrain/sinktrain/study"
 	"github.com/spf13/cobra"
-
-	"github.com/sinktrain/sinktrain/infer"
 )
 
 // newCompareCmd builds `sinktrain compare` and its `report` child. runF nil
-// runs infer.Compare;
-// runReport nil runs infer.RenderResults.
-func newCompareCmd(runF func(context.Context, *infer.CompareOptions) error, runReport func(*infer.ReportOptions) error) *cobra.Command {
+// runs study.Compare;
+// runReport nil runs study.RenderResults.
+func newCompareCmd(runF func(context.Context, *study.CompareOptions) error, runReport func(*study.ReportOptions) error) *cobra.Command {
 	if runF == nil {
-		runF = infer.Compare
+		runF = study.Compare
 	}
-	o := &infer.CompareOptions{}
+	o := &study.CompareOptions{}
 	var models []string
 	cmd := &cobra.Command{
 		Use:   "compare --model NAME=CKPT... (--text FILE | --ids FILE | --data DIR) --cache SPEC... --out DIR",
@@ -32,7 +31,7 @@ is printed. Models must share one tokenizer unless --allow-different-tokenizers.
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Models = o.Models[:0]
 			for _, s := range models {
-				m, err := infer.ParseNamedModel(s)
+				m, err := study.ParseNamedModel(s)
 				if err != nil {
 					return usageError{err}
 				}
@@ -64,11 +63,11 @@ is printed. Models must share one tokenizer unless --allow-different-tokenizers.
 
 // newCompareReportCmd builds `sinktrain compare report`, which renders the
 // study write-up from a compare directory and inspect directories.
-func newCompareReportCmd(runF func(*infer.ReportOptions) error) *cobra.Command {
+func newCompareReportCmd(runF func(*study.ReportOptions) error) *cobra.Command {
 	if runF == nil {
-		runF = infer.RenderResults
+		runF = study.RenderResults
 	}
-	o := &infer.ReportOptions{}
+	o := &study.ReportOptions{}
 	var inspect []string
 	cmd := &cobra.Command{
 		Use:   "report --compare DIR [--inspect NAME=DIR]... --out FILE.md",
@@ -84,7 +83,7 @@ plots are copied next to the report (--assets, default FILE without .md).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Inspect = o.Inspect[:0]
 			for _, s := range inspect {
-				m, err := infer.ParseNamedModel(s)
+				m, err := study.ParseNamedModel(s)
 				if err != nil {
 					return usageError{fmt.Errorf("--inspect: %w", err)}
 				}

@@ -5,29 +5,29 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sinktrain/sinktrain/infer"
+	"github.com/sinktrain/sinktrain/study"
 )
 
 func TestCompareFlags(t *testing.T) {
 	tests := []struct {
 		cli     string
-		want    infer.CompareOptions
+		want    study.CompareOptions
 		wantErr string
 	}{
 		{
 			cli: "--model a=runs/a --model b=runs/b --text t.txt --cache 0+64 --cache dense --out o",
-			want: infer.CompareOptions{Models: []infer.NamedModel{{Name: "a", Path: "runs/a"}, {Name: "b", Path: "runs/b"}},
+			want: study.CompareOptions{Models: []study.NamedModel{{Name: "a", Path: "runs/a"}, {Name: "b", Path: "runs/b"}},
 				Text: "t.txt", Caches: []string{"0+64", "dense"}, Out: "o"},
 		},
 		{
 			cli: "--model a=x --data d --cache recompute:64 --out o --allow-different-tokenizers --max-tokens 2000",
-			want: infer.CompareOptions{Models: []infer.NamedModel{{Name: "a", Path: "x"}}, Data: "d",
+			want: study.CompareOptions{Models: []study.NamedModel{{Name: "a", Path: "x"}}, Data: "d",
 				Caches: []string{"recompute:64"}, Out: "o", AllowDifferentTokenizers: true, MaxTokens: 2000},
 		},
 		{cli: "--model a --text t --cache dense --out o", wantErr: "expected NAME=CKPT"},
 		{
 			cli:  "--model a=x --ids i.txt --cache 4+60 --out o",
-			want: infer.CompareOptions{Models: []infer.NamedModel{{Name: "a", Path: "x"}}, IDs: "i.txt", Caches: []string{"4+60"}, Out: "o"},
+			want: study.CompareOptions{Models: []study.NamedModel{{Name: "a", Path: "x"}}, IDs: "i.txt", Caches: []string{"4+60"}, Out: "o"},
 		},
 		{cli: "--model a=x --text t --data d --cache dense --out o", wantErr: "none of the others"},
 		{cli: "--model a=x --cache dense --out o", wantErr: "at least one of the flags"},
@@ -37,9 +37,9 @@ func TestCompareFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.cli, func(t *testing.T) {
-			var got *infer.CompareOptions
-			cmd := newCompareCmd(func(_ context.Context, o *infer.CompareOptions) error { got = o; return nil }, nil)
-			checkFlags(t, cmd, &got, strings.Fields(tt.cli), tt.wantErr, tt.want, func(o *infer.CompareOptions) { o.Progress, o.Stdout = nil, nil })
+			var got *study.CompareOptions
+			cmd := newCompareCmd(func(_ context.Context, o *study.CompareOptions) error { got = o; return nil }, nil)
+			checkFlags(t, cmd, &got, strings.Fields(tt.cli), tt.wantErr, tt.want, func(o *study.CompareOptions) { o.Progress, o.Stdout = nil, nil })
 		})
 	}
 }
@@ -47,22 +47,22 @@ func TestCompareFlags(t *testing.T) {
 func TestCompareReportFlags(t *testing.T) {
 	tests := []struct {
 		cli     string
-		want    infer.ReportOptions
+		want    study.ReportOptions
 		wantErr string
 	}{
 		{
 			cli: "report --compare c --inspect a=i/a --inspect b=i/b --out docs/results.md --command sink-study.sh",
-			want: infer.ReportOptions{Compare: "c", Inspect: []infer.NamedModel{{Name: "a", Path: "i/a"}, {Name: "b", Path: "i/b"}},
+			want: study.ReportOptions{Compare: "c", Inspect: []study.NamedModel{{Name: "a", Path: "i/a"}, {Name: "b", Path: "i/b"}},
 				Out: "docs/results.md", Command: "sink-study.sh"},
 		},
-		{cli: "report --compare c --out r.md --assets r", want: infer.ReportOptions{Compare: "c", Out: "r.md", Assets: "r"}},
+		{cli: "report --compare c --out r.md --assets r", want: study.ReportOptions{Compare: "c", Out: "r.md", Assets: "r"}},
 		{cli: "report --compare c --inspect a --out r.md", wantErr: "expected NAME=CKPT"},
 		{cli: "report --out r.md", wantErr: `"compare" not set`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cli, func(t *testing.T) {
-			var got *infer.ReportOptions
-			cmd := newCompareCmd(nil, func(o *infer.ReportOptions) error { got = o; return nil })
+			var got *study.ReportOptions
+			cmd := newCompareCmd(nil, func(o *study.ReportOptions) error { got = o; return nil })
 			checkFlags(t, cmd, &got, strings.Fields(tt.cli), tt.wantErr, tt.want, nil)
 		})
 	}

@@ -5,21 +5,21 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sinktrain/sinktrain/infer"
+	"github.com/sinktrain/sinktrain/study"
 )
 
 // newInspectCmd builds the `sinktrain inspect` parent command.
-func newInspectCmd(runAttention func(context.Context, *infer.InspectOptions) error) *cobra.Command {
+func newInspectCmd(runAttention func(context.Context, *study.InspectOptions) error) *cobra.Command {
 	return newParentCmd("inspect", "Look inside a model (attention sinks)", newInspectAttentionCmd(runAttention))
 }
 
 // newInspectAttentionCmd builds `sinktrain inspect attention`. runF nil runs
-// infer.InspectAttention.
-func newInspectAttentionCmd(runF func(context.Context, *infer.InspectOptions) error) *cobra.Command {
+// study.InspectAttention.
+func newInspectAttentionCmd(runF func(context.Context, *study.InspectOptions) error) *cobra.Command {
 	if runF == nil {
-		runF = infer.InspectAttention
+		runF = study.InspectAttention
 	}
-	o := &infer.InspectOptions{}
+	o := &study.InspectOptions{}
 	cmd := &cobra.Command{
 		Use:   "attention --model CKPT (--text FILE | --ids FILE) --out DIR",
 		Short: "Measure attention sinks: α_k per layer and head, Sink_k^ε, attention maps",
@@ -39,8 +39,8 @@ attention over the first 64 tokens) and alpha0.png into --out.`,
 	f.StringVar(&o.Model, "model", "", "model `DIR` (run, checkpoint or HF GPT-NeoX folder)")
 	f.StringVar(&o.Text, "text", "", "text `FILE` (the model's sinks are prepended)")
 	f.StringVar(&o.IDs, "ids", "", "`FILE` of whitespace-separated token ids, fed verbatim")
-	f.IntVar(&o.Tokens, "tokens", infer.DefaultInspectTokens, "analyse the first `N` tokens")
-	f.Float64Var(&o.Epsilon, "epsilon", infer.DefaultInspectEpsilon, "ε of Sink_k^ε")
+	f.IntVar(&o.Tokens, "tokens", study.DefaultInspectTokens, "analyse the first `N` tokens")
+	f.Float64Var(&o.Epsilon, "epsilon", study.DefaultInspectEpsilon, "ε of Sink_k^ε")
 	f.StringVar(&o.Out, "out", "", "output `DIR` (required)")
 	for _, req := range []string{"model", "out"} {
 		_ = cmd.MarkFlagRequired(req)

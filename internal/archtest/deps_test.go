@@ -13,14 +13,18 @@ const module = "github.com/sinktrain/sinktrain"
 // (directly or not). Packages absent from the map may import nothing of ours
 // except internal/fsutil and internal/progress.
 var allowed = map[string][]string{
-	"cmd/sinktrain": {"train", "infer", "data", "checkpoint", "model", "autograd", "sinktoken", "configs", "internal/fsutil", "internal/progress"},
-	"train":         {"model", "data", "checkpoint", "autograd", "sinktoken", "configs", "internal/fsutil", "internal/progress"},
-	"infer":         {"model", "checkpoint", "sinktoken", "data", "autograd", "internal/fsutil", "internal/progress"}, // autograd only through model
-	"model":         {"autograd", "sinktoken"},
-	"checkpoint":    {"model", "sinktoken", "autograd", "internal/fsutil", "internal/progress"},
-	"data":          {"internal/fsutil", "internal/progress"},
-	"autograd":      {},
-	"sinktoken":     {},
+	"cmd/sinktrain":  {"train", "infer", "study", "data", "data/tokenizer", "data/shard", "checkpoint", "model", "model/graph", "autograd", "sinktoken", "configs", "internal/fsutil", "internal/progress"},
+	"train":          {"model", "model/graph", "data", "data/tokenizer", "data/shard", "checkpoint", "autograd", "sinktoken", "configs", "internal/fsutil", "internal/progress"},
+	"study":          {"infer", "model", "checkpoint", "sinktoken", "data", "data/tokenizer", "data/shard", "autograd", "internal/fsutil", "internal/progress"},
+	"infer":          {"model", "checkpoint", "sinktoken", "data", "data/tokenizer", "data/shard", "autograd", "internal/fsutil", "internal/progress"}, // autograd only through model
+	"model/graph":    {"model", "autograd", "sinktoken"},
+	"model":          {"autograd", "sinktoken"},
+	"checkpoint":     {"model", "sinktoken", "autograd", "internal/fsutil", "internal/progress"},
+	"data":           {"data/tokenizer", "data/shard", "internal/fsutil", "internal/progress"},
+	"data/tokenizer": {"internal/fsutil"},
+	"data/shard":     {},
+	"autograd":       {},
+	"sinktoken":      {},
 }
 
 type pkg struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/sinktrain/sinktrain/checkpoint"
 )
 
-const fixtures = "../../../shared/fixtures/"
+const fixtures = "../../testdata/fixtures/"
 
 // TestMatchesReference: the dumped logits of the fixture's input_ids match
 // transformers' float64 logits within 1e-4 relative.

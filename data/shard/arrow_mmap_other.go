@@ -1,0 +1,20 @@
+//go:build !unix
+
+package shard
+
+import (
+	"fmt"
+	"os"
+)
+
+// arwMap reads path into memory (no mmap on this platform).
+func Map(path string) ([]byte, func() error, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("data: %w", err)
+	}
+	if len(b) == 0 {
+		return nil, nil, fmt.Errorf("data: read shard %s: empty file", path)
+	}
+	return b, func() error { return nil }, nil
+}

@@ -1,0 +1,6 @@
+// Package graph owns the gorgonia training graph of a model.Config for a
+// fixed (batch, length): forward, loss, backward through the fused ops of
+// autograd, with parameter nodes sharing storage with a model.Weights so
+// that one graph per core can train one model. It imports model, autograd
+// and sinktoken; nothing but train (and tests) may import it.
+package graph

@@ -1,0 +1,142 @@
+package graph_test
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/sinktrain/sinktrain/checkpoint"
+	"github.com/sinktrain/sinktrain/model"
+	"github.com/sinktrain/sinktrain/model/graph"
+)
+
+// relErr returns ‖a−b‖/‖b‖.
+func relErr(a []float32, b []float64) float64 {
+	var d, n float64
+	for i := range b {
+		e := float64(a[i]) - b[i]
+		d += e * e
+		n += b[i] * b[i]
+	}
+	return math.Sqrt(d / n)
+}
+
+type reference struct {
+	f   map[string][]float64
+	ids map[string][]int64
+}
+
+func loadFixture(t *testing.T, name string) (*checkpoint.Model, reference) {
+	t.Helper()
+	dir := "../../testdata/fixtures/" + name
+	m, err := checkpoint.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _, err := checkpoint.ReadSafetensors(dir + "/reference.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := reference{f: map[string][]float64{}, ids: map[string][]int64{}}
+	for k, r := range raw {
+		if r.DType == checkpoint.I64 {
+			if ref.ids[k], err = r.Int64s(); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if ref.f[k], err = r.Float64s(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m, ref
+}
+
+func toInt32(v []int64) []int32 {
+	out := make([]int32, len(v))
+	for i, x := range v {
+		out[i] = int32(x)
+	}
+	return out
+}
+
+const fixtureTol = 1e-4
+
+func TestGraphMatchesHF(t *testing.T) {
+	for _, name := range []string{"gptneox-a", "gptneox-b"} {
+		t.Run(name, func(t *testing.T) {
+			m, ref := loadFixture(t, name)
+			cfg := m.Config
+			ids := toInt32(ref.ids["input_ids"])
+			const B = 2
+			T := len(ids) / B
+			g, err := graph.New(cfg, m.Weights, B, T, graph.WithDiagnostics())
+			if err != nil {
+				t.Fatal(err)
+			}
+			loss, n, err := g.Step(ids, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			worst, worstName := 0.0, ""
+			defer func() { t.Logf("worst relative error %.3g (%s)", worst, worstName) }()
+			check := func(what string, got []float32, want []float64) {
+				t.Helper()
+				if len(got) != len(want) {
+					t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+				}
+				e := relErr(got, want)
+				if e > worst {
+					worst, worstName = e, what
+				}
+				if !(e <= fixtureTol) {
+					t.Errorf("%s: relative error %.3g > %g", what, e, fixtureTol)
+				}
+			}
+			if n != B*(T-1) {
+				t.Errorf("scored %d targets, want %d", n, B*(T-1))
+			}
+			if want := ref.f["loss"][0]; math.Abs(loss-want) > fixtureTol*math.Abs(want) {
+				t.Errorf("loss %.8g, want %.8g", loss, want)
+			}
+			check("logits", g.Logits(), ref.f["logits"])
+			for _, s := range cfg.ParamSpecs() {
+				key := "grad." + s.Name
+				if s.Name == model.EmbedOut {
+					key = "grad.lm_head.weight" // transformers 5 names embed_out lm_head
+				}
+				check(key, g.Grad(s.Name), ref.f[key])
+			}
+			hidden := g.Hidden()
+			if len(hidden) != cfg.NumLayers+1 {
+				t.Fatalf("%d hidden states, want %d", len(hidden), cfg.NumLayers+1)
+			}
+			for i, h := range hidden {
+				check(fmt.Sprintf("hidden.%d", i), h, ref.f[fmt.Sprintf("hidden.%d", i)])
+			}
+			for l := 0; l < cfg.NumLayers; l++ {
+				check(fmt.Sprintf("attn.%d", l), g.AttentionProbs(l), ref.f[fmt.Sprintf("attn.%d", l)])
+			}
+
+			// Sink-prefixed input: HF loss with -100 at the sink.
+			sids, slabels := toInt32(ref.ids["sink_input_ids"]), toInt32(ref.ids["sink_labels"])
+			sg, err := graph.New(cfg, m.Weights, B, len(sids)/B)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sloss, _, err := sg.Step(sids, slabels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := ref.f["sink_loss"][0]; math.Abs(sloss-want) > fixtureTol*math.Abs(want) {
+				t.Errorf("sink_loss %.8g, want %.8g", sloss, want)
+			}
+
+			// Forward-only gives the same logits.
+			if err := g.Forward(ids); err != nil {
+				t.Fatal(err)
+			}
+			check("forward logits", g.Logits(), ref.f["logits"])
+		})
+	}
+}
