@@ -6,8 +6,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-
-	"github.com/sinktrain/sinktrain/autograd"
 )
 
 // Tensor is a dense row-major float32 tensor.
@@ -22,7 +20,7 @@ func NewTensor(shape ...int) *Tensor {
 	for _, d := range shape {
 		n *= d
 	}
-	return &Tensor{Shape: slices.Clone(shape), Data: autograd.Alloc32(n)}
+	return &Tensor{Shape: slices.Clone(shape), Data: make([]float32, n)}
 }
 
 // Weights maps Hugging Face parameter names to tensors.
