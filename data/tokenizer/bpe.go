@@ -46,12 +46,25 @@ type bpeState struct {
 	prev  []int32             // [n] heap merge: previous live symbol, -1 at the start
 	heap  bpeHeap[bpeRankPos] // heap merge entries
 	buf   []byte              // byte-level text of a word (ignore_merges)
-	cache map[string]uint64
-	arena []int32 // cached ids; cache values are offset<<32 | length into it
+	cache map[string]uint64 // word → ids in arena; nil when the word cache is off
+	arena []int32           // cached ids; cache values are offset<<32 | length into it
 }
 
-func newBPEState() *bpeState {
-	return &bpeState{cache: make(map[string]uint64, 1024)}
+// newBPEState returns scratch space, with a word cache when cache is set.
+func newBPEState(cache bool) *bpeState {
+	st := &bpeState{}
+	st.setCache(cache)
+	return st
+}
+
+// setCache turns the word cache on (keeping its entries) or off.
+func (st *bpeState) setCache(on bool) {
+	switch {
+	case on && st.cache == nil:
+		st.cache = make(map[string]uint64, 1024)
+	case !on:
+		st.cache, st.arena = nil, nil
+	}
 }
 
 // appendWord appends the ids of one pre-token w (raw bytes) to dst.
@@ -60,6 +73,9 @@ func (m *bpeModel) appendWord(dst []int32, w string, st *bpeState) []int32 {
 		if id := m.byteID[w[0]]; id >= 0 {
 			return append(dst, id)
 		}
+	}
+	if st.cache == nil {
+		return append(dst, m.wordIDs(w, st)...)
 	}
 	if v, ok := st.cache[w]; ok {
 		return append(dst, st.arena[v>>32:v>>32+v&0xFFFFFFFF]...)
