@@ -46,8 +46,8 @@ type bpeState struct {
 	prev  []int32             // [n] heap merge: previous live symbol, -1 at the start
 	heap  bpeHeap[bpeRankPos] // heap merge entries
 	buf   []byte              // byte-level text of a word (ignore_merges)
-	cache map[string]uint64 // word → ids in arena; nil when the word cache is off
-	arena []int32           // cached ids; cache values are offset<<32 | length into it
+	cache map[string]uint64   // word → ids in arena; nil when the word cache is off
+	arena []int32             // cached ids; cache values are offset<<32 | length into it
 }
 
 // newBPEState returns scratch space, with a word cache when cache is set.
