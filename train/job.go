@@ -111,9 +111,9 @@ func (j *job) run(ctx context.Context) error {
 			t.log.printf("note: the checkpoint was written with %d workers, this run has %d: losses match within float rounding, not bit for bit\n", j.resume.state.Workers, len(t.workers))
 		}
 	}
-	t.log.printf("model: %d params, %d layers, d=%d, %d sinks, %s attention; %d workers; %d steps of %d tokens\n",
+	t.log.printf("model: %d params, %d layers, d=%d, %d sinks, %s attention; %d workers × %d BLAS threads; %d steps of %d tokens\n",
 		j.mcfg.NumParams(), j.mcfg.NumLayers, j.mcfg.HiddenSize, len(j.mcfg.SinkIDs), j.mcfg.Attention,
-		len(t.workers), t.steps, j.cfg.TokensPerStep())
+		len(t.workers), t.blasThreads, t.steps, j.cfg.TokensPerStep())
 	if j.resume != nil && t.step >= t.steps {
 		// Killed after the last checkpoint, maybe while writing the final files.
 		if err := t.publish(); err != nil {

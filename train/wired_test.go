@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -314,8 +315,8 @@ func TestFinetuneAddSinks(t *testing.T) {
 // (V=4096 on a synthetic stream) with one worker per core and with one worker.
 func BenchmarkTrainReference(b *testing.B) {
 	for _, workers := range []int{runtimeCPUs(), 1} {
-		b.Run("workers="+string(rune('0'+workers)), func(b *testing.B) {
-			cfg, err := Resolve(Defaults(), "reference", []string{"workers=" + string(rune('0'+workers)), "batch=8"})
+		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
+			cfg, err := Resolve(Defaults(), "reference", []string{"workers=" + strconv.Itoa(workers), "batch=8"})
 			if err != nil {
 				b.Fatal(err)
 			}
