@@ -6,13 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
-	"slices"
 	"strings"
-	"unicode/utf8"
-
-	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
 // GenerateOptions configures Generate (sinktrain generate).
@@ -27,6 +22,7 @@ type GenerateOptions struct {
 	MaxNewTokens int     // per prompt or turn
 	Temperature  float64 // ≤ 0: greedy
 	TopK         int     // sample among the K most likely tokens; 0: all
+	TopP         float64 // nucleus sampling; 0 or ≥ 1: all
 	Seed         uint64
 	In           io.Reader // chat turns (nil: os.Stdin)
 	Out          io.Writer // generated text, streamed as produced (nil: os.Stdout)
@@ -100,6 +96,9 @@ func (o *GenerateOptions) validate() (CacheSpec, error) {
 	if o.TopK < 0 || math.IsNaN(o.Temperature) {
 		return CacheSpec{}, fmt.Errorf("--top-k %d / --temperature %v, expected top-k ≥ 0 and a number", o.TopK, o.Temperature)
 	}
+	if !(o.TopP >= 0 && o.TopP <= 1) {
+		return CacheSpec{}, fmt.Errorf("--top-p %v, expected 0 ≤ P ≤ 1", o.TopP)
+	}
 	if o.Cache == "" {
 		return CacheSpec{}, fmt.Errorf("--cache is required (e.g. 4+252)")
 	}
@@ -117,14 +116,11 @@ type generator struct {
 	sess    *Session
 	tok     textTokenizer
 	o       *GenerateOptions
-	rng     *rand.Rand
+	sampler *Sampler
 	eos     int32
-	sinks   []int32
-	hist    []int32   // recompute:W: the last W tokens
-	pending []int32   // sampled token not fed yet (start of the next turn)
-	sorted  []float32 // [V] top-k scratch
-	probs   []float64 // [V] sampling scratch
-	text    utf8Stream
+	hist    []int32 // recompute:W: the last W tokens
+	pending []int32 // sampled token not fed yet (start of the next turn)
+	text    TextStream
 }
 
 func newGenerator(m *Model, spec CacheSpec, tok textTokenizer, o *GenerateOptions) *generator {
@@ -132,11 +128,10 @@ func newGenerator(m *Model, spec CacheSpec, tok textTokenizer, o *GenerateOption
 	if id, ok := tok.TokenID("<|endoftext|>"); ok {
 		eos = id
 	}
-	V := m.Config.VocabSize
+	so := SamplerOptions{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, Seed: o.Seed}
 	return &generator{
 		m: m, spec: spec, sess: m.NewSession(spec, 0), tok: tok, o: o,
-		rng: rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15)), eos: eos, sinks: m.SinkIDs(),
-		sorted: make([]float32, V), probs: make([]float64, V), text: utf8Stream{tok: tok},
+		sampler: NewSampler(so, m.Config.VocabSize, m.SinkIDs()), eos: eos, text: TextStream{Tok: tok},
 	}
 }
 
@@ -178,7 +173,7 @@ func (g *generator) turn(ctx context.Context, ids []int32, out io.Writer) error 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		next := g.sample(logits)
+		next := g.sampler.Sample(logits)
 		if next == g.eos {
 			break
 		}
@@ -190,95 +185,4 @@ func (g *generator) turn(ctx context.Context, ids []int32, out io.Writer) error 
 		}
 	}
 	return g.text.flush(out)
-}
-
-// sample draws the next token (never a sink): greedy for temperature ≤ 0,
-// otherwise softmax(logits/T) over the top-k.
-func (g *generator) sample(logits []float32) int32 {
-	masked := func(i int) bool { return sinktoken.IsSink(int32(i), g.sinks) }
-	if g.o.Temperature <= 0 {
-		best := -1
-		for i, v := range logits {
-			if !masked(i) && (best < 0 || v > logits[best]) {
-				best = i
-			}
-		}
-		return int32(best)
-	}
-	threshold := float32(math.Inf(-1))
-	if k := g.o.TopK; k > 0 && k < len(logits) {
-		copy(g.sorted, logits)
-		slices.Sort(g.sorted)
-		threshold = g.sorted[len(logits)-k]
-	}
-	mx := math.Inf(-1)
-	for _, v := range logits {
-		mx = max(mx, float64(v))
-	}
-	var sum float64
-	for i, v := range logits {
-		p := 0.0
-		if !masked(i) && v >= threshold {
-			p = math.Exp((float64(v) - mx) / g.o.Temperature)
-		}
-		g.probs[i] = p
-		sum += p
-	}
-	r := g.rng.Float64() * sum
-	last := 0
-	for i, p := range g.probs {
-		if p == 0 {
-			continue
-		}
-		last = i
-		if r -= p; r < 0 {
-			break
-		}
-	}
-	return int32(last)
-}
-
-// utf8Stream decodes tokens incrementally: byte-level BPE tokens may split a
-// character, so bytes of an incomplete trailing character are held back
-// until the tokens that complete it arrive.
-type utf8Stream struct {
-	tok textTokenizer
-	ids []int32 // tokens not written yet
-}
-
-// write adds a token and writes whatever text is complete.
-func (u *utf8Stream) write(w io.Writer, id int32) error {
-	u.ids = append(u.ids, id)
-	s := u.tok.Decode(u.ids)
-	if incomplete(s) && len(u.ids) < utf8.UTFMax {
-		return nil
-	}
-	u.ids = u.ids[:0]
-	_, err := io.WriteString(w, s)
-	return err
-}
-
-// flush writes any held-back text.
-func (u *utf8Stream) flush(w io.Writer) error {
-	if len(u.ids) == 0 {
-		return nil
-	}
-	s := u.tok.Decode(u.ids)
-	u.ids = u.ids[:0]
-	_, err := io.WriteString(w, s)
-	return err
-}
-
-// incomplete reports whether s ends inside a UTF-8 character (raw bytes) or
-// with the replacement character a decoder puts for one.
-func incomplete(s string) bool {
-	if strings.HasSuffix(s, "\uFFFD") {
-		return true
-	}
-	for i := 1; i <= min(utf8.UTFMax-1, len(s)); i++ {
-		if b := s[len(s)-i]; utf8.RuneStart(b) {
-			return b >= utf8.RuneSelf && !utf8.FullRuneInString(s[len(s)-i:])
-		}
-	}
-	return false
 }

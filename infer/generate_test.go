@@ -37,7 +37,7 @@ func (w *writes) Write(p []byte) (int, error) { *w = append(*w, string(p)); retu
 // byte; nothing is written until a character is complete.
 func TestUTF8StreamHoldsPartialCharacters(t *testing.T) {
 	var w writes
-	u := utf8Stream{tok: byteTok{}}
+	u := TextStream{Tok: byteTok{}}
 	for _, id := range (byteTok{}).Encode("aé€b") {
 		must(t, u.write(&w, id))
 	}
