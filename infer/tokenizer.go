@@ -14,14 +14,23 @@ type textTokenizer interface {
 	TokenID(string) (int32, bool)
 }
 
-// loadModelTokenizer loads the model folder's tokenizer.json and checks it
+// loadModelTokenizer is LoadTokenizer for the commands of this package.
+func loadModelTokenizer(dir string, m *Model) (textTokenizer, error) {
+	tok, err := LoadTokenizer(dir, m)
+	if err != nil {
+		return nil, fmt.Errorf("--model %s: %w", dir, err)
+	}
+	return tok, nil
+}
+
+// LoadTokenizer loads the model folder's tokenizer.json and checks it
 // against the model: its ids fit the vocabulary and the sink tokens have the
 // config's sink ids.
-func loadModelTokenizer(dir string, m *Model) (textTokenizer, error) {
+func LoadTokenizer(dir string, m *Model) (*tokenizer.Tokenizer, error) {
 	path := filepath.Join(dir, "tokenizer.json")
 	tok, err := tokenizer.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("--model %s: %w", dir, err)
+		return nil, err
 	}
 	if n := tok.VocabSize(); n > m.Config.VocabSize {
 		return nil, fmt.Errorf("%s: %d token ids but the model's vocab_size is %d, expected at most that", path, n, m.Config.VocabSize)

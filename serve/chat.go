@@ -1,0 +1,398 @@
+package serve
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sinktrain/sinktrain/data/tokenizer"
+	"github.com/sinktrain/sinktrain/infer"
+)
+
+// Engine is one loaded model with its tokenizer, chat template and cache
+// policy. It is read-only and shared by all its conversations.
+type Engine struct {
+	Name     string // the model name of the API
+	Dir      string
+	Model    *infer.Model
+	Tok      *tokenizer.Tokenizer
+	Template Template
+	Spec     infer.CacheSpec
+	eos      map[int32]bool // tokens that end a reply
+}
+
+// LoadEngine loads the model folder dir (a sinktrain run/checkpoint or an HF
+// folder: config.json, model.safetensors, tokenizer.json, optionally
+// tokenizer_config.json with a chat_template) for conversations under spec,
+// which must be K+W or dense.
+func LoadEngine(name, dir string, spec infer.CacheSpec) (*Engine, error) {
+	if spec.Kind == infer.Recompute {
+		return nil, fmt.Errorf("cache %s: conversations need a K+W (or dense) cache that keeps its keys between turns; recompute re-encodes its window for every token", spec)
+	}
+	m, err := infer.LoadModel(dir)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := infer.LoadTokenizer(dir, m)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := LoadTemplate(dir)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{Name: name, Dir: dir, Model: m, Tok: tok, Template: tmpl, Spec: spec, eos: map[int32]bool{}}
+	if id, ok := tok.TokenID("<|endoftext|>"); ok {
+		e.eos[id] = true
+	} else {
+		e.eos[int32(m.Config.EOSTokenID)] = true
+	}
+	if j, ok := tmpl.(*JinjaTemplate); ok {
+		if s, _ := j.special["eos_token"].(string); s != "" {
+			if id, ok := tok.TokenID(s); ok {
+				e.eos[id] = true
+			}
+		}
+	}
+	ids, err := generationEOS(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		e.eos[id] = true
+	}
+	return e, nil
+}
+
+// generationEOS reads eos_token_id (a number or a list) of the folder's
+// generation_config.json, if there is one.
+func generationEOS(dir string) ([]int32, error) {
+	path := filepath.Join(dir, "generation_config.json")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var g struct {
+		EOS json.RawMessage `json:"eos_token_id"`
+	}
+	if err := json.Unmarshal(b, &g); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(g.EOS) == 0 || string(g.EOS) == "null" {
+		return nil, nil
+	}
+	var one int32
+	if json.Unmarshal(g.EOS, &one) == nil {
+		return []int32{one}, nil
+	}
+	var many []int32
+	if err := json.Unmarshal(g.EOS, &many); err != nil {
+		return nil, fmt.Errorf("%s: eos_token_id must be a token id or a list of them", path)
+	}
+	return many, nil
+}
+
+// Conversation is one stream of text through an Engine's model under its
+// K+W cache, turn after turn: it remembers the hash of all the text it has
+// read (to recognise the request that continues it) but not the text.
+type Conversation struct {
+	e         *Engine
+	sess      *infer.Session
+	text      hash.Hash // SHA-256 of every byte of text read so far (prompts and replies)
+	textLen   int64
+	turns     int    // replies generated
+	lastReply string // the last reply (for PinnedDelta)
+}
+
+// NewConversation starts an empty conversation.
+func (e *Engine) NewConversation() *Conversation {
+	return &Conversation{e: e, sess: e.Model.NewSession(e.Spec, 0), text: sha256.New()}
+}
+
+// Key returns the SHA-256 of the conversation's text so far.
+func (c *Conversation) Key() [32]byte {
+	var k [32]byte
+	c.text.Sum(k[:0])
+	return k
+}
+
+// Turns returns the number of replies generated so far.
+func (c *Conversation) Turns() int { return c.turns }
+
+// Cache returns the conversation's cache usage.
+func (c *Conversation) Cache() CacheUsage {
+	s, w, ev := c.sess.Cache().Occupancy()
+	return CacheUsage{
+		Spec: c.e.Spec.String(), Sinks: s, Window: w, WindowSize: c.e.Spec.Window,
+		Evicted: ev, Seen: c.sess.Cache().Seen(), Turns: c.turns,
+	}
+}
+
+// textKey is the hash of a conversation's whole text.
+func textKey(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+
+// ExtensionDelta finds where msgs continue an earlier conversation: when
+// the last assistant message of msgs is a reply this server generated, the
+// conversation that generated it has read exactly render(messages before
+// it, with the generation prompt) + that reply. ExtensionDelta returns the
+// key of that text and the text that follows it in msgs' rendering
+// (ok false when msgs have no assistant message or the template does not
+// render the longer conversation as a continuation of the shorter). full
+// is render(msgs, generation prompt).
+func ExtensionDelta(t Template, msgs []Message, full string) (key [32]byte, delta string, ok bool) {
+	j := -1
+	for i, m := range msgs {
+		if m.Role == "assistant" {
+			j = i
+		}
+	}
+	if j < 0 {
+		return key, "", false
+	}
+	head, err := t.Render(msgs[:j], true)
+	if err != nil {
+		return key, "", false
+	}
+	head += string(msgs[j].Content)
+	if !strings.HasPrefix(full, head) {
+		return key, "", false
+	}
+	return textKey(head), full[len(head):], true
+}
+
+// PinnedDelta returns the text with which new messages (no earlier ones)
+// continue the conversation c, for a session pinned by id whose client
+// sends only its new turns. After a reply r the template is asked for
+// render([user "", assistant r] + msgs) and the text after
+// render([user ""], generation prompt) + r is taken, so that whatever the
+// template puts after an assistant message (end-of-turn tokens, blank
+// lines) comes first. Before any reply it is render(msgs).
+func (c *Conversation) PinnedDelta(t Template, msgs []Message) (string, error) {
+	if c.turns == 0 || c.sess.Cache().Seen() == 0 {
+		return t.Render(msgs, true)
+	}
+	pre := []Message{{Role: "user"}, {Role: "assistant", Content: Content(c.lastReply)}}
+	all, err := t.Render(append(pre, msgs...), true)
+	if err != nil {
+		return "", err
+	}
+	head, err := t.Render(pre[:1], true)
+	if err != nil {
+		return "", err
+	}
+	head += c.lastReply
+	if !strings.HasPrefix(all, head) {
+		return "", fmt.Errorf("%w: the template does not render a conversation as a continuation of its first turns", ErrTemplate)
+	}
+	return all[len(head):], nil
+}
+
+// TurnParams are one turn's generation parameters.
+type TurnParams struct {
+	MaxTokens int                  // ≥ 1
+	Sampling  infer.SamplerOptions // Stream is set by Turn (the turn's index)
+	Stop      []string             // the reply ends before the first of these
+}
+
+// TurnResult is what a turn produced.
+type TurnResult struct {
+	Reply            string
+	Finish           string // "stop" (end of text or a stop string) or "length"
+	PromptTokens     int    // tokens read for the prompt (sinks included)
+	CompletionTokens int    // tokens generated
+}
+
+// Turn reads text (the new part of the conversation), then generates a
+// reply of at most p.MaxTokens tokens, calling emit with each piece of the
+// reply as it becomes final (never a piece of a stop string). Before
+// reading, the oldest window tokens are evicted so that the text and the
+// reply fit in the window without evicting during the turn (StreamingLLM's
+// evict_for_space). Sampling draws from stream Turns() of the seed, so a
+// conversation's turns are reproducible one by one. A reply that ends at
+// an end-of-text token does not feed that token; every other generated
+// token is read (a stop string's tokens included), so the cache holds the
+// conversation as generated. On a cancelled ctx the turn stops between
+// tokens: the reply so far counts as the turn's reply and ctx's error is
+// returned with it.
+func (c *Conversation) Turn(ctx context.Context, text string, p TurnParams, emit func(string) error) (TurnResult, error) {
+	var res TurnResult
+	ids := c.e.Tok.Encode(text)
+	if c.sess.Cache().Seen() == 0 {
+		ids = append(c.e.Model.SinkIDs(), ids...)
+	}
+	if len(ids) == 0 {
+		return res, fmt.Errorf("the prompt is empty after tokenization and the model has no sinks")
+	}
+	if p.MaxTokens < 1 {
+		return res, fmt.Errorf("max tokens %d, expected ≥ 1", p.MaxTokens)
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	c.sess.Cache().Evict(len(ids) + p.MaxTokens)
+	logits, err := c.sess.Prefill(ids)
+	if err != nil {
+		return res, err
+	}
+	c.read(text)
+	res.PromptTokens = len(ids)
+	so := p.Sampling
+	so.Stream = uint64(c.turns)
+	sampler := infer.NewSampler(so, c.e.Model.Config.VocabSize, c.e.Model.SinkIDs())
+	out := replyWriter{stops: p.Stop, emit: emit}
+	ts := infer.TextStream{Tok: c.e.Tok}
+	res.Finish = "length"
+	for range p.MaxTokens {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		next := sampler.Sample(logits)
+		if c.e.eos[next] {
+			res.Finish = "stop"
+			break
+		}
+		res.CompletionTokens++
+		if logits, err = c.sess.Step(next); err != nil {
+			break
+		}
+		var stopped bool
+		if stopped, err = out.add(ts.Add(next)); err != nil || stopped {
+			res.Finish = "stop"
+			break
+		}
+	}
+	if err == nil && !out.stopped {
+		if stopped, e := out.add(ts.Flush()); e != nil {
+			err = e
+		} else if stopped {
+			res.Finish = "stop"
+		}
+	}
+	if err == nil {
+		err = out.finish()
+	}
+	res.Reply = out.text()
+	c.read(res.Reply)
+	c.turns++
+	c.lastReply = res.Reply
+	return res, err
+}
+
+// read adds text the model has read to the conversation's hash.
+func (c *Conversation) read(text string) {
+	c.text.Write([]byte(text))
+	c.textLen += int64(len(text))
+}
+
+// replyWriter collects a reply and emits it piece by piece, holding back
+// any tail that may be the start of a stop string.
+type replyWriter struct {
+	stops   []string
+	emit    func(string) error
+	buf     strings.Builder
+	sent    int // bytes of buf emitted
+	stopped bool
+	cut     int // len of the reply when a stop string was found
+}
+
+// add appends a decoded piece; it reports whether a stop string ended the
+// reply.
+func (w *replyWriter) add(piece string) (bool, error) {
+	if piece == "" {
+		return false, nil
+	}
+	from := max(0, w.buf.Len()-w.longestStop())
+	w.buf.WriteString(piece)
+	s := w.buf.String()
+	cut := -1
+	for _, st := range w.stops {
+		if i := strings.Index(s[from:], st); st != "" && i >= 0 && (cut < 0 || from+i < cut) {
+			cut = from + i
+		}
+	}
+	if cut >= 0 {
+		w.stopped, w.cut = true, cut
+		return true, w.send(s[:cut])
+	}
+	return false, w.send(s[:len(s)-w.holdBack(s)])
+}
+
+// finish emits what is left.
+func (w *replyWriter) finish() error { return w.send(w.text()) }
+
+func (w *replyWriter) text() string {
+	if w.stopped {
+		return w.buf.String()[:w.cut]
+	}
+	return w.buf.String()
+}
+
+func (w *replyWriter) send(upto string) error {
+	if len(upto) <= w.sent {
+		return nil
+	}
+	piece := upto[w.sent:]
+	w.sent = len(upto)
+	if w.emit == nil {
+		return nil
+	}
+	return w.emit(piece)
+}
+
+func (w *replyWriter) longestStop() int {
+	n := 0
+	for _, s := range w.stops {
+		n = max(n, len(s))
+	}
+	return n
+}
+
+// holdBack returns the length of the longest suffix of s that is a proper
+// prefix of a stop string.
+func (w *replyWriter) holdBack(s string) int {
+	best := 0
+	for _, st := range w.stops {
+		for k := min(len(st)-1, len(s)); k > best; k-- {
+			if strings.HasSuffix(s, st[:k]) {
+				best = k
+				break
+			}
+		}
+	}
+	return best
+}
+
+// conversationState is the part of a Conversation besides its KV cache that
+// a session file stores.
+type conversationState struct {
+	TextHash  []byte `json:"text_hash_state"` // the SHA-256 state (encoding.BinaryMarshaler)
+	TextLen   int64  `json:"text_len"`
+	Turns     int    `json:"turns"`
+	LastReply string `json:"last_reply"`
+}
+
+func (c *Conversation) state() (conversationState, error) {
+	h, err := c.text.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return conversationState{}, err
+	}
+	return conversationState{TextHash: h, TextLen: c.textLen, Turns: c.turns, LastReply: c.lastReply}, nil
+}
+
+func (e *Engine) conversationFrom(st conversationState, sess *infer.Session) (*Conversation, error) {
+	h := sha256.New()
+	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.TextHash); err != nil {
+		return nil, fmt.Errorf("text hash state: %w", err)
+	}
+	return &Conversation{e: e, sess: sess, text: h, textLen: st.TextLen, turns: st.Turns, lastReply: st.LastReply}, nil
+}
