@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sinktrain/sinktrain/data/tokenizer"
 	"github.com/sinktrain/sinktrain/infer"
@@ -311,6 +312,7 @@ func (w *replyWriter) add(piece string) (bool, error) {
 	if piece == "" {
 		return false, nil
 	}
+	piece = validUTF8(piece)
 	from := max(0, w.buf.Len()-w.longestStop())
 	w.buf.WriteString(piece)
 	s := w.buf.String()
@@ -395,4 +397,26 @@ func (e *Engine) conversationFrom(st conversationState, sess *infer.Session) (*C
 		return nil, fmt.Errorf("text hash state: %w", err)
 	}
 	return &Conversation{e: e, sess: sess, text: h, textLen: st.TextLen, turns: st.Turns, lastReply: st.LastReply}, nil
+}
+
+// validUTF8 replaces every byte that is not part of a valid UTF-8 character
+// with U+FFFD, as encoding/json does when it writes a string: the reply a
+// conversation hashes is then exactly the text its client gets and sends
+// back (a byte-level BPE model may generate bytes that do not form
+// characters).
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteString("\uFFFD")
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }

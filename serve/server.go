@@ -98,7 +98,7 @@ func New(o Options) (*Server, error) {
 	}
 	fill(&o.MaxSessions, d.MaxSessions)
 	fill(&o.MaxTokens, d.MaxTokens)
-	fill(&o.DefaultMaxTokens, d.DefaultMaxTokens)
+	fill(&o.DefaultMaxTokens, min(d.DefaultMaxTokens, o.MaxTokens))
 	fill(&o.Parallel, d.Parallel)
 	fill(&o.MaxQueue, d.MaxQueue)
 	if o.MaxBodyBytes == 0 {
