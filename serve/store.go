@@ -77,7 +77,7 @@ type store struct {
 
 	mu       sync.Mutex
 	clock    int64
-	sessions map[string]*session  // by id
+	sessions map[string]*session   // by id
 	byKey    map[[32]byte]*session // by text hash
 }
 

@@ -173,11 +173,11 @@ type CacheUsage struct {
 
 // ChatChoice is one choice of a chat completion.
 type ChatChoice struct {
-	Index        int      `json:"index"`
-	Message      *Message `json:"message,omitempty"` // non-streamed
-	Delta        *Delta   `json:"delta,omitempty"`   // streamed
-	Logprobs     *struct{} `json:"logprobs"`         // always null
-	FinishReason *string  `json:"finish_reason"`     // "stop" (end of text or a stop string), "length"; null while streaming
+	Index        int       `json:"index"`
+	Message      *Message  `json:"message,omitempty"` // non-streamed
+	Delta        *Delta    `json:"delta,omitempty"`   // streamed
+	Logprobs     *struct{} `json:"logprobs"`          // always null
+	FinishReason *string   `json:"finish_reason"`     // "stop" (end of text or a stop string), "length"; null while streaming
 }
 
 // Delta is a streamed piece of the assistant's message.
