@@ -1,13 +1,11 @@
 package infer
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"strings"
 )
 
 // GenerateOptions configures Generate (sinktrain generate).
@@ -16,15 +14,15 @@ type GenerateOptions struct {
 	Cache  string // cache spec (ParseCacheSpec); recompute:W re-encodes W tokens per new token
 	Prompt string // the prompt (the model's sinks are prepended)
 	// Chat reads one user turn per line from In and answers each, keeping
-	// one bounded cache across turns: before each turn the oldest window
-	// tokens are evicted so that the turn and its answer fit.
+	// one bounded cache across turns: that is serve.Chat, the server's
+	// conversation code (Generate refuses it).
 	Chat         bool
 	MaxNewTokens int     // per prompt or turn
 	Temperature  float64 // ≤ 0: greedy
 	TopK         int     // sample among the K most likely tokens; 0: all
 	TopP         float64 // nucleus sampling; 0 or ≥ 1: all
 	Seed         uint64
-	In           io.Reader // chat turns (nil: os.Stdin)
+	In           io.Reader // chat turns (serve.Chat; nil: os.Stdin)
 	Out          io.Writer // generated text, streamed as produced (nil: os.Stdout)
 }
 
@@ -43,52 +41,27 @@ func Generate(ctx context.Context, o *GenerateOptions) error {
 	if err != nil {
 		return err
 	}
-	out, in := o.Out, o.In
+	out := o.Out
 	if out == nil {
 		out = os.Stdout
 	}
-	if in == nil {
-		in = os.Stdin
-	}
 	g := newGenerator(m, spec, tok, o)
-	if !o.Chat {
-		if err := g.turn(ctx, append(m.SinkIDs(), tok.Encode(o.Prompt)...), out); err != nil {
-			return err
-		}
-		_, err := io.WriteString(out, "\n")
+	if err := g.turn(ctx, append(m.SinkIDs(), tok.Encode(o.Prompt)...), out); err != nil {
 		return err
 	}
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 0, 1<<16), 1<<24)
-	first := true
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		ids := tok.Encode(line + "\n")
-		if first {
-			ids, first = append(m.SinkIDs(), ids...), false
-		}
-		if err := g.turn(ctx, ids, out); err != nil {
-			return err
-		}
-		if _, err := io.WriteString(out, "\n"); err != nil {
-			return err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("chat: reading turns: %w", err)
-	}
-	return nil
+	_, err = io.WriteString(out, "\n")
+	return err
 }
 
 func (o *GenerateOptions) validate() (CacheSpec, error) {
 	if o.Model == "" {
 		return CacheSpec{}, fmt.Errorf("--model is required")
 	}
-	if o.Chat == (o.Prompt != "") {
-		return CacheSpec{}, fmt.Errorf("exactly one of --prompt and --chat is required")
+	if o.Chat {
+		return CacheSpec{}, fmt.Errorf("chat runs in package serve (serve.Chat), not Generate")
+	}
+	if o.Prompt == "" {
+		return CacheSpec{}, fmt.Errorf("--prompt is required")
 	}
 	if o.MaxNewTokens < 1 {
 		return CacheSpec{}, fmt.Errorf("--max-new-tokens %d, expected ≥ 1", o.MaxNewTokens)

@@ -47,8 +47,8 @@ func TestUTF8StreamHoldsPartialCharacters(t *testing.T) {
 	}
 }
 
-// TestGenerate: greedy generation is deterministic, streams text, and chat
-// keeps one bounded cache across turns.
+// TestGenerate: greedy generation is deterministic and streams text, under
+// K+W and recompute caches (chat is serve.Chat, tested there).
 func TestGenerate(t *testing.T) {
 	dir := writeModelDir(t, 1)
 	run := func(o GenerateOptions) string {
@@ -66,11 +66,8 @@ func TestGenerate(t *testing.T) {
 	if s == "" {
 		t.Error("sampling produced nothing")
 	}
-	for _, cache := range []string{"1+31", "recompute:16", "dense"} {
-		chat := run(GenerateOptions{Cache: cache, Chat: true, MaxNewTokens: 6, In: strings.NewReader("Hello there\n\nWho are you, Alice?\nThe rabbit hole is deep and long and dark.\n")})
-		if n := strings.Count(chat, "\n"); n < 3 {
-			t.Errorf("%s: chat answered %d turns, want 3:\n%q", cache, n, chat)
-		}
+	if r := run(GenerateOptions{Cache: "recompute:8", Prompt: "Alice was", MaxNewTokens: 12}); r == "\n" {
+		t.Error("recompute produced nothing")
 	}
 	var out bytes.Buffer
 	err := Generate(context.Background(), &GenerateOptions{Model: dir, Cache: "4+", Prompt: "x", MaxNewTokens: 1, Out: &out})

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -275,4 +276,17 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	return nil
+}
+
+// ParseModelDir reads "NAME=DIR" or "DIR" (the name is then the folder's
+// base name).
+func ParseModelDir(s string) (ModelDir, error) {
+	name, dir, ok := strings.Cut(s, "=")
+	if !ok {
+		name, dir = "", s
+	}
+	if dir == "" || (ok && name == "") {
+		return ModelDir{}, fmt.Errorf("model %q, expected DIR or NAME=DIR", s)
+	}
+	return ModelDir{Name: name, Dir: dir}, nil
 }

@@ -10,7 +10,7 @@ import (
 
 func TestGenerateFlags(t *testing.T) {
 	def := func(o infer.GenerateOptions) infer.GenerateOptions {
-		o.MaxNewTokens, o.Temperature, o.TopK, o.Seed = 128, 0.8, 40, 1
+		o.MaxNewTokens, o.Temperature, o.TopK, o.TopP, o.Seed = 128, 0.8, 40, 1, 1
 		return o
 	}
 	tests := []struct {
@@ -24,7 +24,7 @@ func TestGenerateFlags(t *testing.T) {
 		},
 		{
 			args: []string{"--model", "m", "--cache", "1+63", "--chat", "--max-new-tokens", "20", "--temperature", "0", "--top-k", "0", "--seed", "7"},
-			want: infer.GenerateOptions{Model: "m", Cache: "1+63", Chat: true, MaxNewTokens: 20, Seed: 7},
+			want: infer.GenerateOptions{Model: "m", Cache: "1+63", Chat: true, MaxNewTokens: 20, TopP: 1, Seed: 7},
 		},
 		{args: []string{"--model", "m", "--cache", "dense"}, wantErr: "at least one of the flags"},
 		{args: []string{"--model", "m", "--cache", "dense", "--chat", "--prompt", "x"}, wantErr: "none of the others"},
@@ -34,7 +34,8 @@ func TestGenerateFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var got *infer.GenerateOptions
-			cmd := newGenerateCmd(func(_ context.Context, o *infer.GenerateOptions) error { got = o; return nil })
+			record := func(_ context.Context, o *infer.GenerateOptions) error { got = o; return nil }
+			cmd := newGenerateCmd(record, record)
 			checkFlags(t, cmd, &got, tt.args, tt.wantErr, tt.want, func(o *infer.GenerateOptions) { o.In, o.Out = nil, nil })
 		})
 	}
