@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sinktrain/sinktrain/infer"
 	"github.com/sinktrain/sinktrain/serve"
 )
 
@@ -40,6 +42,12 @@ cancels in-flight requests and writes every session.`,
 					return fmt.Errorf("--model: %w", err)
 				}
 				o.Models = append(o.Models, m)
+			}
+			if _, err := infer.ParseCacheSpec(o.Cache); err != nil {
+				return fmt.Errorf("--cache: %w", err)
+			}
+			if _, _, err := net.SplitHostPort(o.Addr); err != nil {
+				return fmt.Errorf("--addr %q: %w, expected HOST:PORT", o.Addr, err)
 			}
 			o.Log = cmd.ErrOrStderr()
 			if err := runF(cmd.Context(), o); err != nil {
