@@ -62,15 +62,32 @@ func main() {
 	for turn := 1; turn <= 5; turn++ {
 		streamTurn(url, "warm-up", turn, 32)
 	}
-	at := map[int]bool{1: true, 20: true, *latTurns: true}
+	// Five conversations go turn by turn to 20 (so the machine's noise hits
+	// every turn alike), the first goes on to -latency-turns; the medians
+	// of the five turn-1 and turn-20 values and of the last five turns are
+	// printed.
+	per := map[int][]float64{}
+	var last turnResult
 	for turn := 1; turn <= *latTurns; turn++ {
-		t0 := time.Now()
-		r := streamTurn(url, "latency", turn, 32)
-		if at[turn] {
-			fmt.Printf("turn %3d: %.3f ms/token decode (%d tokens), request %.1f ms, cache %d sinks + %d window, %d evicted\n",
-				turn, r.perToken*1e3, r.tokens, time.Since(t0).Seconds()*1e3, r.cache.Sinks, r.cache.Window, r.cache.Evicted)
+		for c := range 5 {
+			if c > 0 && turn > 20 {
+				break
+			}
+			r := streamTurn(url, fmt.Sprintf("latency-%d", c), turn, 32)
+			key := turn
+			if turn > *latTurns-5 {
+				key = *latTurns
+			}
+			per[key] = append(per[key], r.perToken*1e3)
+			last = r
 		}
 	}
+	for _, turn := range []int{1, 20, *latTurns} {
+		v := per[turn]
+		slices.Sort(v)
+		fmt.Printf("turn %3d: median %.3f ms/token decode (%d samples, range %.3f–%.3f)\n", turn, v[len(v)/2], len(v), v[0], v[len(v)-1])
+	}
+	fmt.Printf("cache at turn %d: %d sinks + %d window, %d evicted\n", *latTurns, last.cache.Sinks, last.cache.Window, last.cache.Evicted)
 
 	// 2. RSS over many turns of one session.
 	var rss []float64
