@@ -48,13 +48,18 @@ func main() {
 	perSession := flag.Int("session-turns", 10, "turns each concurrent session holds")
 	parallel := flag.Int("parallel", 2, "the server's --parallel")
 	latTurns := flag.Int("latency-turns", 200, "turns of the latency run")
+	noState := flag.Bool("no-state", false, "run the server without --state (sessions in memory only)")
 	flag.Parse()
 	log.SetFlags(0)
 	work, err := os.MkdirTemp("", "sinktrain-serve-bench-")
 	check(err)
 	defer os.RemoveAll(work)
 	dir := writeModel(work)
-	url, proc := startServer(dir, *cache, *parallel, work)
+	state := filepath.Join(work, "state")
+	if *noState {
+		state = ""
+	}
+	url, proc := startServer(dir, *cache, *parallel, work, state)
 	defer func() { proc.Process.Signal(syscall.SIGTERM); proc.Wait() }()
 	fmt.Printf("serve bench: model d=256 L=4 H=4 V=512 (random), cache %s, %d cores, GOMAXPROCS %d\n", *cache, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 
@@ -84,6 +89,9 @@ func main() {
 	}
 	for _, turn := range []int{1, 20, *latTurns} {
 		v := per[turn]
+		if len(v) == 0 {
+			continue
+		}
 		slices.Sort(v)
 		fmt.Printf("turn %3d: median %.3f ms/token decode (%d samples, range %.3f–%.3f)\n", turn, v[len(v)/2], len(v), v[0], v[len(v)-1])
 	}
@@ -219,11 +227,11 @@ func writeModel(work string) string {
 	return dir
 }
 
-func startServer(dir, cache string, parallel int, work string) (string, *exec.Cmd) {
+func startServer(dir, cache string, parallel int, work, state string) (string, *exec.Cmd) {
 	addrFile := filepath.Join(work, "addr")
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "SERVE_BENCH_CHILD=1", "MODEL="+dir, "CACHE="+cache, "PARALLEL="+strconv.Itoa(parallel),
-		"ADDR_FILE="+addrFile, "STATE="+filepath.Join(work, "state"))
+		"ADDR_FILE="+addrFile, "STATE="+state)
 	cmd.Stderr = os.Stderr
 	check(cmd.Start())
 	for range 600 {
