@@ -35,19 +35,7 @@ func writeTinyModel(t testing.TB, k int, seed uint64, template string) string {
 		cfg.SinkTokens = append(cfg.SinkTokens, sinktoken.TokenName(i))
 		cfg.SinkIDs = append(cfg.SinkIDs, 1+i)
 	}
-	raw := map[string]checkpoint.Raw{}
-	for name, w := range model.Init(cfg, seed) {
-		if strings.HasSuffix(name, model.QKVW) {
-			for i := range w.Data {
-				w.Data[i] *= 6 // attention far from uniform
-			}
-		}
-		raw[name] = checkpoint.FromFloat32(w.Shape, w.Data)
-	}
-	mustT(t, checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), raw, map[string]string{"format": "pt"}))
-	b, err := json.Marshal(cfg.HFJSON(nil))
-	mustT(t, err)
-	mustT(t, os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644))
+	overwriteModel(t, dir, cfg, seed)
 	tok, err := os.ReadFile(fixtureTokenizer)
 	mustT(t, err)
 	mustT(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), tok, 0o644))
@@ -64,6 +52,24 @@ func mustT(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// overwriteModel writes config.json and random weights of cfg into dir.
+func overwriteModel(t testing.TB, dir string, cfg model.Config, seed uint64) {
+	t.Helper()
+	raw := map[string]checkpoint.Raw{}
+	for name, w := range model.Init(cfg, seed) {
+		if strings.HasSuffix(name, model.QKVW) {
+			for i := range w.Data {
+				w.Data[i] *= 6 // attention far from uniform
+			}
+		}
+		raw[name] = checkpoint.FromFloat32(w.Shape, w.Data)
+	}
+	mustT(t, checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), raw, map[string]string{"format": "pt"}))
+	b, err := json.Marshal(cfg.HFJSON(nil))
+	mustT(t, err)
+	mustT(t, os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644))
 }
 
 // testServer starts a Server on an httptest server; both stop at the end of

@@ -3,6 +3,7 @@ package serve
 import (
 	"fmt"
 	"io"
+	rtmetrics "runtime/metrics"
 	"sort"
 	"strconv"
 	"sync"
@@ -72,6 +73,9 @@ func (m *metrics) write(w io.Writer, st *store) {
 	fmt.Fprintf(w, "sinktrain_sessions{state=\"memory\"} %d\nsinktrain_sessions{state=\"disk\"} %d\n", mem, disk)
 	fmt.Fprintf(w, "# HELP sinktrain_cache_tokens Tokens held by the KV caches in memory, sinks and window.\n# TYPE sinktrain_cache_tokens gauge\n")
 	fmt.Fprintf(w, "sinktrain_cache_tokens{part=\"sinks\"} %d\nsinktrain_cache_tokens{part=\"window\"} %d\n", sinks, window)
+	heap := []rtmetrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	rtmetrics.Read(heap)
+	gauge("sinktrain_go_heap_object_bytes", "Bytes of live and not yet swept Go heap objects.", heap[0].Value.Uint64())
 	gauge("sinktrain_requests_in_flight", "Requests being served.", m.inFlight.Load())
 	gauge("sinktrain_requests_waiting", "Requests waiting for a generation slot (--parallel).", m.waiting.Load())
 	counter("sinktrain_cache_evicted_tokens_total", "Tokens evicted from the sliding windows of the KV caches.", m.cacheEvicted.Load())

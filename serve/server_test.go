@@ -420,3 +420,31 @@ func TestBadSessionFiles(t *testing.T) {
 		t.Errorf("temporary files left: %v", tmp)
 	}
 }
+
+// TestQueueFullAndTimeout: with the one generation slot taken and one
+// request waiting for it, a third request gets 429; the waiting one gets
+// 503 when its time limit passes.
+func TestQueueFullAndTimeout(t *testing.T) {
+	s, ts := testServer(t, Options{Models: []ModelDir{{Name: "tiny", Dir: writeTinyModel(t, 1, 3, "")}}, Cache: "1+31",
+		Parallel: 1, MaxQueue: 1, Timeout: 300 * time.Millisecond})
+	s.slots <- struct{}{} // a long generation holds the slot
+	waited := make(chan string, 1)
+	go func() {
+		r, body := post(t, ts.URL+"/v1/completions", `{"model":"tiny","prompt":"x","max_tokens":2}`)
+		waited <- fmt.Sprint(r.StatusCode, " ", string(body))
+	}()
+	for s.m.waiting.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	r, body := post(t, ts.URL+"/v1/completions", `{"model":"tiny","prompt":"x","max_tokens":2}`)
+	if r.StatusCode != 429 || !strings.Contains(string(body), "server_busy") {
+		t.Errorf("third request: %d %s, want 429 server_busy", r.StatusCode, body)
+	}
+	if got := <-waited; !strings.HasPrefix(got, "503 ") || !strings.Contains(got, `"timeout"`) {
+		t.Errorf("the waiting request: %s, want 503 timeout", got)
+	}
+	<-s.slots
+	if r, body := post(t, ts.URL+"/v1/completions", `{"model":"tiny","prompt":"x","max_tokens":2}`); r.StatusCode != 200 {
+		t.Errorf("after the slot is free: %d %s", r.StatusCode, body)
+	}
+}

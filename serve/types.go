@@ -91,9 +91,9 @@ type Sampling struct {
 	// likely tokens; 0 or nil: all.
 	TopK *int `json:"top_k,omitempty"`
 	// Seed makes sampling reproducible: the same seed, conversation and
-	// cache give the same text (also as `sinktrain generate --chat`).
-	// nil: a seed drawn by the server, returned in the response's
-	// system_fingerprint-adjacent "seed" field (extension).
+	// cache give the same text (also as `sinktrain generate --chat`); each
+	// turn draws from its own random stream of the seed (the turn's index).
+	// nil: a fresh random seed per request.
 	Seed *uint64 `json:"seed,omitempty"`
 	// Stop: generation ends before the first occurrence of any of these
 	// strings (at most 4), which is not returned.

@@ -103,7 +103,7 @@ func main() {
 		streamTurn(url, "rss", turn, 8)
 		if turn%max(1, *turns/10) == 0 {
 			rss = append(rss, rssMB(proc.Process.Pid))
-			fmt.Printf("rss after turn %4d: %.1f MB\n", turn, rss[len(rss)-1])
+			fmt.Printf("rss after turn %4d: %.1f MB (Go heap objects %.1f MB)\n", turn, rss[len(rss)-1], heapMB(url))
 		}
 	}
 	steady := rss[min(1, len(rss)-1):] // from the second sample on
@@ -201,6 +201,21 @@ func rssMB(pid int) float64 {
 		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
 			kb, _ := strconv.ParseFloat(f[1], 64)
 			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// heapMB reads the server's Go heap from /metrics.
+func heapMB(url string) float64 {
+	resp, err := http.Get(url + "/metrics")
+	check(err)
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "sinktrain_go_heap_object_bytes "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f / (1 << 20)
 		}
 	}
 	return 0
