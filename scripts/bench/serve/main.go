@@ -87,9 +87,9 @@ func main() {
 			last = r
 		}
 	}
-	for _, turn := range []int{1, 20, *latTurns} {
+	for i, turn := range []int{1, 20, *latTurns} {
 		v := per[turn]
-		if len(v) == 0 {
+		if len(v) == 0 || (i == 2 && turn == 20) {
 			continue
 		}
 		slices.Sort(v)
@@ -97,18 +97,30 @@ func main() {
 	}
 	fmt.Printf("cache at turn %d: %d sinks + %d window, %d evicted\n", *latTurns, last.cache.Sinks, last.cache.Window, last.cache.Evicted)
 
-	// 2. RSS over many turns of one session.
-	var rss []float64
+	// 2. RSS over many turns of one session, sampled every 10 turns. A Go
+	// process's RSS follows the GC's sawtooth (garbage up to GOGC=100 over
+	// the live heap, returned to the OS lazily), so each quarter of the run
+	// is summarised by its median and maximum, and the medians compared.
+	var rss, heap []float64
 	for turn := 1; turn <= *turns; turn++ {
 		streamTurn(url, "rss", turn, 8)
-		if turn%max(1, *turns/10) == 0 {
+		if turn%10 == 0 {
 			rss = append(rss, rssMB(proc.Process.Pid))
-			fmt.Printf("rss after turn %4d: %.1f MB (Go heap objects %.1f MB)\n", turn, rss[len(rss)-1], heapMB(url))
+			heap = append(heap, heapMB(url))
 		}
 	}
-	steady := rss[min(1, len(rss)-1):] // from the second sample on
-	lo, hi := slices.Min(steady), slices.Max(steady)
-	fmt.Printf("rss from turn %d to %d: %.1f–%.1f MB (spread %.1f%%)\n", 2*max(1, *turns/10), *turns, lo, hi, 100*(hi-lo)/lo)
+	var medians []float64
+	for q := range 4 {
+		part := slices.Clone(rss[q*len(rss)/4 : (q+1)*len(rss)/4])
+		hp := slices.Clone(heap[q*len(heap)/4 : (q+1)*len(heap)/4])
+		slices.Sort(part)
+		slices.Sort(hp)
+		medians = append(medians, part[len(part)/2])
+		fmt.Printf("rss, turns %4d–%4d: median %.1f MB, max %.1f MB (Go heap objects %.1f–%.1f MB)\n",
+			q**turns/4+1, (q+1)**turns/4, part[len(part)/2], part[len(part)-1], hp[0], hp[len(hp)-1])
+	}
+	lo, hi := slices.Min(medians), slices.Max(medians)
+	fmt.Printf("rss over %d turns of one session: quarter medians %.1f–%.1f MB (spread %.1f%%)\n", *turns, lo, hi, 100*(hi-lo)/lo)
 
 	// 3. Concurrent sessions.
 	var mu sync.Mutex
@@ -150,7 +162,7 @@ type turnResult struct {
 // streamTurn sends one pinned turn, streamed, and times its tokens.
 func streamTurn(url, session string, turn, maxTokens int) turnResult {
 	body, _ := json.Marshal(map[string]any{"model": "bench", "stream": true, "stream_options": map[string]bool{"include_usage": true},
-		"messages": []map[string]string{{"role": "user", "content": fmt.Sprintf("Turn %d: and what happened next, in a few words?", turn)}},
+		"messages":   []map[string]string{{"role": "user", "content": fmt.Sprintf("Turn %d: and what happened next, in a few words?", turn)}},
 		"max_tokens": maxTokens, "seed": turn, "temperature": 0.8, "top_k": 40})
 	req, _ := http.NewRequest(http.MethodPost, url+"/v1/chat/completions", bytes.NewReader(body))
 	req.Header.Set("X-Session-Id", session)
