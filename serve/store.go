@@ -59,7 +59,7 @@ type session struct {
 	id     string
 	e      *Engine
 	lock   chan struct{} // holds a token while a request uses the session
-	conv   *Conversation // nil while on disk only
+	conv   *Conversation // nil while on disk only (written holding lock and store.mu)
 	key    [32]byte      // the conversation's text hash (index key)
 	used   int64         // store clock at the last use (LRU)
 	dirty  bool          // changed since last written
@@ -192,8 +192,16 @@ func (st *store) restore(s *session) error {
 	if err != nil {
 		return fmt.Errorf("session file %s: %w", p, err)
 	}
-	s.conv = conv
+	st.setConv(s, conv)
 	return nil
+}
+
+// setConv sets s.conv (its lock held): conv is written holding both the
+// session's lock and the store's, and read holding either.
+func (st *store) setConv(s *session, c *Conversation) {
+	st.mu.Lock()
+	s.conv = c
+	st.mu.Unlock()
 }
 
 // save writes a session (its lock held) atomically.
@@ -293,7 +301,7 @@ func (st *store) load(s *session) error {
 		st.m.restores.Add(1)
 		return nil
 	}
-	s.conv = s.e.NewConversation()
+	st.setConv(s, s.e.NewConversation())
 	return nil
 }
 
@@ -303,8 +311,8 @@ func (st *store) reset(s *session) {
 	if st.byKey[s.key] == s {
 		delete(st.byKey, s.key)
 	}
-	st.mu.Unlock()
 	s.conv = s.e.NewConversation()
+	st.mu.Unlock()
 }
 
 // done records the end of a request on s (its lock held) and reindexes it.
