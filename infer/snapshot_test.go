@@ -12,11 +12,13 @@ import (
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
-func snapModel(t *testing.T, seed uint64) *Model {
+func snapModel(t testing.TB, seed uint64) *Model {
 	t.Helper()
 	cfg := tinyConfig(sinktoken.Softmax)
 	m, err := NewModel(cfg, model.Init(cfg, seed))
-	must(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return m
 }
 
@@ -160,3 +162,4 @@ func TestFingerprint(t *testing.T) {
 		t.Errorf("fingerprints: seed 1 %s, seed 2 %s, seed 1 again %s", a.FingerprintString(), b.FingerprintString(), a2.FingerprintString())
 	}
 }
+
