@@ -2,114 +2,91 @@ package infer
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
-	"math"
-	"os"
+	"slices"
 )
 
-// GenerateOptions configures Generate (sinktrain generate).
-type GenerateOptions struct {
-	Model  string // run/checkpoint directory or plain HF GPT-NeoX folder (with tokenizer.json)
-	Cache  string // cache spec (ParseCacheSpec); recompute:W re-encodes W tokens per new token
-	Prompt string // the prompt (the model's sinks are prepended)
-	// Chat reads one user turn per line from In and answers each, keeping
-	// one bounded cache across turns: that is serve.Chat, the server's
-	// conversation code (Generate refuses it).
-	Chat         bool
-	MaxNewTokens int     // per prompt or turn
-	Temperature  float64 // ≤ 0: greedy
-	TopK         int     // sample among the K most likely tokens; 0: all
-	TopP         float64 // nucleus sampling; 0 or ≥ 1: all
-	Seed         uint64
-	In           io.Reader // chat turns (serve.Chat; nil: os.Stdin)
-	Out          io.Writer // generated text, streamed as produced (nil: os.Stdout)
-}
+// Generator continues one token stream under a bounded cache: a Session
+// (for recompute:W, the window it re-encodes for every token) and a
+// Sampler. The stream persists across calls to Turn, so a conversation
+// keeps one cache whose size never exceeds the spec. A Generator is not
+// safe for concurrent use.
+type Generator struct {
+	// EOS ends a turn when sampled (it is not emitted or fed). NewGenerator
+	// sets it to the config's eos_token_id.
+	EOS int32
+	// MoreEOS are further tokens that end a turn like EOS (a chat model's
+	// end-of-turn tokens: tokenizer_config.json's eos_token,
+	// generation_config.json's eos_token_id).
+	MoreEOS []int32
 
-// Generate streams a continuation of the prompt (or answers chat turns) to
-// Out, token by token, under a bounded cache.
-func Generate(ctx context.Context, o *GenerateOptions) error {
-	spec, err := o.validate()
-	if err != nil {
-		return err
-	}
-	m, err := LoadModel(o.Model)
-	if err != nil {
-		return fmt.Errorf("--model: %w", err)
-	}
-	tok, err := loadModelTokenizer(o.Model, m)
-	if err != nil {
-		return err
-	}
-	out := o.Out
-	if out == nil {
-		out = os.Stdout
-	}
-	g := newGenerator(m, spec, tok, o)
-	if err := g.turn(ctx, append(m.SinkIDs(), tok.Encode(o.Prompt)...), out); err != nil {
-		return err
-	}
-	_, err = io.WriteString(out, "\n")
-	return err
-}
-
-func (o *GenerateOptions) validate() (CacheSpec, error) {
-	if o.Model == "" {
-		return CacheSpec{}, fmt.Errorf("--model is required")
-	}
-	if o.Chat {
-		return CacheSpec{}, fmt.Errorf("chat runs in package serve (serve.Chat), not Generate")
-	}
-	if o.Prompt == "" {
-		return CacheSpec{}, fmt.Errorf("--prompt is required")
-	}
-	if o.MaxNewTokens < 1 {
-		return CacheSpec{}, fmt.Errorf("--max-new-tokens %d, expected ≥ 1", o.MaxNewTokens)
-	}
-	if o.TopK < 0 || math.IsNaN(o.Temperature) {
-		return CacheSpec{}, fmt.Errorf("--top-k %d / --temperature %v, expected top-k ≥ 0 and a number", o.TopK, o.Temperature)
-	}
-	if !(o.TopP >= 0 && o.TopP <= 1) {
-		return CacheSpec{}, fmt.Errorf("--top-p %v, expected 0 ≤ P ≤ 1", o.TopP)
-	}
-	if o.Cache == "" {
-		return CacheSpec{}, fmt.Errorf("--cache is required (e.g. 4+252)")
-	}
-	spec, err := ParseCacheSpec(o.Cache)
-	if err != nil {
-		return CacheSpec{}, fmt.Errorf("--cache: %w", err)
-	}
-	return spec, nil
-}
-
-// generator holds one stream's state across prompts and chat turns.
-type generator struct {
 	m       *Model
 	spec    CacheSpec
 	sess    *Session
-	tok     textTokenizer
-	o       *GenerateOptions
 	sampler *Sampler
-	eos     int32
 	hist    []int32 // recompute:W: the last W tokens
-	pending []int32 // sampled token not fed yet (start of the next turn)
-	text    TextStream
 }
 
-func newGenerator(m *Model, spec CacheSpec, tok textTokenizer, o *GenerateOptions) *generator {
-	eos := int32(m.Config.EOSTokenID)
-	if id, ok := tok.TokenID("<|endoftext|>"); ok {
-		eos = id
+// NewGenerator returns a generator for m under spec drawing with s.
+func NewGenerator(m *Model, spec CacheSpec, s *Sampler) *Generator {
+	return &Generator{EOS: int32(m.Config.EOSTokenID), m: m, spec: spec, sess: m.NewSession(spec, 0), sampler: s}
+}
+
+// ResumeGenerator returns a generator that continues sess (a session of m
+// under spec, e.g. from RestoreSession) drawing with s.
+func (m *Model) ResumeGenerator(sess *Session, spec CacheSpec, s *Sampler) *Generator {
+	return &Generator{EOS: int32(m.Config.EOSTokenID), m: m, spec: spec, sess: sess, sampler: s}
+}
+
+// SetSampler makes the following turns draw with s (a server's requests
+// each bring their sampling parameters).
+func (g *Generator) SetSampler(s *Sampler) { g.sampler = s }
+
+// Session returns the generator's session (its cache holds the stream so
+// far).
+func (g *Generator) Session() *Session { return g.sess }
+
+// ErrNothingToFeed is Turn's error for an empty token list.
+var ErrNothingToFeed = errors.New("no tokens to feed (an empty prompt and a model without sinks)")
+
+// Turn appends ids to the stream, first evicting the oldest window tokens
+// so that ids and up to maxNew answer tokens fit without evicting during
+// their prefill (StreamingLLM's multi-round dialogue), then samples up to
+// maxNew tokens, feeding each back and passing it to emit, until the
+// sampler draws EOS. emit's error stops the turn and is returned.
+func (g *Generator) Turn(ctx context.Context, ids []int32, maxNew int, emit func(tok int32) error) error {
+	if len(ids) == 0 {
+		return ErrNothingToFeed
 	}
-	so := SamplerOptions{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, Seed: o.Seed}
-	return &generator{
-		m: m, spec: spec, sess: m.NewSession(spec, 0), tok: tok, o: o,
-		sampler: NewSampler(so, m.Config.VocabSize, m.SinkIDs()), eos: eos, text: TextStream{Tok: tok},
+	if maxNew < 1 {
+		return fmt.Errorf("%d new tokens, expected ≥ 1", maxNew)
 	}
+	g.sess.Cache().Evict(len(ids) + maxNew)
+	logits, err := g.feed(ids)
+	if err != nil {
+		return err
+	}
+	for range maxNew {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		next := g.sampler.Sample(logits)
+		if next == g.EOS || slices.Contains(g.MoreEOS, next) {
+			return nil
+		}
+		if err := emit(next); err != nil {
+			return err
+		}
+		if logits, err = g.feed([]int32{next}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // feed appends tokens to the stream and returns the last one's logits.
-func (g *generator) feed(ids []int32) ([]float32, error) {
+func (g *Generator) feed(ids []int32) ([]float32, error) {
 	if g.spec.Kind != Recompute {
 		return g.sess.Prefill(ids)
 	}
@@ -127,35 +104,4 @@ func (g *generator) feed(ids []int32) ([]float32, error) {
 		}
 	}
 	return l, nil
-}
-
-// turn feeds prompt ids (after evicting room for them and the answer) and
-// streams up to MaxNewTokens sampled tokens to out.
-func (g *generator) turn(ctx context.Context, ids []int32, out io.Writer) error {
-	ids = append(g.pending, ids...)
-	g.pending = nil
-	if len(ids) == 0 {
-		return fmt.Errorf("--prompt: empty after tokenization and the model has no sinks, expected at least one token")
-	}
-	g.sess.Cache().Evict(len(ids) + g.o.MaxNewTokens)
-	logits, err := g.feed(ids)
-	if err != nil {
-		return err
-	}
-	for range g.o.MaxNewTokens {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		next := g.sampler.Sample(logits)
-		if next == g.eos {
-			break
-		}
-		if err := g.text.write(out, next); err != nil {
-			return err
-		}
-		if logits, err = g.feed([]int32{next}); err != nil {
-			return err
-		}
-	}
-	return g.text.flush(out)
 }

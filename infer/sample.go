@@ -1,59 +1,78 @@
 package infer
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 
-	"github.com/sinktrain/sinktrain/sinktoken"
+	"github.com/sinktrain/sinktrain/internal/input"
 )
 
-// SamplerOptions are the sampling parameters of generation (sinktrain
-// generate and the OpenAI API of sinktrain serve).
+// SamplerOptions configure a Sampler.
 type SamplerOptions struct {
 	Temperature float64 // ≤ 0: greedy (the most likely token)
-	TopK        int     // sample among the K most likely tokens; 0: all
-	TopP        float64 // nucleus: the fewest most likely tokens whose probability reaches P; 0 or ≥ 1: all
-	Seed        uint64
+	TopK        int     // sample among the TopK most likely tokens; 0: all
+	TopP        float64 // nucleus: the fewest most likely tokens whose probability reaches TopP; 0 or 1: all
+	Seed        uint64  // the sampler's random stream
 	// Stream selects one of many independent random streams of the same
-	// seed (a chat turn's index, so that every turn of a conversation is
-	// reproducible on its own).
+	// seed (sinktrain serve: a chat turn's index, so that every turn of a
+	// conversation is reproducible on its own). 0 is the seed's stream.
 	Stream uint64
 }
 
-// Sampler draws next tokens from logits. The model's sink tokens are never
-// drawn. A Sampler is not safe for concurrent use.
+// Sampler draws next tokens from logits: greedy for temperature ≤ 0,
+// otherwise from softmax(logits/T) restricted to the top-k tokens, then to
+// the top-p nucleus (HF transformers' order). Tokens
+// it excludes (a model's sinks) are never drawn. Its random stream depends
+// only on the seed, so a run is reproducible. A Sampler is not safe for
+// concurrent use.
 type Sampler struct {
-	o      SamplerOptions
-	rng    *rand.Rand
-	banned []int32   // sink ids
-	sorted []float32 // [V] top-k scratch
-	probs  []float64 // [V] unnormalised probabilities
-	order  []int32   // [V] top-p scratch
+	o       SamplerOptions
+	exclude []int32
+	rng     *rand.Rand
+	sorted  []float32 // [V] top-k scratch
+	probs   []float64 // [V] sampling scratch
+	order   []int32   // top-p scratch
 }
 
-// NewSampler returns a sampler over a vocabulary of v tokens that never
-// draws a token of banned (the sinks).
-func NewSampler(o SamplerOptions, v int, banned []int32) *Sampler {
-	return &Sampler{
-		o: o, rng: rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15^o.Stream)), banned: banned,
-		sorted: make([]float32, v), probs: make([]float64, v),
+// Validate checks the options.
+func (o SamplerOptions) Validate() error {
+	if o.TopK < 0 {
+		return input.Errorf("TopK", "top-k", strconv.Itoa(o.TopK), "expected ≥ 0 (0: all tokens)")
 	}
+	if math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0) {
+		return input.Errorf("Temperature", "temperature", fmt.Sprint(o.Temperature), "expected a finite number (≤ 0: greedy)")
+	}
+	if !(o.TopP >= 0 && o.TopP <= 1) {
+		return input.Errorf("TopP", "top-p", fmt.Sprint(o.TopP), "expected 0 ≤ P ≤ 1 (0 or 1: all tokens)")
+	}
+	return nil
 }
 
-// Sample draws the next token: greedy for temperature ≤ 0, otherwise from
-// softmax(logits/T) restricted to the top-k tokens, then to the top-p
-// nucleus (HF transformers' order: temperature, top-k, top-p).
+// NewSampler returns a sampler that never draws a token of exclude.
+func NewSampler(o SamplerOptions, exclude []int32) (*Sampler, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	return &Sampler{o: o, exclude: slices.Clone(exclude), rng: rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15^o.Stream))}, nil
+}
+
+// Sample returns the next token for logits [V] (logits is not modified).
 func (s *Sampler) Sample(logits []float32) int32 {
-	masked := func(i int) bool { return sinktoken.IsSink(int32(i), s.banned) }
+	excluded := func(i int) bool { return slices.Contains(s.exclude, int32(i)) }
 	if s.o.Temperature <= 0 {
 		best := -1
 		for i, v := range logits {
-			if !masked(i) && (best < 0 || v > logits[best]) {
+			if !excluded(i) && (best < 0 || v > logits[best]) {
 				best = i
 			}
 		}
 		return int32(best)
+	}
+	if len(s.probs) != len(logits) {
+		s.sorted, s.probs = make([]float32, len(logits)), make([]float64, len(logits))
 	}
 	threshold := float32(math.Inf(-1))
 	if k := s.o.TopK; k > 0 && k < len(logits) {
@@ -68,7 +87,7 @@ func (s *Sampler) Sample(logits []float32) int32 {
 	var sum float64
 	for i, v := range logits {
 		p := 0.0
-		if !masked(i) && v >= threshold {
+		if !excluded(i) && v >= threshold {
 			p = math.Exp((float64(v) - mx) / s.o.Temperature)
 		}
 		s.probs[i] = p

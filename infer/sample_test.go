@@ -2,8 +2,18 @@ package infer
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
+
+func newSampler(t *testing.T, o SamplerOptions, exclude []int32) *Sampler {
+	t.Helper()
+	s, err := NewSampler(o, exclude)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
 
 // counts draws n tokens from logits and returns how often each came.
 func counts(s *Sampler, logits []float32, n int) []int {
@@ -34,7 +44,7 @@ func TestSamplerTopP(t *testing.T) {
 		{1, []float64{0.5, 0.3, 0.15, 0.05, 0}},
 		{0, []float64{0.5, 0.3, 0.15, 0.05, 0}},
 	} {
-		s := NewSampler(SamplerOptions{Temperature: 1, TopP: tt.topP, Seed: 5}, len(p), []int32{4})
+		s := newSampler(t, SamplerOptions{Temperature: 1, TopP: tt.topP, Seed: 5}, []int32{4})
 		c := counts(s, logits, n)
 		for i, w := range tt.want {
 			got := float64(c[i]) / n
@@ -50,13 +60,13 @@ func TestSamplerTopP(t *testing.T) {
 // tokens; temperature 0 takes the most likely non-sink token.
 func TestSamplerTopKAndGreedy(t *testing.T) {
 	logits := []float32{0, 3, 1, 2, 9}
-	s := NewSampler(SamplerOptions{Temperature: 0.7, TopK: 3, Seed: 1}, 5, []int32{4})
+	s := newSampler(t, SamplerOptions{Temperature: 0.7, TopK: 3, Seed: 1}, []int32{4})
 	// top-3 of all logits is {4, 1, 3}; the sink 4 is masked: 1 and 3 remain.
 	c := counts(s, logits, 2000)
 	if c[0] != 0 || c[2] != 0 || c[4] != 0 || c[1] == 0 || c[3] == 0 {
 		t.Errorf("top-k 3 with sink 4 masked: counts %v, want only tokens 1 and 3", c)
 	}
-	g := NewSampler(SamplerOptions{}, 5, []int32{4})
+	g := newSampler(t, SamplerOptions{}, []int32{4})
 	if got := g.Sample(logits); got != 1 {
 		t.Errorf("greedy: %d, want 1 (4 is a sink)", got)
 	}
@@ -68,7 +78,7 @@ func TestSamplerStreams(t *testing.T) {
 	logits := make([]float32, 64)
 	draw := func(o SamplerOptions) []int32 {
 		o.Temperature = 1
-		s := NewSampler(o, len(logits), nil)
+		s := newSampler(t, o, nil)
 		out := make([]int32, 32)
 		for i := range out {
 			out[i] = s.Sample(logits)
@@ -89,5 +99,13 @@ func TestSamplerStreams(t *testing.T) {
 	}
 	if eq(a, draw(SamplerOptions{Seed: 3, Stream: 2})) || eq(a, draw(SamplerOptions{Seed: 4, Stream: 1})) {
 		t.Error("another stream or seed drew the same 32 tokens")
+	}
+}
+
+func TestSamplerTopPValidate(t *testing.T) {
+	for _, p := range []float64{-0.1, 1.5} {
+		if _, err := NewSampler(SamplerOptions{TopP: p}, nil); err == nil || !strings.Contains(err.Error(), "top-p") {
+			t.Errorf("top-p %v: %v", p, err)
+		}
 	}
 }

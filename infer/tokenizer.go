@@ -7,24 +7,8 @@ import (
 	"github.com/sinktrain/sinktrain/data/tokenizer"
 )
 
-// textTokenizer is what infer needs from tokenizer.Tokenizer.
-type textTokenizer interface {
-	Encode(string) []int32
-	Decode([]int32) string
-	TokenID(string) (int32, bool)
-}
-
-// loadModelTokenizer is LoadTokenizer for the commands of this package.
-func loadModelTokenizer(dir string, m *Model) (textTokenizer, error) {
-	tok, err := LoadTokenizer(dir, m)
-	if err != nil {
-		return nil, fmt.Errorf("--model %s: %w", dir, err)
-	}
-	return tok, nil
-}
-
-// LoadTokenizer loads the model folder's tokenizer.json and checks it
-// against the model: its ids fit the vocabulary and the sink tokens have the
+// LoadTokenizer loads the tokenizer.json of model folder dir and checks it
+// against m: its ids fit the vocabulary and the sink tokens have the
 // config's sink ids.
 func LoadTokenizer(dir string, m *Model) (*tokenizer.Tokenizer, error) {
 	path := filepath.Join(dir, "tokenizer.json")

@@ -56,7 +56,7 @@ func BenchmarkTurn(b *testing.B) {
 			say(conv, done)
 		}
 		var snap bytes.Buffer
-		mustT(b, conv.sess.Snapshot(&snap, checkpoint.F32))
+		mustT(b, conv.session().Snapshot(&snap, checkpoint.F32))
 		state, err := conv.state()
 		mustT(b, err)
 		b.Run(fmt.Sprintf("turn=%d", turn), func(b *testing.B) {

@@ -26,7 +26,7 @@ type Engine struct {
 	Tok      *tokenizer.Tokenizer
 	Template Template
 	Spec     infer.CacheSpec
-	eos      map[int32]bool // tokens that end a reply
+	eos      []int32 // tokens that end a reply: the first is the Generator's EOS
 }
 
 // LoadEngine loads the model folder dir (a sinktrain run/checkpoint or an HF
@@ -49,16 +49,18 @@ func LoadEngine(name, dir string, spec infer.CacheSpec) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{Name: name, Dir: dir, Model: m, Tok: tok, Template: tmpl, Spec: spec, eos: map[int32]bool{}}
+	e := &Engine{Name: name, Dir: dir, Model: m, Tok: tok, Template: tmpl, Spec: spec}
+	// As sinktrain generate: <|endoftext|> when the tokenizer has it, else
+	// the config's eos_token_id; then a chat model's end-of-turn tokens.
 	if id, ok := tok.TokenID("<|endoftext|>"); ok {
-		e.eos[id] = true
+		e.eos = append(e.eos, id)
 	} else {
-		e.eos[int32(m.Config.EOSTokenID)] = true
+		e.eos = append(e.eos, int32(m.Config.EOSTokenID))
 	}
 	if j, ok := tmpl.(*JinjaTemplate); ok {
 		if s, _ := j.special["eos_token"].(string); s != "" {
 			if id, ok := tok.TokenID(s); ok {
-				e.eos[id] = true
+				e.eos = append(e.eos, id)
 			}
 		}
 	}
@@ -66,9 +68,7 @@ func LoadEngine(name, dir string, spec infer.CacheSpec) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range ids {
-		e.eos[id] = true
-	}
+	e.eos = append(e.eos, ids...)
 	return e, nil
 }
 
@@ -108,8 +108,8 @@ func generationEOS(dir string) ([]int32, error) {
 // read (to recognise the request that continues it) but not the text.
 type Conversation struct {
 	e         *Engine
-	sess      *infer.Session
-	text      hash.Hash // SHA-256 of every byte of text read so far (prompts and replies)
+	gen       *infer.Generator // its Session holds the cache
+	text      hash.Hash        // SHA-256 of every byte of text read so far (prompts and replies)
 	textLen   int64
 	turns     int    // replies generated
 	lastReply string // the last reply (for PinnedDelta)
@@ -117,8 +117,17 @@ type Conversation struct {
 
 // NewConversation starts an empty conversation.
 func (e *Engine) NewConversation() *Conversation {
-	return &Conversation{e: e, sess: e.Model.NewSession(e.Spec, 0), text: sha256.New()}
+	return e.conversation(e.Model.NewSession(e.Spec, 0))
 }
+
+// conversation wraps a session (new or restored).
+func (e *Engine) conversation(sess *infer.Session) *Conversation {
+	g := e.Model.ResumeGenerator(sess, e.Spec, nil)
+	g.EOS, g.MoreEOS = e.eos[0], e.eos[1:]
+	return &Conversation{e: e, gen: g, text: sha256.New()}
+}
+
+func (c *Conversation) session() *infer.Session { return c.gen.Session() }
 
 // Key returns the SHA-256 of the conversation's text so far.
 func (c *Conversation) Key() [32]byte {
@@ -132,10 +141,10 @@ func (c *Conversation) Turns() int { return c.turns }
 
 // Cache returns the conversation's cache usage.
 func (c *Conversation) Cache() CacheUsage {
-	s, w, ev := c.sess.Cache().Occupancy()
+	s, w, ev := c.session().Cache().Occupancy()
 	return CacheUsage{
 		Spec: c.e.Spec.String(), Sinks: s, Window: w, WindowSize: c.e.Spec.Window,
-		Evicted: ev, Seen: c.sess.Cache().Seen(), Turns: c.turns,
+		Evicted: ev, Seen: c.session().Cache().Seen(), Turns: c.turns,
 	}
 }
 
@@ -179,7 +188,7 @@ func ExtensionDelta(t Template, msgs []Message, full string) (key [32]byte, delt
 // template puts after an assistant message (end-of-turn tokens, blank
 // lines) comes first. Before any reply it is render(msgs).
 func (c *Conversation) PinnedDelta(t Template, msgs []Message) (string, error) {
-	if c.turns == 0 || c.sess.Cache().Seen() == 0 {
+	if c.turns == 0 || c.session().Cache().Seen() == 0 {
 		return t.Render(msgs, true)
 	}
 	pre := []Message{{Role: "user"}, {Role: "assistant", Content: Content(c.lastReply)}}
@@ -220,15 +229,16 @@ type TurnResult struct {
 // reply fit in the window without evicting during the turn (StreamingLLM's
 // evict_for_space). Sampling draws from stream Turns() of the seed, so a
 // conversation's turns are reproducible one by one. A reply that ends at
-// an end-of-text token does not feed that token; every other generated
-// token is read (a stop string's tokens included), so the cache holds the
-// conversation as generated. On a cancelled ctx the turn stops between
+// an end-of-text token does not feed that token, nor does one that ends at
+// a stop string feed the token completing it; every other generated token
+// is read, so the cache holds the conversation as generated (the Generator
+// of package infer runs the loop). On a cancelled ctx the turn stops between
 // tokens: the reply so far counts as the turn's reply and ctx's error is
 // returned with it.
 func (c *Conversation) Turn(ctx context.Context, text string, p TurnParams, emit func(string) error) (TurnResult, error) {
 	var res TurnResult
 	ids := c.e.Tok.Encode(text)
-	if c.sess.Cache().Seen() == 0 {
+	if c.session().Cache().Seen() == 0 {
 		ids = append(c.e.Model.SinkIDs(), ids...)
 	}
 	if len(ids) == 0 {
@@ -240,39 +250,33 @@ func (c *Conversation) Turn(ctx context.Context, text string, p TurnParams, emit
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	c.sess.Cache().Evict(len(ids) + p.MaxTokens)
-	logits, err := c.sess.Prefill(ids)
+	so := p.Sampling
+	so.Stream = uint64(c.turns)
+	sampler, err := infer.NewSampler(so, c.e.Model.SinkIDs())
 	if err != nil {
 		return res, err
 	}
-	c.read(text)
+	c.gen.SetSampler(sampler)
 	res.PromptTokens = len(ids)
-	so := p.Sampling
-	so.Stream = uint64(c.turns)
-	sampler := infer.NewSampler(so, c.e.Model.Config.VocabSize, c.e.Model.SinkIDs())
 	out := replyWriter{stops: p.Stop, emit: emit}
-	ts := infer.TextStream{Tok: c.e.Tok}
-	res.Finish = "length"
-	for range p.MaxTokens {
-		if err = ctx.Err(); err != nil {
-			break
-		}
-		next := sampler.Sample(logits)
-		if c.e.eos[next] {
-			res.Finish = "stop"
-			break
-		}
+	ts := infer.NewTextStream(c.e.Tok)
+	err = c.gen.Turn(ctx, ids, p.MaxTokens, func(tok int32) error {
 		res.CompletionTokens++
-		if logits, err = c.sess.Step(next); err != nil {
-			break
+		stopped, err := out.add(ts.Add(tok))
+		if err == nil && stopped {
+			err = errStopped
 		}
-		var stopped bool
-		if stopped, err = out.add(ts.Add(next)); err != nil || stopped {
-			res.Finish = "stop"
-			break
+		return err
+	})
+	c.read(text)
+	res.Finish = "stop"
+	switch {
+	case errors.Is(err, errStopped):
+		err = nil
+	case err == nil && !out.stopped:
+		if res.CompletionTokens == p.MaxTokens {
+			res.Finish = "length"
 		}
-	}
-	if err == nil && !out.stopped {
 		if stopped, e := out.add(ts.Flush()); e != nil {
 			err = e
 		} else if stopped {
@@ -294,6 +298,9 @@ func (c *Conversation) read(text string) {
 	c.text.Write([]byte(text))
 	c.textLen += int64(len(text))
 }
+
+// errStopped ends a turn at a stop string.
+var errStopped = errors.New("stop string")
 
 // replyWriter collects a reply and emits it piece by piece, holding back
 // any tail that may be the start of a stop string.
@@ -396,7 +403,9 @@ func (e *Engine) conversationFrom(st conversationState, sess *infer.Session) (*C
 	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.TextHash); err != nil {
 		return nil, fmt.Errorf("text hash state: %w", err)
 	}
-	return &Conversation{e: e, sess: sess, text: h, textLen: st.TextLen, turns: st.Turns, lastReply: st.LastReply}, nil
+	c := e.conversation(sess)
+	c.text, c.textLen, c.turns, c.lastReply = h, st.TextLen, st.Turns, st.LastReply
+	return c, nil
 }
 
 // validUTF8 replaces every byte that is not part of a valid UTF-8 character

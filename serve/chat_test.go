@@ -16,7 +16,7 @@ func TestChatCLI(t *testing.T) {
 	dir := writeTinyModel(t, 1, 3, "")
 	run := func(cache string, seed uint64) (string, error) {
 		var out bytes.Buffer
-		err := Chat(context.Background(), &infer.GenerateOptions{Model: dir, Cache: cache, Chat: true, MaxNewTokens: 5, Temperature: 0.8, TopK: 40, Seed: seed,
+		err := Chat(context.Background(), ChatOptions{Model: dir, Cache: cache, MaxNewTokens: 5, SamplerOptions: infer.SamplerOptions{Temperature: 0.8, TopK: 40, Seed: seed},
 			In: strings.NewReader("Hello there\n\nWho are you?\nThe rabbit hole is deep.\n"), Out: &out})
 		return out.String(), err
 	}

@@ -5,29 +5,37 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strings"
 
 	"github.com/sinktrain/sinktrain/infer"
 )
 
+// ChatOptions configures Chat.
+type ChatOptions struct {
+	Model        string // model folder
+	Cache        string // cache spec: K+W or dense
+	MaxNewTokens int    // per turn, ≥ 1
+	infer.SamplerOptions
+	In  io.Reader // user turns, one per line (nil: os.Stdin)
+	Out io.Writer // replies, streamed, each followed by a newline (nil: os.Stdout)
+}
+
 // Chat holds one conversation on a terminal (sinktrain generate --chat):
 // every non-empty line of o.In is a user message, answered on o.Out
 // (streamed as generated, then a newline). It runs the server's
 // Conversation code under the model's chat template: the conversation of a
 // client that pins a session (X-Session-Id) or sends its whole history,
-// with the same seed and sampling, gets the same replies. o.Prompt must be
-// empty.
-func Chat(ctx context.Context, o *infer.GenerateOptions) error {
+// with the same seed and sampling, gets the same replies.
+func Chat(ctx context.Context, o ChatOptions) error {
 	if o.Model == "" {
 		return fmt.Errorf("no model folder given")
 	}
 	if o.MaxNewTokens < 1 {
 		return fmt.Errorf("max new tokens %d, expected ≥ 1", o.MaxNewTokens)
 	}
-	if o.TopK < 0 || math.IsNaN(o.Temperature) || !(o.TopP >= 0 && o.TopP <= 1) {
-		return fmt.Errorf("top-k %d, temperature %v, top-p %v: expected top-k ≥ 0, a temperature, 0 ≤ top-p ≤ 1", o.TopK, o.Temperature, o.TopP)
+	if err := o.SamplerOptions.Validate(); err != nil {
+		return err
 	}
 	spec, err := infer.ParseCacheSpec(o.Cache)
 	if err != nil {
@@ -45,7 +53,7 @@ func Chat(ctx context.Context, o *infer.GenerateOptions) error {
 		out = os.Stdout
 	}
 	conv := e.NewConversation()
-	p := TurnParams{MaxTokens: o.MaxNewTokens, Sampling: infer.SamplerOptions{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, Seed: o.Seed}}
+	p := TurnParams{MaxTokens: o.MaxNewTokens, Sampling: o.SamplerOptions}
 	emit := func(s string) error { _, err := io.WriteString(out, s); return err }
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 1<<16), 1<<24)

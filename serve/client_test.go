@@ -55,7 +55,7 @@ func needNodeModules(t *testing.T) {
 func generateChat(t *testing.T, dir string, turns []string) string {
 	t.Helper()
 	var out bytes.Buffer
-	o := &infer.GenerateOptions{Model: dir, Cache: eqCache, Chat: true, MaxNewTokens: eqMaxTokens, Temperature: 0.8, TopK: 40, Seed: eqSeed,
+	o := ChatOptions{Model: dir, Cache: eqCache, MaxNewTokens: eqMaxTokens, SamplerOptions: infer.SamplerOptions{Temperature: 0.8, TopK: 40, Seed: eqSeed},
 		In: strings.NewReader(strings.Join(turns, "\n") + "\n"), Out: &out}
 	mustT(t, Chat(context.Background(), o))
 	return out.String()

@@ -307,7 +307,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 			assistants++
 		}
 	}
-	switch seen := conv.sess.Cache().Seen(); {
+	switch seen := conv.session().Cache().Seen(); {
 	case seen > 0 && ext && conv.Key() == key:
 		j.text, j.cached = delta, seen
 	case seen > 0 && id != "" && assistants == 0:
@@ -371,7 +371,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer release()
-		j.sess, j.conv, j.cached = sess, sess.conv, sess.conv.sess.Cache().Seen()
+		j.sess, j.conv, j.cached = sess, sess.conv, sess.conv.session().Cache().Seen()
 	}
 	s.run(ctx, w, j)
 }
@@ -468,7 +468,7 @@ func (s *Server) run(ctx context.Context, w http.ResponseWriter, j *job) {
 	if j.sess != nil {
 		w.Header().Set("X-Session-Id", j.sess.id)
 	}
-	_, _, evBefore := j.conv.sess.Cache().Occupancy()
+	_, _, evBefore := j.conv.session().Cache().Occupancy()
 	var sse *sseWriter
 	emit := func(string) error { return nil }
 	if j.stream {
@@ -485,7 +485,7 @@ func (s *Server) run(ctx context.Context, w http.ResponseWriter, j *job) {
 		}
 	}
 	res, err := j.conv.Turn(ctx, j.text, j.params, emit)
-	_, _, evAfter := j.conv.sess.Cache().Occupancy()
+	_, _, evAfter := j.conv.session().Cache().Occupancy()
 	s.m.cacheEvicted.Add(int64(evAfter - evBefore))
 	s.m.promptTokens.Add(int64(res.PromptTokens))
 	s.m.cachedTokens.Add(int64(j.cached))

@@ -227,7 +227,7 @@ func (st *store) save(s *session) error {
 		binary.LittleEndian.PutUint32(hdr[12:], uint32(len(meta)))
 		w.Write(hdr[:])
 		w.Write(meta)
-		return s.conv.sess.Snapshot(w, st.dtype)
+		return s.conv.session().Snapshot(w, st.dtype)
 	})
 	if err != nil {
 		return err

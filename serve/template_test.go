@@ -142,14 +142,13 @@ type goldenCase struct {
 }
 
 // TestTemplateGoldens renders every family's HF goldens with the family's
-// own chat_template. Each family folder under
-// testdata/fixtures/tokenizers/ that has a chat_template must have a
-// chat.json; the folder itself comes with the tokenizer-family fixtures and
-// this test checks what is there.
+// own chat_template (scripts/fixtures writes them with transformers). Each
+// family folder under testdata/fixtures/tokenizers/ that has a
+// chat_template must have a chat.json, and llama3 and qwen2 must be there.
 func TestTemplateGoldens(t *testing.T) {
 	root := filepath.Join("..", "testdata", "fixtures", "tokenizers")
 	dirs, _ := filepath.Glob(filepath.Join(root, "*"))
-	checked := 0
+	checked := map[string]int{}
 	for _, dir := range dirs {
 		tm, err := LoadTemplate(dir)
 		if err != nil {
@@ -177,7 +176,12 @@ func TestTemplateGoldens(t *testing.T) {
 				t.Errorf("%s case %d:\n got %q\nwant %q", dir, i, got, c.Text)
 			}
 		}
-		checked++
+		checked[filepath.Base(dir)] = len(cases)
 	}
-	t.Logf("checked the HF chat goldens of %d families", checked)
+	for _, f := range []string{"llama3", "qwen2"} {
+		if checked[f] == 0 {
+			t.Errorf("no HF chat goldens for %s under %s (scripts/fixtures writes them)", f, root)
+		}
+	}
+	t.Logf("HF chat goldens checked (family: cases): %v", checked)
 }

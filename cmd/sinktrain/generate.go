@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -9,17 +12,27 @@ import (
 	"github.com/sinktrain/sinktrain/serve"
 )
 
-// newGenerateCmd builds `sinktrain generate`. runF nil runs infer.Generate
-// (--prompt), chatF nil runs serve.Chat (--chat: the server's conversation
-// code, so that a chat here and over the API give the same text).
-func newGenerateCmd(runF, chatF func(context.Context, *infer.GenerateOptions) error) *cobra.Command {
+// generateOptions are the flags of `sinktrain generate`.
+type generateOptions struct {
+	Model  string // run/checkpoint directory or plain HF GPT-NeoX folder (with tokenizer.json)
+	Cache  string // cache spec; recompute:W re-encodes W tokens per new token
+	Prompt string // the prompt (the model's sinks are prepended)
+	// Chat reads one user turn per line from In and answers each, keeping
+	// one bounded cache across turns: serve.Chat, the server's conversation
+	// code under the model's chat template.
+	Chat         bool
+	MaxNewTokens int // per prompt or turn
+	infer.SamplerOptions
+	In  io.Reader // chat turns
+	Out io.Writer // generated text, streamed as produced
+}
+
+// newGenerateCmd builds `sinktrain generate`. runF nil runs runGenerate.
+func newGenerateCmd(runF func(context.Context, *generateOptions) error) *cobra.Command {
 	if runF == nil {
-		runF = infer.Generate
+		runF = runGenerate
 	}
-	if chatF == nil {
-		chatF = serve.Chat
-	}
-	o := &infer.GenerateOptions{}
+	o := &generateOptions{}
 	cmd := &cobra.Command{
 		Use:   "generate --model CKPT --cache SPEC (--prompt TEXT | --chat) [--max-new-tokens N] [--temperature T] [--top-k K] [--seed S]",
 		Short: "Generate text under a bounded KV cache, streaming tokens as they come",
@@ -38,9 +51,6 @@ same replies as a conversation over the API with that seed. --chat needs a K+W
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.In = cmd.InOrStdin()
 			o.Out = cmd.OutOrStdout()
-			if o.Chat {
-				return chatF(cmd.Context(), o)
-			}
 			return runF(cmd.Context(), o)
 		},
 	}
@@ -59,4 +69,55 @@ same replies as a conversation over the API with that seed. --chat needs a K+W
 	cmd.MarkFlagsMutuallyExclusive("prompt", "chat")
 	cmd.MarkFlagsOneRequired("prompt", "chat")
 	return cmd
+}
+
+// runGenerate streams a continuation of the prompt to o.Out, token by
+// token, through infer's Generator; --chat runs serve.Chat.
+func runGenerate(ctx context.Context, o *generateOptions) error {
+	if o.MaxNewTokens < 1 {
+		return fmt.Errorf("--max-new-tokens %d: expected ≥ 1", o.MaxNewTokens)
+	}
+	spec, err := infer.ParseCacheSpec(o.Cache)
+	if err != nil {
+		return fmt.Errorf("--cache: %w", err)
+	}
+	if o.Chat {
+		return serve.Chat(ctx, serve.ChatOptions{Model: o.Model, Cache: o.Cache, MaxNewTokens: o.MaxNewTokens,
+			SamplerOptions: o.SamplerOptions, In: o.In, Out: o.Out})
+	}
+	if err := o.SamplerOptions.Validate(); err != nil {
+		return err
+	}
+	m, err := infer.LoadModel(o.Model)
+	if err != nil {
+		return err
+	}
+	tok, err := infer.LoadTokenizer(o.Model, m)
+	if err != nil {
+		return err
+	}
+	sampler, err := infer.NewSampler(o.SamplerOptions, m.SinkIDs())
+	if err != nil {
+		return err
+	}
+	g := infer.NewGenerator(m, spec, sampler)
+	if id, ok := tok.TokenID("<|endoftext|>"); ok {
+		g.EOS = id
+	}
+	text := infer.NewTextStream(tok)
+	turn := func(ids []int32) error {
+		err := g.Turn(ctx, ids, o.MaxNewTokens, func(id int32) error {
+			_, err := io.WriteString(o.Out, text.Add(id))
+			return err
+		})
+		if errors.Is(err, infer.ErrNothingToFeed) {
+			return fmt.Errorf("--prompt: empty after tokenization and the model has no sinks, expected at least one token")
+		}
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(o.Out, text.Flush()+"\n")
+		return err
+	}
+	return turn(append(m.SinkIDs(), tok.Encode(o.Prompt)...))
 }

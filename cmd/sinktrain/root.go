@@ -93,7 +93,7 @@ func subcommands() []*cobra.Command {
 		newCompareCmd(nil, nil),
 		newInspectCmd(nil),
 		newEvalCmd(nil),
-		newGenerateCmd(nil, nil),
+		newGenerateCmd(nil),
 		newServeCmd(nil),
 		newPretrainCmd(nil),
 		newFinetuneCmd(nil),

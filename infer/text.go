@@ -1,24 +1,32 @@
 package infer
 
 import (
-	"io"
 	"strings"
 	"unicode/utf8"
 )
 
-// TextStream decodes tokens incrementally: byte-level BPE tokens may split a
-// character, so bytes of an incomplete trailing character are held back
-// until the tokens that complete it arrive (at most utf8.UTFMax tokens).
-type TextStream struct {
-	Tok interface{ Decode([]int32) string }
-	ids []int32 // tokens not written yet
+// Decoder turns token ids into text (*tokenizer.Tokenizer is one).
+type Decoder interface {
+	Decode(ids []int32) string
 }
 
-// Add adds a token and returns the text it completes ("" while a character
-// is incomplete).
+// TextStream decodes generated tokens incrementally: byte-level BPE tokens
+// may split a character, so the bytes of an incomplete trailing character
+// are held back until the tokens that complete it arrive (at most
+// utf8.UTFMax tokens).
+type TextStream struct {
+	dec Decoder
+	ids []int32 // tokens not returned as text yet
+}
+
+// NewTextStream returns a TextStream decoding with dec.
+func NewTextStream(dec Decoder) *TextStream { return &TextStream{dec: dec} }
+
+// Add appends a token and returns the text it completes ("" while a
+// character is incomplete).
 func (u *TextStream) Add(id int32) string {
 	u.ids = append(u.ids, id)
-	s := u.Tok.Decode(u.ids)
+	s := u.dec.Decode(u.ids)
 	if incomplete(s) && len(u.ids) < utf8.UTFMax {
 		return ""
 	}
@@ -31,21 +39,9 @@ func (u *TextStream) Flush() string {
 	if len(u.ids) == 0 {
 		return ""
 	}
-	s := u.Tok.Decode(u.ids)
+	s := u.dec.Decode(u.ids)
 	u.ids = u.ids[:0]
 	return s
-}
-
-func (u *TextStream) write(w io.Writer, id int32) error { return writeNonEmpty(w, u.Add(id)) }
-
-func (u *TextStream) flush(w io.Writer) error { return writeNonEmpty(w, u.Flush()) }
-
-func writeNonEmpty(w io.Writer, s string) error {
-	if s == "" {
-		return nil
-	}
-	_, err := io.WriteString(w, s)
-	return err
 }
 
 // incomplete reports whether s ends inside a UTF-8 character (raw bytes) or
