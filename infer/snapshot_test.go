@@ -162,4 +162,3 @@ func TestFingerprint(t *testing.T) {
 		t.Errorf("fingerprints: seed 1 %s, seed 2 %s, seed 1 again %s", a.FingerprintString(), b.FingerprintString(), a2.FingerprintString())
 	}
 }
-
