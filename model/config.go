@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
@@ -51,39 +52,39 @@ func (c Config) Validate() error {
 	}
 	for _, p := range pos {
 		if p.v <= 0 {
-			return fmt.Errorf("config: %s = %d, expected a positive integer", p.name, p.v)
+			return fmt.Errorf("%s = %d, expected a positive integer", p.name, p.v)
 		}
 	}
 	if c.HiddenSize%c.NumHeads != 0 {
-		return fmt.Errorf("config: hidden_size %d is not divisible by num_attention_heads %d", c.HiddenSize, c.NumHeads)
+		return fmt.Errorf("hidden_size %d is not divisible by num_attention_heads %d", c.HiddenSize, c.NumHeads)
 	}
 	if !(c.RotaryPct > 0 && c.RotaryPct <= 1) || math.IsNaN(c.RotaryPct) {
-		return fmt.Errorf("config: rotary_pct (partial_rotary_factor) = %v, expected a value in (0, 1]", c.RotaryPct)
+		return fmt.Errorf("rotary_pct (partial_rotary_factor) = %v, expected a value in (0, 1]", c.RotaryPct)
 	}
 	if r := c.RotaryDims(); r < 2 || r%2 != 0 {
-		return fmt.Errorf("config: rotary dims int(head_dim %d * rotary_pct %v) = %d, expected an even number >= 2", c.HeadDim(), c.RotaryPct, r)
+		return fmt.Errorf("rotary dims int(head_dim %d * rotary_pct %v) = %d, expected an even number >= 2", c.HeadDim(), c.RotaryPct, r)
 	}
 	if !(c.RotaryBase > 0) {
-		return fmt.Errorf("config: rotary_emb_base (rope_theta) = %v, expected > 0", c.RotaryBase)
+		return fmt.Errorf("rotary_emb_base (rope_theta) = %v, expected > 0", c.RotaryBase)
 	}
 	if !(c.LayerNormEps > 0) {
-		return fmt.Errorf("config: layer_norm_eps = %v, expected > 0", c.LayerNormEps)
+		return fmt.Errorf("layer_norm_eps = %v, expected > 0", c.LayerNormEps)
 	}
 	if c.HiddenAct != "gelu" {
-		return fmt.Errorf("config: hidden_act %q is not supported, expected \"gelu\"", c.HiddenAct)
+		return fmt.Errorf("hidden_act %q is not supported, expected \"gelu\"", c.HiddenAct)
 	}
 	if c.TieWordEmbeddings {
-		return fmt.Errorf("config: tie_word_embeddings = true is not supported, expected false (GPT-NeoX)")
+		return fmt.Errorf("tie_word_embeddings = true is not supported, expected false (GPT-NeoX)")
 	}
 	if err := c.Attention.Validate(); err != nil {
-		return fmt.Errorf("config: %w", err)
+		return err
 	}
 	if len(c.SinkTokens) != len(c.SinkIDs) {
-		return fmt.Errorf("config: sinktrain.sink_tokens has %d entries but sink_ids has %d, expected equal", len(c.SinkTokens), len(c.SinkIDs))
+		return fmt.Errorf("sinktrain.sink_tokens has %d entries but sink_ids has %d, expected equal", len(c.SinkTokens), len(c.SinkIDs))
 	}
 	for i, id := range c.SinkIDs {
 		if id < 0 || id >= c.VocabSize {
-			return fmt.Errorf("config: sinktrain.sink_ids[%d] = %d, expected an id in [0, %d)", i, id, c.VocabSize)
+			return fmt.Errorf("sinktrain.sink_ids[%d] = %d, expected an id in [0, %d)", i, id, c.VocabSize)
 		}
 	}
 	return nil
@@ -134,10 +135,10 @@ type SinktrainSection struct {
 func ParseConfig(b []byte) (Config, *SinktrainSection, error) {
 	var h hfConfig
 	if err := json.Unmarshal(b, &h); err != nil {
-		return Config{}, nil, fmt.Errorf("config: %w", err)
+		return Config{}, nil, input.JSON(err)
 	}
 	if h.ModelType != "gpt_neox" {
-		return Config{}, nil, fmt.Errorf("config: model_type %q is not supported, expected \"gpt_neox\"", h.ModelType)
+		return Config{}, nil, fmt.Errorf("model_type %q is not supported, expected \"gpt_neox\"", h.ModelType)
 	}
 	c := Config{
 		// transformers GPTNeoXConfig defaults for optional fields.
@@ -159,7 +160,7 @@ func ParseConfig(b []byte) (Config, *SinktrainSection, error) {
 	}
 	for _, r := range req {
 		if r.p == nil {
-			return Config{}, nil, fmt.Errorf("config: required field %s is missing", r.name)
+			return Config{}, nil, fmt.Errorf("required field %s is missing", r.name)
 		}
 		*r.dst = *r.p
 	}
@@ -171,7 +172,7 @@ func ParseConfig(b []byte) (Config, *SinktrainSection, error) {
 	}
 	if rp := h.RopeParameters; rp != nil {
 		if rp.RopeType != "" && rp.RopeType != "default" {
-			return Config{}, nil, fmt.Errorf("config: rope_parameters.rope_type %q is not supported, expected \"default\"", rp.RopeType)
+			return Config{}, nil, fmt.Errorf("rope_parameters.rope_type %q is not supported, expected \"default\"", rp.RopeType)
 		}
 		if rp.PartialRotaryFactor != nil {
 			c.RotaryPct = *rp.PartialRotaryFactor
