@@ -74,7 +74,7 @@ func runGenerate(ctx context.Context, o *generateOptions) error {
 	}
 	spec, err := infer.ParseCacheSpec(o.Cache)
 	if err != nil {
-		return fmt.Errorf("--cache: %w", err)
+		return err
 	}
 	if err := o.SamplerOptions.Validate(); err != nil {
 		return err
