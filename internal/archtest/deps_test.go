@@ -13,17 +13,17 @@ const module = "github.com/sinktrain/sinktrain"
 // (directly or not). Packages absent from the map may import nothing of ours
 // except internal/fsutil and internal/progress.
 var allowed = map[string][]string{
-	"cmd/sinktrain":  {"train", "infer", "study", "data", "data/tokenizer", "data/shard", "checkpoint", "model", "model/graph", "autograd", "sinktoken", "configs", "internal/fsutil", "internal/progress"},
-	"train":          {"model", "model/graph", "data", "data/tokenizer", "data/shard", "checkpoint", "autograd", "sinktoken", "configs", "internal/fsutil", "internal/progress"},
-	"study":          {"infer", "model", "checkpoint", "sinktoken", "data", "data/tokenizer", "data/shard", "autograd", "internal/fsutil", "internal/progress"},
-	"infer":          {"model", "checkpoint", "sinktoken", "data", "data/tokenizer", "data/shard", "autograd", "internal/fsutil", "internal/progress"}, // autograd only through model
-	"model/graph":    {"model", "autograd", "sinktoken"},
-	"model":          {"autograd", "sinktoken"},
-	"checkpoint":     {"model", "sinktoken", "autograd", "internal/fsutil", "internal/progress"},
+	"cmd/sinktrain":  {"train", "infer", "study", "data", "data/tokenizer", "data/shard", "checkpoint", "model", "model/graph", "autograd", "sinktoken", "configs", "internal/fsutil", "internal/progress", "internal/kernels"},
+	"train":          {"model", "model/graph", "data", "data/tokenizer", "data/shard", "checkpoint", "autograd", "sinktoken", "configs", "internal/fsutil", "internal/progress", "internal/kernels"},
+	"study":          {"infer", "model", "checkpoint", "sinktoken", "data", "data/tokenizer", "data/shard", "autograd", "internal/fsutil", "internal/progress", "internal/kernels"},
+	"infer":          {"model", "checkpoint", "sinktoken", "data", "data/tokenizer", "data/shard", "autograd", "internal/fsutil", "internal/progress", "internal/kernels"}, // autograd only through model
+	"model/graph":    {"model", "autograd", "sinktoken", "internal/kernels"},
+	"model":          {"autograd", "sinktoken", "internal/kernels"},
+	"checkpoint":     {"model", "sinktoken", "autograd", "internal/fsutil", "internal/progress", "internal/kernels"},
 	"data":           {"data/tokenizer", "data/shard", "internal/fsutil", "internal/progress"},
 	"data/tokenizer": {"internal/fsutil"},
 	"data/shard":     {},
-	"autograd":       {},
+	"autograd":       {"internal/kernels"},
 	"sinktoken":      {},
 }
 
