@@ -140,7 +140,7 @@ func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
 		if err != nil {
 			return nil, wrap(err)
 		}
-		heads, err := autograd.RoPEHeads(qkv, gr.batch, c.NumHeads, c.RotaryDims(), c.RotaryBase) // [3,B,H,T,hd]
+		heads, err := autograd.RoPEHeads(qkv, gr.batch, autograd.RoPE{Heads: c.NumHeads, Rot: c.RotaryDims(), Theta: c.RotaryBase}) // [B,3H,T,hd]
 		if err != nil {
 			return nil, wrap(err)
 		}
@@ -148,7 +148,7 @@ func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
 		if norm == autograd.NormSinkLogit {
 			sink = p(model.SinkLogit)
 		}
-		ctx, err := autograd.CausalAttention(heads, sink, norm) // [N, D]
+		ctx, err := autograd.CausalAttention(heads, c.NumHeads, sink, norm) // [N, D]
 		if err != nil {
 			return nil, wrap(err)
 		}
