@@ -35,7 +35,7 @@ func TestSwiGLU(t *testing.T) {
 		if e := maxRelErr(y, want); e > 1e-15 {
 			t.Errorf("F=%d float64 y: max rel err %.3g", F, e)
 		}
-		if e := maxRelErr(dh, wantDH); e > 1e-8 {
+		if e := maxRelErr(dh, wantDH); e > 1e-9 {
 			t.Errorf("F=%d float64 dh: max rel err %.3g", F, e)
 		}
 		h32, dy32 := to32(h), to32(dy)
@@ -47,10 +47,10 @@ func TestSwiGLU(t *testing.T) {
 			y32, dh32 := make([]float32, N*F), make([]float32, N*2*F)
 			k.fwd(h32, y32, F)
 			k.bwd(h32, dy32, dh32, F)
-			if e := maxRelErr(y32, y); e > 3e-7 {
+			if e := maxRelErr(y32, y); e > 2e-7 {
 				t.Errorf("F=%d %s y: max rel err vs float64 %.3g", F, k.name, e)
 			}
-			if e := maxRelErr(dh32, dh); e > 3e-7 {
+			if e := maxRelErr(dh32, dh); e > 2e-7 {
 				t.Errorf("F=%d %s dh: max rel err vs float64 %.3g", F, k.name, e)
 			}
 			for i, v := range dh32 {
