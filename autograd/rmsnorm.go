@@ -63,7 +63,7 @@ func (o *rmsNormOp) Do(in ...G.Value) (G.Value, error) {
 	}
 	D := out.Shape()[1]
 	return run(out, func(y []float32) {
-		kernels.RMSNorm32(vals[float32](in[0]), vals[float32](in[1]), y, D, o.eps)
+		kernels.RMSNorm(vals[float32](in[0]), vals[float32](in[1]), y, D, o.eps)
 	}, func(y []float64) {
 		kernels.RMSNorm(vals[float64](in[0]), vals[float64](in[1]), y, D, o.eps)
 	})
@@ -107,20 +107,9 @@ func (o *rmsNormGradOp) Do(in ...G.Value) (G.Value, error) {
 	if o.wrtW {
 		dims = s[1:]
 	}
-	D := s[1]
 	return run(o.out.get(dt, dims...), func(d []float32) {
-		x, w, dy := vals[float32](in[0]), vals[float32](in[1]), vals[float32](in[2])
-		if o.wrtW {
-			kernels.RMSNormGradW32(x, dy, d, D, o.eps)
-		} else {
-			kernels.RMSNormGradX32(x, w, dy, d, D, o.eps)
-		}
+		kernels.RMSNormBackward(vals[float32](in[0]), vals[float32](in[1]), vals[float32](in[2]), d, s[1], o.eps, o.wrtW)
 	}, func(d []float64) {
-		x, w, dy := vals[float64](in[0]), vals[float64](in[1]), vals[float64](in[2])
-		if o.wrtW {
-			kernels.RMSNormGradW(x, dy, d, D, o.eps)
-		} else {
-			kernels.RMSNormGradX(x, w, dy, d, D, o.eps)
-		}
+		kernels.RMSNormBackward(vals[float64](in[0]), vals[float64](in[1]), vals[float64](in[2]), d, s[1], o.eps, o.wrtW)
 	})
 }

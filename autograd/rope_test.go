@@ -9,7 +9,14 @@ import (
 	"gorgonia.org/tensor"
 )
 
-var llama3Scaling = RoPEScaling{Type: "llama3", Factor: 32, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositions: 8192}
+// invFreq returns theta^(−2i/rot)/div for i < rot/2.
+func invFreq(rot int, theta, div float64) []float64 {
+	f := make([]float64, rot/2)
+	for i := range f {
+		f[i] = math.Pow(theta, -float64(2*i)/float64(rot)) / div
+	}
+	return f
+}
 
 func TestRoPEHeadsGrad(t *testing.T) {
 	// B=2, T=3, hd=4.
@@ -18,11 +25,11 @@ func TestRoPEHeadsGrad(t *testing.T) {
 		width int
 		r     RoPE
 	}{
-		{"neox rot 2", 24, RoPE{Heads: 2, Rot: 2, Theta: 10000}},
-		{"neox full", 24, RoPE{Heads: 2, Theta: 10000}},
-		{"blocks mha", 24, RoPE{Heads: 2, Theta: 10000, Layout: QKVBlocks}},
-		{"blocks gqa linear", 32, RoPE{Heads: 4, KVHeads: 2, Theta: 10000, Layout: QKVBlocks, Scaling: RoPEScaling{Type: "linear", Factor: 2}}},
-		{"blocks mqa llama3", 24, RoPE{Heads: 4, KVHeads: 1, Theta: 500000, Layout: QKVBlocks, Scaling: llama3Scaling}},
+		{"neox rot 2", 24, RoPE{Heads: 2, InvFreq: invFreq(2, 10000, 1)}},
+		{"neox full", 24, RoPE{Heads: 2, InvFreq: invFreq(4, 10000, 1)}},
+		{"blocked mha", 24, RoPE{Heads: 2, InvFreq: invFreq(4, 10000, 1), Layout: QKVBlocked}},
+		{"blocked gqa", 32, RoPE{Heads: 4, KVHeads: 2, InvFreq: invFreq(4, 10000, 2), Layout: QKVBlocked}},
+		{"blocked mqa", 24, RoPE{Heads: 4, KVHeads: 1, InvFreq: invFreq(4, 500000, 1), Layout: QKVBlocked}},
 	} {
 		in := []*tensor.Dense{randT(12, 0, 1, 6, tc.width)}
 		err := CheckGrad(in, func(n []*G.Node) (*G.Node, error) { return RoPEHeads(n[0], 2, tc.r) }, GradCheck{})
@@ -42,8 +49,8 @@ func TestRoPEHeadsLayout(t *testing.T) {
 		r    RoPE
 		cols []int // first qkv column of each output head
 	}{
-		{"neox", RoPE{Heads: 2, Rot: 2, Theta: 10000}, []int{0, 6, 2, 8, 4, 10}},
-		{"blocks", RoPE{Heads: 4, KVHeads: 2, Theta: 10000, Layout: QKVBlocks}, []int{0, 2, 4, 6, 8, 10, 12, 14}},
+		{"neox", RoPE{Heads: 2, InvFreq: invFreq(2, 10000, 1)}, []int{0, 6, 2, 8, 4, 10}},
+		{"blocked", RoPE{Heads: 4, KVHeads: 2, InvFreq: invFreq(2, 10000, 1), Layout: QKVBlocked}, []int{0, 2, 4, 6, 8, 10, 12, 14}},
 	} {
 		S := len(tc.cols)
 		const B = 2 // two rows of one position each
@@ -71,11 +78,13 @@ func TestRoPEHeadsLayout(t *testing.T) {
 }
 
 // TestRoPEHeadsValues compares the float32 rotation with a float64 one of
-// the same inverse frequencies, Llama layout with grouped kv heads.
+// the same inverse frequencies, blocked (Llama) layout with grouped kv heads.
 func TestRoPEHeadsValues(t *testing.T) {
 	const B, T, H, KV, hd = 2, 5, 2, 1, 8
 	S := H + 2*KV
-	r := RoPE{Heads: H, KVHeads: KV, Theta: 500000, Layout: QKVBlocks, Scaling: llama3Scaling}
+	inv := invFreq(hd, 500000, 1)
+	inv[3] /= 8 // a scaled low frequency, as llama3 rope_scaling makes them
+	r := RoPE{Heads: H, KVHeads: KV, InvFreq: inv, Layout: QKVBlocked}
 	x64 := randT(21, 0, 1, B*T, S*hd).Data().([]float64)
 	x32 := make([]float32, len(x64))
 	for i, v := range x64 {
@@ -85,10 +94,6 @@ func TestRoPEHeadsValues(t *testing.T) {
 	x := G.NodeFromAny(g, tensor.New(tensor.WithShape(B*T, S*hd), tensor.WithBacking(x32)), G.WithName("qkv"))
 	y := forward(t, g, func() (*G.Node, error) { return RoPEHeads(x, B, r) })
 	got := y.Value().Data().([]float32)
-	inv, err := RoPEInvFreq(hd, r.Theta, r.Scaling)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for b := 0; b < B; b++ {
 		for tt := 0; tt < T; tt++ {
 			for j := 0; j < S; j++ {
@@ -97,7 +102,7 @@ func TestRoPEHeadsValues(t *testing.T) {
 					want := src[i]
 					if j < H+KV {
 						k := i % (hd / 2)
-						a := float64(tt) * float64(inv[k])
+						a := float64(tt) * inv[k]
 						if i < hd/2 {
 							want = src[i]*math.Cos(a) - src[i+hd/2]*math.Sin(a)
 						} else {
@@ -113,67 +118,19 @@ func TestRoPEHeadsValues(t *testing.T) {
 	}
 }
 
-// TestRoPEInvFreq checks the three scaling types against float64 formulas,
-// at Llama-3.2's parameters (theta 500000, head dim 64, llama3 factor 32),
-// where all three llama3 regimes occur.
-func TestRoPEInvFreq(t *testing.T) {
-	const rot, theta = 64, 500000.0
-	base := make([]float64, rot/2)
-	for i := range base {
-		base[i] = math.Pow(theta, -float64(2*i)/rot)
-	}
-	check := func(name string, s RoPEScaling, want func(i int, f float64) float64) {
-		t.Helper()
-		got, err := RoPEInvFreq(rot, theta, s)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		for i, f := range base {
-			w := want(i, f)
-			if math.Abs(float64(got[i])-w) > 1e-6*w {
-				t.Fatalf("%s: inv_freq[%d] = %v, want %v", name, i, got[i], w)
-			}
-		}
-	}
-	check("default", RoPEScaling{}, func(_ int, f float64) float64 { return f })
-	check("linear", RoPEScaling{Type: "linear", Factor: 4}, func(_ int, f float64) float64 { return f / 4 })
-	regimes := map[string]int{}
-	s := llama3Scaling
-	check("llama3", s, func(i int, f float64) float64 {
-		wave := 2 * math.Pi / f
-		L := float64(s.OriginalMaxPositions)
-		switch {
-		case wave < L/s.HighFreqFactor:
-			regimes["high"]++
-			return f
-		case wave > L/s.LowFreqFactor:
-			regimes["low"]++
-			return f / s.Factor
-		}
-		regimes["medium"]++
-		sm := (L/wave - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor)
-		return (1-sm)*f/s.Factor + sm*f
-	})
-	if regimes["high"] == 0 || regimes["low"] == 0 || regimes["medium"] == 0 {
-		t.Fatalf("llama3 regimes %v: each should occur", regimes)
-	}
-}
-
 func TestRoPERejectsBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		r     RoPE
 		width int
 		want  string
 	}{
-		{RoPE{Heads: 4, KVHeads: 3, Theta: 1e4, Layout: QKVBlocks}, 40, "kv heads do not divide"},
-		{RoPE{Heads: 4, KVHeads: 2, Theta: 1e4}, 32, "per-head qkv layout"},
-		{RoPE{Heads: 2, Theta: 1e4, Layout: QKVBlocks}, 25, "width 25"},
-		{RoPE{Heads: 2, Rot: 3, Theta: 1e4}, 24, "rotary dims 3"},
-		{RoPE{Heads: 2, Theta: 0}, 24, "rope_theta = 0"},
-		{RoPE{Heads: 2, Theta: 1e4, Scaling: RoPEScaling{Type: "yarn"}}, 24, `rope_type "yarn" is not supported`},
-		{RoPE{Heads: 2, Theta: 1e4, Scaling: RoPEScaling{Type: "linear"}}, 24, "rope_scaling.factor = 0"},
-		{RoPE{Heads: 2, Theta: 1e4, Scaling: RoPEScaling{Type: "llama3", Factor: 8, LowFreqFactor: 4, HighFreqFactor: 1, OriginalMaxPositions: 8192}}, 24, "high_freq_factor = 1"},
-		{RoPE{Heads: 2, Theta: 1e4, Scaling: RoPEScaling{Type: "llama3", Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4}}, 24, "original_max_position_embeddings = 0"},
+		{RoPE{Heads: 4, KVHeads: 3, InvFreq: invFreq(2, 1e4, 1), Layout: QKVBlocked}, 40, "kv heads do not divide"},
+		{RoPE{Heads: 4, KVHeads: 2, InvFreq: invFreq(2, 1e4, 1)}, 32, "per-head qkv layout"},
+		{RoPE{Heads: 2, InvFreq: invFreq(2, 1e4, 1), Layout: QKVBlocked}, 25, "width 25"},
+		{RoPE{Heads: 2, InvFreq: invFreq(6, 1e4, 1)}, 24, "rotate 6 dims"},
+		{RoPE{Heads: 2}, 24, "rotate 0 dims"},
+		{RoPE{Heads: 2, InvFreq: []float64{1, math.NaN()}}, 24, "inverse frequency 1 is NaN"},
+		{RoPE{Heads: 2, InvFreq: invFreq(2, 1e4, 1), Layout: 7}, 24, "unknown qkv layout 7"},
 	} {
 		g := G.NewGraph()
 		x := G.NodeFromAny(g, tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(2, tc.width)), G.WithName("qkv"))
@@ -191,8 +148,8 @@ func TestRoPEHeadsAgree32(t *testing.T) {
 		width int
 		r     RoPE
 	}{
-		{"neox", 3 * 2 * 8, RoPE{Heads: 2, Rot: 4, Theta: 10000}},
-		{"llama3 gqa", (4 + 2*2) * 8, RoPE{Heads: 4, KVHeads: 2, Theta: 500000, Layout: QKVBlocks, Scaling: llama3Scaling}},
+		{"neox", 3 * 2 * 8, RoPE{Heads: 2, InvFreq: invFreq(4, 10000, 1)}},
+		{"blocked gqa", (4 + 2*2) * 8, RoPE{Heads: 4, KVHeads: 2, InvFreq: invFreq(8, 500000, 1), Layout: QKVBlocked}},
 	} {
 		in := []*tensor.Dense{randT(22, 0, 1, 2*9, tc.width)}
 		checkAgree32(t, tc.name, in, 3e-7, func(n []*G.Node) (*G.Node, error) { return RoPEHeads(n[0], 2, tc.r) })

@@ -69,7 +69,7 @@ func (o *swigluOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return run(out, func(y []float32) { kernels.SwiGLU32(vals[float32](in[0]), y, F) },
+	return run(out, func(y []float32) { kernels.SwiGLU(vals[float32](in[0]), y, F) },
 		func(y []float64) { kernels.SwiGLU(vals[float64](in[0]), y, F) })
 }
 
@@ -91,6 +91,6 @@ func (o *swigluGradOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	F := out.Shape()[1] / 2
-	return run(out, func(dh []float32) { kernels.SwiGLUGrad32(vals[float32](in[0]), vals[float32](in[1]), dh, F) },
-		func(dh []float64) { kernels.SwiGLUGrad(vals[float64](in[0]), vals[float64](in[1]), dh, F) })
+	return run(out, func(dh []float32) { kernels.SwiGLUBackward(vals[float32](in[0]), vals[float32](in[1]), dh, F) },
+		func(dh []float64) { kernels.SwiGLUBackward(vals[float64](in[0]), vals[float64](in[1]), dh, F) })
 }

@@ -31,7 +31,7 @@ func TestSwiGLU(t *testing.T) {
 		wantDH := fdGrad(h, dy, func(h []float64) []float64 { return swigluRef(h, F) })
 		y, dh := make([]float64, N*F), make([]float64, N*2*F)
 		SwiGLU(h, y, F)
-		SwiGLUGrad(h, dy, dh, F)
+		SwiGLUBackward(h, dy, dh, F)
 		if e := maxRelErr(y, want); e > 1e-15 {
 			t.Errorf("F=%d float64 y: max rel err %.3g", F, e)
 		}
@@ -43,7 +43,7 @@ func TestSwiGLU(t *testing.T) {
 			name string
 			fwd  func(h, y []float32, F int)
 			bwd  func(h, dy, dh []float32, F int)
-		}{{"SwiGLU32", SwiGLU32, SwiGLUGrad32}, {"SwiGLU[float32]", SwiGLU[float32], SwiGLUGrad[float32]}} {
+		}{{"SwiGLU (" + Impl + ")", SwiGLU[float32], SwiGLUBackward[float32]}, {"swigluGo", swigluGo[float32], swigluBackwardGo[float32]}} {
 			y32, dh32 := make([]float32, N*F), make([]float32, N*2*F)
 			k.fwd(h32, y32, F)
 			k.bwd(h32, dy32, dh32, F)
@@ -62,8 +62,8 @@ func TestSwiGLU(t *testing.T) {
 	}
 }
 
-// BenchmarkSwiGLU compares the float32 kernels (C unless purego) with the
-// pure-Go instantiation at N = 1024 rows, F = 1024.
+// BenchmarkSwiGLU compares the float32 kernels (C with cgo) with the
+// pure-Go ones at N = 1024 rows, F = 1024.
 func BenchmarkSwiGLU(b *testing.B) {
 	const N, F = 1024, 1024
 	h, dy := to32(randSlice(1, N*2*F, 0, 2)), to32(randSlice(2, N*F, 0, 1))
@@ -72,7 +72,7 @@ func BenchmarkSwiGLU(b *testing.B) {
 		name string
 		fwd  func(h, y []float32, F int)
 		bwd  func(h, dy, dh []float32, F int)
-	}{{"kernel", SwiGLU32, SwiGLUGrad32}, {"go", SwiGLU[float32], SwiGLUGrad[float32]}} {
+	}{{Impl, SwiGLU[float32], SwiGLUBackward[float32]}, {"go", swigluGo[float32], swigluBackwardGo[float32]}} {
 		b.Run(k.name+"/fwd", func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				k.fwd(h, y, F)

@@ -141,7 +141,7 @@ func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
 		if err != nil {
 			return nil, wrap(err)
 		}
-		heads, err := autograd.RoPEHeads(qkv, gr.batch, autograd.RoPE{Heads: c.NumHeads, Rot: c.RotaryDims(), Theta: c.RotaryBase}) // [B,3H,T,hd]
+		heads, err := autograd.RoPEHeads(qkv, gr.batch, autograd.RoPE{Heads: c.NumHeads, InvFreq: c.InvFreq()}) // [B,3H,T,hd]
 		if err != nil {
 			return nil, wrap(err)
 		}
