@@ -31,7 +31,7 @@ func loadFixture(t *testing.T, name string) (*checkpoint.Model, reference) {
 	dir := "../../testdata/fixtures/" + name
 	m, err := checkpoint.Load(dir)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v (the fixtures come from scripts/fixtures/run-on-gpu.sh, see scripts/fixtures/README.md)", err)
 	}
 	raw, _, err := checkpoint.ReadSafetensors(dir + "/reference.safetensors")
 	if err != nil {
@@ -63,7 +63,10 @@ func toInt32(v []int64) []int32 {
 const fixtureTol = 1e-4
 
 func TestGraphMatchesHF(t *testing.T) {
-	for _, name := range []string{"gptneox-a", "gptneox-b"} {
+	// llama-train-*: scripts/fixtures (transformers' LlamaForCausalLM, GQA
+	// untied and MHA tied); a tied model's embedding gradient is the sum of
+	// its two uses, as HF's grad.model.embed_tokens.weight.
+	for _, name := range []string{"gptneox-a", "gptneox-b", "llama-train-gqa", "llama-train-mha-tied"} {
 		t.Run(name, func(t *testing.T) {
 			m, ref := loadFixture(t, name)
 			cfg := m.Config
