@@ -13,8 +13,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/sinktrain/sinktrain/infer"
 	"github.com/sinktrain/sinktrain/internal/fsutil"
+	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
@@ -41,13 +41,10 @@ func ParseNamedModel(s string) (NamedModel, error) {
 // CompareOptions configures Compare (sinktrain compare).
 type CompareOptions struct {
 	Models                   []NamedModel
-	Text                     string   // a text file, tokenized; each model's sinks are prepended
-	IDs                      string   // or a file of whitespace-separated token ids, fed verbatim
-	Data                     string   // or a prepared dataset directory / .arrow file (its val split)
-	Caches                   []string // cache specs (ParseCacheSpec syntax), the table's columns
+	Source                            // the stream; each model's sinks are prepended to text and data
+	Caches                   []string // cache specs (infer.ParseCacheSpec syntax), the table's columns
 	Out                      string   // output directory
 	AllowDifferentTokenizers bool     // compare models whose tokenizer.json differ
-	MaxTokens                int      // stop after this many stream tokens (0: all)
 	Jobs                     int      // (model, spec) passes run at once (0: GOMAXPROCS); results do not depend on it
 	Progress                 io.Writer
 	Stdout                   io.Writer // where the table is printed (nil: os.Stdout)
@@ -84,8 +81,7 @@ func Compare(ctx context.Context, o *CompareOptions) error {
 	}
 	defer stage.abort()
 
-	src := o.Text + o.IDs + o.Data // exactly one is set
-	res := &CompareResults{Source: src, MaxTokens: o.MaxTokens, Caches: o.Caches, Models: models}
+	res := &CompareResults{Source: o.Source.Name(), MaxTokens: o.MaxTokens, Caches: o.Caches, Models: models}
 	jobs := o.Jobs
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
@@ -125,24 +121,18 @@ func (o *CompareOptions) validate() error {
 		}
 		seen[m.Name] = true
 	}
-	if n := cmpCountSet(o.Text, o.IDs, o.Data); n != 1 {
-		return fmt.Errorf("compare: expected exactly one of --text FILE, --ids FILE or --data DIR, got %d", n)
+	if err := o.Source.check(); err != nil {
+		return err
 	}
-	if len(o.Caches) == 0 {
-		return fmt.Errorf("compare: no --cache given, expected at least one SPEC (e.g. 4+252, dense, recompute:256)")
+	if _, err := parseSpecs(o.Caches); err != nil {
+		return err
 	}
 	seenC := map[string]bool{}
 	for _, c := range o.Caches {
-		if _, err := infer.ParseCacheSpec(c); err != nil {
-			return fmt.Errorf("compare: --cache: %w", err)
-		}
 		if seenC[c] {
-			return fmt.Errorf("compare: duplicate --cache %s", c)
+			return input.Errorf("Caches", "cache spec", c, "given twice")
 		}
 		seenC[c] = true
-	}
-	if o.MaxTokens < 0 {
-		return fmt.Errorf("compare: --max-tokens %d, expected ≥ 0", o.MaxTokens)
 	}
 	return nil
 }
@@ -228,15 +218,4 @@ func cmpReadConfig(dir string) (model.Config, error) {
 		return model.Config{}, fmt.Errorf("%s: %w", p, err)
 	}
 	return cfg, nil
-}
-
-// cmpCountSet counts the non-empty strings.
-func cmpCountSet(ss ...string) int {
-	n := 0
-	for _, s := range ss {
-		if s != "" {
-			n++
-		}
-	}
-	return n
 }

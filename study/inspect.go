@@ -78,10 +78,11 @@ func InspectAttention(ctx context.Context, o *InspectOptions) error {
 	if err != nil {
 		return fmt.Errorf("inspect: %w", err)
 	}
-	ids, src, err := inspLoadTokens(o, m)
+	ids, err := inspLoadTokens(o, m)
 	if err != nil {
 		return fmt.Errorf("inspect: %w", err)
 	}
+	src := o.Text + o.IDs
 	if len(ids) > o.Tokens {
 		ids = ids[:o.Tokens]
 	}
