@@ -167,3 +167,29 @@ func TestGraphMatchesHF(t *testing.T) {
 		})
 	}
 }
+
+// TestGraphForwardMatchesHF checks the forward logits against transformers
+// on the inference fixtures of the Llama family: llama3 and linear
+// rope_scaling, attention and MLP biases with a head_dim other than D/H,
+// Mistral, and Qwen2's q/k/v biases with a tied head.
+func TestGraphForwardMatchesHF(t *testing.T) {
+	for _, name := range []string{"llama-gqa", "llama-mha-tied", "llama3-scaled", "llama-linear", "llama-bias", "mistral", "qwen2"} {
+		t.Run(name, func(t *testing.T) {
+			cfg, w, ref := loadFixture(t, name)
+			ids := toInt32(ref.ids["input_ids"])
+			const B = 2
+			g, err := graph.New(cfg, w, B, len(ids)/B)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Forward(ids); err != nil {
+				t.Fatal(err)
+			}
+			e := relErr(g.Logits(), ref.f["logits"])
+			t.Logf("logits relative error %.3g", e)
+			if !(e <= fixtureTol) {
+				t.Errorf("logits: relative error %.3g > %g", e, fixtureTol)
+			}
+		})
+	}
+}
