@@ -60,12 +60,15 @@ func TestCausalAttentionProbs(t *testing.T) {
 }
 
 // TestCausalAttentionGradBlocks checks the causal tiling: T spans two full
-// row blocks and a partial one.
+// row blocks and a partial one, with one head and with two query heads
+// sharing a kv head (dK and dV summed across blocks and heads).
 func TestCausalAttentionGradBlocks(t *testing.T) {
-	in := []*tensor.Dense{randT(15, 0, 1, 1, 3, 2*attnBlock+22, 2)}
-	build := func(n []*G.Node) (*G.Node, error) { return CausalAttention(n[0], 1, nil, NormSoftmax1) }
-	if err := CheckGrad(in, build, GradCheck{}); err != nil {
-		t.Fatal(err)
+	for _, H := range []int{1, 2} {
+		in := []*tensor.Dense{randT(15, 0, 1, 1, H+2, 2*attnBlock+22, 2)}
+		build := func(n []*G.Node) (*G.Node, error) { return CausalAttention(n[0], 1, nil, NormSoftmax1) }
+		if err := CheckGrad(in, build, GradCheck{}); err != nil {
+			t.Fatalf("H=%d: %v", H, err)
+		}
 	}
 }
 
