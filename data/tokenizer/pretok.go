@@ -171,8 +171,8 @@ func (c *tokPreChain) parse(m json.RawMessage, path string) error {
 		if err != nil {
 			return err
 		}
-		if !aps { // the legacy field: false means never, and must agree
-			if p.prepend != tokPrependNever && o.has("prepend_scheme") {
+		if !aps { // the legacy field: false means never, and must agree (the default is always)
+			if p.prepend != tokPrependNever {
 				return fmt.Errorf("%s false does not match %s %q", o.at("add_prefix_space"), o.at("prepend_scheme"), scheme)
 			}
 			p.prepend = tokPrependNever
@@ -309,20 +309,20 @@ func tokBehave(spans []tokPart, b int) []tokPart {
 			prevMatch = sp.match
 		}
 	case tokBehaveMergedWithNext:
-		// HF folds from the end: a match joins the piece after it.
-		n := len(spans)
-		for i := n - 1; i >= 0; i-- {
+		// HF folds from the end: a match joins the piece after it. The
+		// result is built backwards at the end of spans (w >= i always).
+		w := len(spans)
+		for i := len(spans) - 1; i >= 0; i-- {
 			sp := spans[i]
-			if sp.match && !prevMatch && len(out) > 0 {
-				out[len(out)-1].start = sp.start
+			if sp.match && !prevMatch && w < len(spans) {
+				spans[w].start = sp.start
 			} else {
-				out = append(out, sp)
+				w--
+				spans[w] = sp
 			}
 			prevMatch = sp.match
 		}
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
+		out = spans[w:]
 	}
 	return out
 }
