@@ -161,11 +161,11 @@ func tokCheckCases(t *testing.T, tk *Tokenizer, cases []tokEncodeCase) {
 func TestSentencePieceLegacy(t *testing.T) {
 	tk := tokFamilyFile(t, "sp_legacy.json", nil)
 	tokCheckCases(t, tk, []tokEncodeCase{
-		{"hello world", []int32{26, 31}, nil, "hello world"},  // ▁hello ▁world
-		{"  hello", []int32{32, 26}, nil, "  hello"},          // ▁▁ ▁hello: rank 0 (▁ h) before rank 10 (▁ ▁)
-		{"中", []int32{12, 5, 6, 7}, nil, "中"},                 // ▁ <0xE4><0xB8><0xAD>
-		{"éé", []int32{12, 0}, nil, "<unk>"},                  // é lacks <0xC3>: one fused <unk>
-		{"é中é", []int32{12, 5, 6, 7, 0}, nil, "中<unk>"},       // the pending <unk> goes after the fallback bytes
+		{"hello world", []int32{26, 31}, nil, "hello world"},      // ▁hello ▁world
+		{"  hello", []int32{32, 26}, nil, "  hello"},              // ▁▁ ▁hello: rank 0 (▁ h) before rank 10 (▁ ▁)
+		{"中", []int32{12, 5, 6, 7}, nil, "中"},                     // ▁ <0xE4><0xB8><0xAD>
+		{"éé", []int32{12, 0}, nil, "<unk>"},                      // é lacks <0xC3>: one fused <unk>
+		{"é中é", []int32{12, 5, 6, 7, 0}, nil, "中<unk>"},           // the pending <unk> goes after the fallback bytes
 		{"a</s>b", []int32{12, 20, 2, 12, 0}, nil, "a</s> <unk>"}, // ▁a </s> ▁b(unk); b has no byte token
 		{"\thello", []int32{12, 3, 13, 23, 24}, nil, "\thello"},
 		{"", []int32{}, []int32{1}, ""},
@@ -566,7 +566,7 @@ func TestDecoders(t *testing.T) {
 	}{
 		{`{"type": "ByteFallback"}`, []string{"<0x61>", "<0x62>", "c", "<0xE4>", "<0xB8>", "<0xAD>"}, "abc中"},
 		{`{"type": "ByteFallback"}`, []string{"<0x+A>", "<0xzz>", "<0x4>"}, "\n<0xzz><0x4>"}, // Rust's from_str_radix takes "+A"
-		{`{"type": "ByteFallback"}`, []string{"<0xE4>", "x"}, "\xe4x"},                         // HF: U+FFFD; raw bytes here
+		{`{"type": "ByteFallback"}`, []string{"<0xE4>", "x"}, "\xe4x"},                       // HF: U+FFFD; raw bytes here
 		{`{"type": "Strip", "content": " ", "start": 2, "stop": 1}`, []string{"   a  ", " ", "b"}, " a b"},
 		{`{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": true}`, []string{"▁▁a", "▁b▁"}, "a b "},
 		{`{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "never", "split": true}`, []string{"▁a", "▁b"}, " a b"},
