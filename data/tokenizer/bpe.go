@@ -16,9 +16,10 @@ const bpeScanMax = 64
 // cleared and refilled by the words that follow.
 const bpeCacheMax = 1 << 15
 
-// bpeCacheWordMax is the length from which words are not cached (HF's
-// MAX_LENGTH): a SentencePiece text without pre-tokenizer is one word.
-const bpeCacheWordMax = 256
+// bpeCacheWordMax is the length from which words are not cached, which
+// bounds the cache's memory (HF stops at 256 bytes; longer words repeat in
+// code and markup): a SentencePiece text without pre-tokenizer is one word.
+const bpeCacheWordMax = 1024
 
 // bpeModel is the BPE model of a tokenizer: the symbols of the characters
 // and the merge ranks, all in ids. A word is either raw bytes whose

@@ -326,7 +326,7 @@ func TestSplitsMatchOniguruma(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		wantFast := map[string]int{"llama3": tokFastLlama3, "qwen2": tokFastQwen2}[name]
+		wantFast := map[string]int{"llama3": tokFastLlama3, "qwen2": tokFastQwen2, "falcon": tokFastDigit3}[name]
 		if x.fast != wantFast {
 			t.Errorf("%s: hand-written matcher %d, want %d", name, x.fast, wantFast)
 		}
@@ -338,7 +338,7 @@ func TestSplitsMatchOniguruma(t *testing.T) {
 			},
 		}
 		switch name {
-		case "llama3", "qwen2":
+		case "llama3", "qwen2", "falcon":
 			engines["hand-written"] = func(s string) []int32 { return tokMatchOffsets(x.spans(nil, s, false, nil, st)) }
 		case "gpt2":
 			engines["hand-written"] = func(s string) []int32 {

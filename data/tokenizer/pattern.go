@@ -36,6 +36,7 @@ const (
 	tokFastNone   = iota
 	tokFastLlama3 // Llama-3's pattern: numbers in runs of at most 3
 	tokFastQwen2  // Qwen2's pattern: numbers one by one
+	tokFastDigit3 // Falcon's [0-9][0-9][0-9]
 )
 
 // tokLlama3Pattern and tokQwen2Pattern are the Split regexes of Llama-3 and
@@ -79,6 +80,8 @@ func tokParsePattern(raw json.RawMessage, path string) (*tokRegex, error) {
 			x.fast = tokFastLlama3
 		case tokQwen2Pattern:
 			x.fast = tokFastQwen2
+		case "[0-9][0-9][0-9]":
+			x.fast = tokFastDigit3
 		}
 		return x, nil
 	}
@@ -152,6 +155,17 @@ func (x *tokRegex) spans(dst []tokPart, s string, mapped bool, bt *bytesTable, s
 			add(i+k, i+k+len(lit))
 			i += k + len(lit)
 		}
+	case x.fast == tokFastDigit3:
+		// ASCII digits are their own byte-level characters and no other
+		// byte maps to one, so raw bytes serve for the mapped text too.
+		for i := 0; i+3 <= len(s); {
+			if tokIsDigit(s[i]) && tokIsDigit(s[i+1]) && tokIsDigit(s[i+2]) {
+				add(i, i+3)
+				i += 3
+			} else {
+				i++
+			}
+		}
 	case x.fast != tokFastNone && !mapped:
 		maxNum := 3
 		if x.fast == tokFastQwen2 {
@@ -196,6 +210,9 @@ func (x *tokRegex) spans(dst []tokPart, s string, mapped bool, bt *bytesTable, s
 	}
 	return dst
 }
+
+// tokIsDigit reports whether b is an ASCII digit.
+func tokIsDigit(b byte) bool { return '0' <= b && b <= '9' }
 
 // tokUnmap returns the raw bytes that byte-level text s stands for, or ""
 // if a character of s is not in the byte alphabet.

@@ -246,13 +246,44 @@ func tokCharAt(s string, i int, mapped bool, bt *bytesTable) (rune, int) {
 	return utf8.DecodeRuneInString(s[i:])
 }
 
-// tokCharSpans appends the spans of s where every character for which
-// match is true is a match of its own (HF's Pattern for Fn(char) -> bool).
-func tokCharSpans(dst []tokPart, s string, mapped bool, bt *bytesTable, match func(rune) bool) []tokPart {
+// Character tests of tokCharSpans.
+const (
+	tokCharNumber = iota // Digits: Rust's char::is_numeric (category N)
+	tokCharPunct         // Punctuation: tokIsPunct
+	tokCharEqual         // Metaspace: the replacement character
+)
+
+// tokCharSpans appends the spans of s where every character that passes
+// test (with want for tokCharEqual) is a match of its own (HF's Pattern for
+// Fn(char) -> bool).
+func tokCharSpans(dst []tokPart, s string, mapped bool, bt *bytesTable, test int, want rune) []tokPart {
 	last := 0
 	for i := 0; i < len(s); {
-		r, n := tokCharAt(s, i, mapped, bt)
-		if match(r) {
+		var ok bool
+		n := 1
+		switch b := s[i]; {
+		case mapped && test == tokCharNumber:
+			ok = bt.number[b]
+		case mapped && test == tokCharPunct:
+			ok = bt.punct[b]
+		case b < utf8.RuneSelf && test != tokCharEqual:
+			ok = tokASCIIClasses[b] == tokClassNumber
+			if test == tokCharPunct {
+				ok = tokIsPunct(rune(b))
+			}
+		default:
+			var r rune
+			r, n = tokCharAt(s, i, mapped, bt)
+			switch test {
+			case tokCharNumber:
+				ok = unicode.IsNumber(r)
+			case tokCharPunct:
+				ok = tokIsPunct(r)
+			default:
+				ok = r == want
+			}
+		}
+		if ok {
 			if last < i {
 				dst = append(dst, tokPart{last, i, false})
 			}
@@ -271,7 +302,7 @@ func tokCharSpans(dst []tokPart, s string, mapped bool, bt *bytesTable, match fu
 // and + included) or a Unicode punctuation character (category P).
 func tokIsPunct(r rune) bool {
 	if r < utf8.RuneSelf {
-		return strings.ContainsRune("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", r)
+		return '!' <= r && r <= '/' || ':' <= r && r <= '@' || '[' <= r && r <= '`' || '{' <= r && r <= '~'
 	}
 	return unicode.IsPunct(r)
 }
@@ -356,7 +387,7 @@ func (p *tokPreStep) apply(dst []tokPiece, pc tokPiece, mapped bool, bt *bytesTa
 			return append(dst, tokPiece{s, pc.first})
 		}
 		r, _ := utf8.DecodeRuneInString(p.replacement)
-		spans = tokCharSpans(st.spans[:0], s, false, bt, func(c rune) bool { return c == r })
+		spans = tokCharSpans(st.spans[:0], s, false, bt, tokCharEqual, r)
 		spans = tokBehave(spans, tokBehaveMergedWithNext)
 	case tokPreSplit:
 		spans = p.pattern.spans(st.spans[:0], s, mapped, bt, st)
@@ -367,9 +398,9 @@ func (p *tokPreStep) apply(dst []tokPiece, pc tokPiece, mapped bool, bt *bytesTa
 		}
 		spans = tokBehave(spans, p.behave)
 	case tokPrePunctuation:
-		spans = tokBehave(tokCharSpans(st.spans[:0], s, mapped, bt, tokIsPunct), p.behave)
+		spans = tokBehave(tokCharSpans(st.spans[:0], s, mapped, bt, tokCharPunct, 0), p.behave)
 	case tokPreDigits:
-		spans = tokBehave(tokCharSpans(st.spans[:0], s, mapped, bt, unicode.IsNumber), p.behave)
+		spans = tokBehave(tokCharSpans(st.spans[:0], s, mapped, bt, tokCharNumber, 0), p.behave)
 	}
 	for _, sp := range spans {
 		if sp.end > sp.start {
