@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // tokFamilyNames are the tokenizer families whose HF fixtures must exist:
@@ -722,6 +723,41 @@ func TestFamiliesRoundTrip(t *testing.T) {
 		again, _ := back.MarshalJSON()
 		if string(again) != string(saved) || !slices.Equal(back.Encode(text), v.Encode(text)) {
 			t.Errorf("%s: the saved file does not reload to the same tokenizer", pre)
+		}
+	}
+}
+
+// TestDecodeStream: streaming one id at a time gives the full decode's
+// text in pieces, keeps the spaces a first-token rule would drop, and
+// holds back a character split over ids.
+func TestDecodeStream(t *testing.T) {
+	sp := tokFamilyFile(t, "sp_legacy.json", nil)
+	gpt2, _ := tokLoadFixture(t)
+	for _, c := range []struct {
+		tk   *Tokenizer
+		ids  []int32
+		want []string
+	}{
+		{sp, []int32{26, 31, 31}, []string{"hello", " world", " world"}},
+		{sp, []int32{12, 5, 6, 7, 26}, []string{"", "", "", "中", " hello"}},
+		{sp, []int32{1, 26}, []string{"<s>", " hello"}},
+		{gpt2, gpt2.Encode("café 😀!"), nil},
+	} {
+		d := c.tk.NewDecodeStream()
+		var got []string
+		for _, id := range c.ids {
+			got = append(got, d.Next(id))
+		}
+		if c.want != nil && !slices.Equal(got, c.want) {
+			t.Errorf("stream of %v = %q, want %q", c.ids, got, c.want)
+		}
+		if all := strings.Join(got, ""); all != c.tk.Decode(c.ids) {
+			t.Errorf("stream of %v joins to %q, want %q", c.ids, all, c.tk.Decode(c.ids))
+		}
+		for _, s := range got {
+			if !utf8.ValidString(s) {
+				t.Errorf("stream of %v wrote a broken character: %q", c.ids, got)
+			}
 		}
 	}
 }
