@@ -73,7 +73,7 @@ func TrainBPE(docs iter.Seq[string], vocabSize int, special []string) (*Tokenize
 	t.raw = tokRawFields{
 		version: json.RawMessage(`"1.0"`), truncation: null, padding: null, normalizer: null,
 		preTokenizer:  json.RawMessage(`{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}`),
-		postProcessor: null, decoder: dec, dropout: null, unkToken: null,
+		postProcessor: null, decoder: dec, dropout: null, unkToken: null, prefix: null, suffix: null,
 	}
 	if err := t.parseComponents(); err != nil {
 		return nil, fmt.Errorf("data: train tokenizer: %w", err)

@@ -30,6 +30,9 @@ type tokRawFields struct {
 	decoder       json.RawMessage
 	dropout       json.RawMessage // null or 0
 	unkToken      json.RawMessage
+	prefix        json.RawMessage // continuing_subword_prefix: null or a string ("" is kept as "")
+	suffix        json.RawMessage // end_of_word_suffix
+	mergeLines    bool            // merges were written as "a b" strings (older files), not pairs
 }
 
 // tokFile is tokenizer.json's top level.
@@ -50,8 +53,8 @@ type tokFileModel struct {
 	Type                    *string         `json:"type"`
 	Dropout                 json.RawMessage `json:"dropout"`
 	UnkToken                json.RawMessage `json:"unk_token"`
-	ContinuingSubwordPrefix *string         `json:"continuing_subword_prefix"`
-	EndOfWordSuffix         *string         `json:"end_of_word_suffix"`
+	ContinuingSubwordPrefix json.RawMessage `json:"continuing_subword_prefix"`
+	EndOfWordSuffix         json.RawMessage `json:"end_of_word_suffix"`
 	FuseUnk                 *bool           `json:"fuse_unk"`
 	ByteFallback            *bool           `json:"byte_fallback"`
 	IgnoreMerges            *bool           `json:"ignore_merges"`
@@ -130,6 +133,8 @@ func parseTokenizer(b []byte, name string) (*Tokenizer, error) {
 		decoder:       tokCompact(f.Decoder),
 		dropout:       tokCompact(fm.Dropout),
 		unkToken:      tokCompact(fm.UnkToken),
+		prefix:        tokCompact(fm.ContinuingSubwordPrefix),
+		suffix:        tokCompact(fm.EndOfWordSuffix),
 	}
 	if tokIsNull(f.Version) {
 		t.raw.version = json.RawMessage(`"1.0"`)
@@ -141,10 +146,11 @@ func parseTokenizer(b []byte, name string) (*Tokenizer, error) {
 	if err != nil {
 		return nil, tokErr(name, "model.vocab: %v", err)
 	}
-	merges, err := tokParseMerges(fm.Merges)
+	merges, lines, err := tokParseMerges(fm.Merges)
 	if err != nil {
 		return nil, tokErr(name, "model.merges: %v", err)
 	}
+	t.raw.mergeLines = lines
 	added, err := tokParseAdded(f.AddedTokens, vocab)
 	if err != nil {
 		return nil, tokErr(name, "%v", err)
@@ -196,11 +202,11 @@ func tokCheckModel(fm *tokFileModel) (tokModelOptions, error) {
 	if !tokIsNull(fm.UnkToken) && json.Unmarshal(fm.UnkToken, &o.unk) != nil {
 		return o, fmt.Errorf("model.unk_token: want a string or null")
 	}
-	if fm.ContinuingSubwordPrefix != nil {
-		o.prefix = *fm.ContinuingSubwordPrefix
+	if !tokIsNull(fm.ContinuingSubwordPrefix) && json.Unmarshal(fm.ContinuingSubwordPrefix, &o.prefix) != nil {
+		return o, fmt.Errorf("model.continuing_subword_prefix: want a string or null")
 	}
-	if fm.EndOfWordSuffix != nil {
-		o.suffix = *fm.EndOfWordSuffix
+	if !tokIsNull(fm.EndOfWordSuffix) && json.Unmarshal(fm.EndOfWordSuffix, &o.suffix) != nil {
+		return o, fmt.Errorf("model.end_of_word_suffix: want a string or null")
 	}
 	flag := func(p *bool) bool { return p != nil && *p }
 	o.fuseUnk, o.byteFallback, o.noMerges = flag(fm.FuseUnk), flag(fm.ByteFallback), flag(fm.IgnoreMerges)
@@ -290,26 +296,25 @@ func tokParseVocab(m json.RawMessage) (map[string]int32, error) {
 	return vocab, nil
 }
 
-// tokParseMerges reads merges in either form HF writes: ["a b", …] or
-// [["a", "b"], …].
-func tokParseMerges(m json.RawMessage) ([][2]string, error) {
-	var pairs [][2]string
+// tokParseMerges reads merges in either form HF writes: [["a", "b"], …]
+// or, in older files, ["a b", …] (lines true).
+func tokParseMerges(m json.RawMessage) (pairs [][2]string, lines bool, err error) {
 	if json.Unmarshal(m, &pairs) == nil {
-		return pairs, nil
+		return pairs, false, nil
 	}
-	var lines []string
-	if err := json.Unmarshal(m, &lines); err != nil {
-		return nil, fmt.Errorf("want a list of \"a b\" strings or [\"a\", \"b\"] pairs")
+	var ls []string
+	if err := json.Unmarshal(m, &ls); err != nil {
+		return nil, false, fmt.Errorf("want a list of \"a b\" strings or [\"a\", \"b\"] pairs")
 	}
-	pairs = make([][2]string, len(lines))
-	for i, l := range lines {
+	pairs = make([][2]string, len(ls))
+	for i, l := range ls {
 		a, b, ok := strings.Cut(l, " ")
 		if !ok || strings.Contains(b, " ") {
-			return nil, fmt.Errorf("[%d] %q: want two tokens separated by one space", i, l)
+			return nil, false, fmt.Errorf("[%d] %q: want two tokens separated by one space", i, l)
 		}
 		pairs[i] = [2]string{a, b}
 	}
-	return pairs, nil
+	return pairs, len(ls) > 0, nil
 }
 
 // build sets up the model from its vocab, merges and options and indexes
@@ -378,7 +383,8 @@ func (t *Tokenizer) build(vocab map[string]int32, merges [][2]string, added []Ad
 
 // MarshalJSON writes the tokenizer in Hugging Face's tokenizer.json format,
 // as HF's save does: components as they were read, added tokens by id,
-// vocab by id, merges as pairs in rank order.
+// vocab by id, merges in rank order (as pairs, or as "a b" lines if the
+// file had them so), so that a file HF wrote comes back byte for byte.
 func (t *Tokenizer) MarshalJSON() ([]byte, error) {
 	b := []byte(`{"version":`)
 	b = append(b, t.raw.version...)
@@ -410,16 +416,10 @@ func (t *Tokenizer) MarshalJSON() ([]byte, error) {
 	b = append(b, t.raw.dropout...)
 	b = append(b, `,"unk_token":`...)
 	b = append(b, t.raw.unkToken...)
-	opt := func(key, s string) {
-		b = append(b, `,"`+key+`":`...)
-		if s == "" {
-			b = append(b, "null"...)
-		} else {
-			b = tokAppendJSONString(b, s)
-		}
-	}
-	opt("continuing_subword_prefix", t.model.prefix)
-	opt("end_of_word_suffix", t.model.suffix)
+	b = append(b, `,"continuing_subword_prefix":`...)
+	b = append(b, t.raw.prefix...)
+	b = append(b, `,"end_of_word_suffix":`...)
+	b = append(b, t.raw.suffix...)
 	b = fmt.Appendf(b, `,"fuse_unk":%t,"byte_fallback":%t,"ignore_merges":%t,"vocab":{`,
 		t.model.fuseUnk, t.model.byteFallback, t.model.ignoreMerges)
 	toks := make([]string, 0, len(t.model.vocab))
@@ -439,6 +439,10 @@ func (t *Tokenizer) MarshalJSON() ([]byte, error) {
 	for i, p := range t.merges {
 		if i > 0 {
 			b = append(b, ',')
+		}
+		if t.raw.mergeLines { // kept in the file's older form
+			b = tokAppendJSONString(b, p[0]+" "+p[1])
+			continue
 		}
 		b = append(b, '[')
 		b = tokAppendJSONString(b, p[0])
