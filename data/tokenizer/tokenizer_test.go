@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -250,26 +251,39 @@ func TestRoundTripCorpus(t *testing.T) {
 	}
 }
 
-// TestEncodeConcurrent: goroutines share one tokenizer (run with -race).
+// TestEncodeConcurrent: goroutines share one tokenizer (run with -race),
+// for the GPT-2 fixture and every family's (each pre-tokenizer path).
 func TestEncodeConcurrent(t *testing.T) {
 	tk, cases := tokLoadFixture(t)
 	text := tokLongText(cases)
-	want := tk.Encode(text)
-	errs := make(chan string, 4)
-	for range 4 {
-		go func() {
-			for range 20 {
-				if got := tk.Encode(text); !slices.Equal(got, want) {
-					errs <- "concurrent Encode differs"
-					return
-				}
-			}
-			errs <- ""
-		}()
+	tks := []*Tokenizer{tk}
+	for _, fam := range strings.Fields(tokFamilyNames) {
+		f, err := Load(filepath.Join(tokFamilyDir, fam, "tokenizer.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tks = append(tks, f)
 	}
-	for range 4 {
-		if e := <-errs; e != "" {
-			t.Error(e)
+	for _, tk := range tks {
+		want := tk.Encode(text)
+		wantText := tk.Decode(want)
+		errs := make(chan string, 4)
+		for range 4 {
+			go func() {
+				for range 10 {
+					got := tk.Encode(text)
+					if !slices.Equal(got, want) || tk.Decode(got) != wantText {
+						errs <- "concurrent Encode or Decode differs"
+						return
+					}
+				}
+				errs <- ""
+			}()
+		}
+		for range 4 {
+			if e := <-errs; e != "" {
+				t.Error(e)
+			}
 		}
 	}
 }
