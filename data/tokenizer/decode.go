@@ -141,9 +141,9 @@ func (p *tokDecStep) run(tokens []string, bt *bytesTable) []string {
 	case tokDecFuse:
 		return []string{strings.Join(tokens, "")}
 	case tokDecReplace:
-		st := newBPEState()
+		var st bpeState // scratch for a regex pattern; no word cache needed
 		for i, t := range tokens {
-			tokens[i] = p.pattern.replaceAll(t, p.content, st)
+			tokens[i] = p.pattern.replaceAll(t, p.content, &st)
 		}
 	case tokDecStrip:
 		for i, t := range tokens {

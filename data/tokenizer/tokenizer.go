@@ -338,14 +338,14 @@ func (t *Tokenizer) index() {
 	}
 	t.addedID = make(map[string]int32, len(t.added))
 	t.addedTok = make(map[int32]string, len(t.added))
-	st := newBPEState()
+	var st bpeState // scratch for regex normalizers; no word cache needed
 	var raw, normed []tokPattern
 	for i, a := range t.added {
 		t.idTok[a.ID], t.idOK[a.ID] = a.Content, true
 		t.addedID[a.Content] = a.ID
 		t.addedTok[a.ID] = a.Content
 		if a.Normalized {
-			p := tokNormalize(t.norm, a.Content, st)
+			p := tokNormalize(t.norm, a.Content, &st)
 			t.addedTok[a.ID] = p
 			normed = append(normed, tokPattern{p, int32(i)})
 		} else {
