@@ -19,7 +19,7 @@ type Tokenizer struct {
 	model bpeModel
 	bytes *bytesTable
 
-	merges [][2]string // model merges in rank order, as written in the file
+	merges [][2]string // model merges in rank order (a pair listed twice: its last entry, as HF keeps)
 	added  []AddedToken
 
 	addedID   map[string]int32 // added token content → id
@@ -294,7 +294,8 @@ func (t *Tokenizer) Token(id int32) (string, bool) {
 	return t.idTok[id], true
 }
 
-// AddedTokens returns a copy of the added tokens in file order.
+// AddedTokens returns a copy of the added tokens, by id as HF orders them
+// (tokens added with AddSpecialTokens last).
 func (t *Tokenizer) AddedTokens() []AddedToken {
 	return append([]AddedToken(nil), t.added...)
 }
