@@ -7,6 +7,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sinktrain/sinktrain/internal/input"
 )
 
 // Tokenizer is a BPE tokenizer compatible with Hugging Face tokenizers'
@@ -425,7 +427,13 @@ func (m *tokMatcher) find(s string, from int) (start, stop int, added int32) {
 	return 0, 0, -1
 }
 
-// tokErr formats a one-line error about a tokenizer file.
+// tokErr formats a one-line error about a tokenizer file (encoding/json
+// errors among args worded in the file's terms, input.JSON).
 func tokErr(name, format string, args ...any) error {
-	return fmt.Errorf("data: tokenizer %s: %s", name, fmt.Sprintf(format, args...))
+	for i, a := range args {
+		if e, ok := a.(error); ok {
+			args[i] = input.JSON(e)
+		}
+	}
+	return fmt.Errorf("tokenizer %s: %s", name, fmt.Sprintf(format, args...))
 }

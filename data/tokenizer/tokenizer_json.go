@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/sinktrain/sinktrain/internal/fsutil"
+	"github.com/sinktrain/sinktrain/internal/input"
 )
 
 // tokMaxID bounds token ids read from a file (the id tables are dense).
@@ -73,7 +74,7 @@ type tokModelOptions struct {
 func Load(path string) (*Tokenizer, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: load tokenizer: %w", err)
+		return nil, err // names the file
 	}
 	return parseTokenizer(b, path)
 }
@@ -227,7 +228,7 @@ func tokParseAdded(list []json.RawMessage, vocab map[string]int32) ([]AddedToken
 	for i, m := range list {
 		a := AddedToken{Normalized: true} // HF's defaults for absent fields
 		if err := json.Unmarshal(m, &a); err != nil {
-			return nil, fmt.Errorf("added_tokens[%d]: %v", i, err)
+			return nil, fmt.Errorf("added_tokens[%d]: %v", i, input.JSON(err))
 		}
 		if a.ID < 0 || a.ID >= tokMaxID {
 			return nil, fmt.Errorf("added_tokens[%d]: id %d out of range [0, %d)", i, a.ID, tokMaxID)
@@ -453,7 +454,7 @@ func (t *Tokenizer) MarshalJSON() ([]byte, error) {
 	b = append(b, `]}}`...)
 	var out bytes.Buffer
 	if err := json.Indent(&out, b, "", "  "); err != nil {
-		return nil, fmt.Errorf("data: marshal tokenizer: %w", err)
+		return nil, fmt.Errorf("marshal tokenizer: %w", err)
 	}
 	return out.Bytes(), nil
 }
