@@ -1,7 +1,6 @@
 package infer
 
 import (
-	"fmt"
 	"math"
 	"sync"
 
@@ -55,10 +54,10 @@ func LoadModel(dir string) (*Model, error) {
 // shared, not copied.
 func NewModel(cfg model.Config, w model.Weights) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("infer: %w", err)
+		return nil, err
 	}
 	if err := w.Check(cfg); err != nil {
-		return nil, fmt.Errorf("infer: %w", err)
+		return nil, err
 	}
 	m := &Model{
 		Config:  cfg,

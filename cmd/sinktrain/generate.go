@@ -79,7 +79,7 @@ func runGenerate(ctx context.Context, o *generateOptions) error {
 	}
 	spec, err := infer.ParseCacheSpec(o.Cache)
 	if err != nil {
-		return fmt.Errorf("--cache: %w", err)
+		return err
 	}
 	if o.Chat {
 		return serve.Chat(ctx, serve.ChatOptions{Model: o.Model, Cache: o.Cache, MaxNewTokens: o.MaxNewTokens,

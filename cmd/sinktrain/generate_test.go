@@ -87,7 +87,7 @@ func TestRunGenerate(t *testing.T) {
 		}
 	}
 	err := runGenerate(context.Background(), &generateOptions{Model: dir, Cache: "4+", Prompt: "x", MaxNewTokens: 1, Out: &bytes.Buffer{}})
-	if err == nil || !strings.Contains(err.Error(), `--cache: cache spec "4+"`) {
+	if err == nil || !strings.Contains(err.Error(), `cache spec "4+": W (window) is empty`) {
 		t.Errorf("bad cache: %v", err)
 	}
 }
