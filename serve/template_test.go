@@ -5,8 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sinktrain/sinktrain/data/tokenizer"
 )
 
 // Chat templates as Hugging Face ships them in tokenizer_config.json
@@ -139,10 +142,12 @@ type goldenCase struct {
 	Messages            []Message `json:"messages"`
 	AddGenerationPrompt bool      `json:"add_generation_prompt"`
 	Text                string    `json:"text"`
+	IDs                 []int32   `json:"ids"` // apply_chat_template(tokenize=True)
 }
 
 // TestTemplateGoldens renders every family's HF goldens with the family's
-// own chat_template (scripts/fixtures writes them with transformers). Each
+// own chat_template (scripts/fixtures writes them with transformers), and
+// the rendered text encodes to HF's ids with the family's tokenizer. Each
 // family folder under testdata/fixtures/tokenizers/ that has a
 // chat_template must have a chat.json, and llama3 and qwen2 must be there.
 func TestTemplateGoldens(t *testing.T) {
@@ -168,12 +173,19 @@ func TestTemplateGoldens(t *testing.T) {
 		if len(cases) == 0 {
 			t.Errorf("%s/chat.json has no cases", dir)
 		}
+		tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
+		if err != nil {
+			t.Errorf("%s: %v", dir, err)
+			continue
+		}
 		for i, c := range cases {
 			got, err := tm.Render(c.Messages, c.AddGenerationPrompt)
 			if err != nil {
 				t.Errorf("%s case %d: %v", dir, i, err)
 			} else if got != c.Text {
 				t.Errorf("%s case %d:\n got %q\nwant %q", dir, i, got, c.Text)
+			} else if ids := tok.Encode(got); !slices.Equal(ids, c.IDs) {
+				t.Errorf("%s case %d: the rendered text encodes to %v, HF's ids are %v", dir, i, ids, c.IDs)
 			}
 		}
 		checked[filepath.Base(dir)] = len(cases)
