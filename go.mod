@@ -1,9 +1,10 @@
 module github.com/sinktrain/sinktrain
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/apache/arrow-go/v18 v18.8.0
+	github.com/ardanlabs/jinja v1.8.0
 	github.com/chewxy/hm v1.0.0
 	github.com/dlclark/regexp2/v2 v2.5.1
 	github.com/google/flatbuffers v25.12.19+incompatible

@@ -123,9 +123,9 @@ func TestCompareBadInput(t *testing.T) {
 		edit    func(*CompareOptions)
 		wantErr string
 	}{
-		{"duplicate names", func(o *CompareOptions) { o.Models[1].Name = "a" }, `duplicate model name "a"`},
+		{"duplicate names", func(o *CompareOptions) { o.Models[1].Name = "a" }, `model name "a": given twice (duplicate model name)`},
 		{"different tokenizers", func(o *CompareOptions) { o.Models[1].Path = other }, "different tokenizer.json"},
-		{"unwritable out", func(o *CompareOptions) { o.Out = filepath.Join(notDir, "sub", "o") }, "--out"},
+		{"unwritable out", func(o *CompareOptions) { o.Out = filepath.Join(notDir, "sub", "o") }, "output directory " + filepath.Join(notDir, "sub", "o") + ": cannot create its parent"},
 		{"out is a file", func(o *CompareOptions) { o.Out = notDir }, "not a directory"},
 		{"bad spec", func(o *CompareOptions) { o.Caches = []string{"4+"} }, "cache spec"},
 		{"no source", func(o *CompareOptions) { o.IDs = "" }, "expected exactly one token source"},

@@ -92,13 +92,13 @@ func EvalStream(ctx context.Context, o *EvalOptions) error {
 // parseSpecs parses at least one cache spec.
 func parseSpecs(caches []string) ([]infer.CacheSpec, error) {
 	if len(caches) == 0 {
-		return nil, input.New("Caches", "cache specs", "", fmt.Errorf("none given, expected at least one (e.g. 4+252, dense, recompute:256)"))
+		return nil, input.Errorf("Cache", "cache specs", "", "none given, expected at least one (e.g. 4+252, dense, recompute:256)")
 	}
 	specs := make([]infer.CacheSpec, len(caches))
 	for i, c := range caches {
 		s, err := infer.ParseCacheSpec(c)
 		if err != nil {
-			return nil, input.New("Caches", "cache spec", "", err)
+			return nil, err
 		}
 		specs[i] = s
 	}
@@ -135,7 +135,7 @@ func (o *EvalOptions) evalOne(ctx context.Context, m *infer.Model, spec infer.Ca
 		return err
 	})
 	if err != nil {
-		return Result{}, input.New("NLLOut", "NLL file", path, unwrapPath(err))
+		return Result{}, input.File("NLLOut", "NLL file", path, err)
 	}
 	return newResult(spec, sc), nil
 }

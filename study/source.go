@@ -2,7 +2,6 @@ package study
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -73,7 +72,7 @@ func (s Source) Open(dir string, m *infer.Model) (infer.Stream, func(), error) {
 		}
 		f, err := os.Open(s.IDs)
 		if err != nil {
-			return bad(unwrapPath(err))
+			return nil, nop, input.File("IDs", "ids file", s.IDs, err)
 		}
 		defer f.Close()
 		ids, err := ReadIDs(f, m.Config.VocabSize)
@@ -88,7 +87,7 @@ func (s Source) Open(dir string, m *infer.Model) (infer.Stream, func(), error) {
 	case s.Text != "":
 		b, err := os.ReadFile(s.Text)
 		if err != nil {
-			return nil, nop, input.New("Text", "text file", s.Text, unwrapPath(err))
+			return nil, nop, input.File("Text", "text file", s.Text, err)
 		}
 		tok, err := infer.LoadTokenizer(dir, m)
 		if err != nil {
@@ -106,7 +105,7 @@ func (s Source) Open(dir string, m *infer.Model) (infer.Stream, func(), error) {
 	}
 	d, err := data.OpenDataset(s.Data)
 	if err != nil {
-		return bad(err)
+		return nil, nop, input.File("Data", "dataset", s.Data, err)
 	}
 	split := data.SplitVal
 	if !d.HasSplit(split) {
@@ -115,7 +114,7 @@ func (s Source) Open(dir string, m *infer.Model) (infer.Stream, func(), error) {
 	toks, err := d.Split(split)
 	if err != nil {
 		d.Close()
-		return bad(err)
+		return nil, nop, err
 	}
 	n := s.limit(toks.Len())
 	if n < 2 {
@@ -127,16 +126,6 @@ func (s Source) Open(dir string, m *infer.Model) (infer.Stream, func(), error) {
 		return bad(fmt.Errorf("split %s: %w", split, err))
 	}
 	return withSinks{prefix: m.SinkIDs(), s: toks, n: n}, func() { d.Close() }, nil
-}
-
-// unwrapPath drops the operation and path of an *os.PathError, so that an
-// error naming the file itself does not name it twice.
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // checkIDs verifies that the first n tokens of s are inside the vocabulary.

@@ -56,7 +56,7 @@ func TestCompareReportFlags(t *testing.T) {
 				Out: "docs/results.md", Command: "sink-study.sh"},
 		},
 		{cli: "report --compare c --out r.md --assets r", want: study.ReportOptions{Compare: "c", Out: "r.md", Assets: "r"}},
-		{cli: "report --compare c --inspect a --out r.md", wantErr: "expected NAME=CKPT"},
+		{cli: "report --compare c --inspect a --out r.md", wantErr: "expected NAME=DIR"},
 		{cli: "report --out r.md", wantErr: `"compare" not set`},
 	}
 	for _, tt := range tests {

@@ -69,23 +69,34 @@ func tokBenchTrained(b *testing.B) *Tokenizer {
 // BenchmarkEncode compares encoding throughput (MB/s) of held-out text
 // (Moby-Dick) with tiktoken-go on the same text, and sinktrain's with its
 // word cache on and off. sinktrain's tokenizer is trained on the training
-// corpus; tiktoken-go embeds its vocabularies (no network); r50k_base uses
-// the same GPT-2 pre-tokenizer pattern.
+// corpus; the other sinktrain rows are the 512-token fixture under each
+// family's pre-tokenizer; tiktoken-go embeds its vocabularies (no
+// network); r50k_base uses the same GPT-2 pre-tokenizer pattern.
 func BenchmarkEncode(b *testing.B) {
 	text := tokBenchText(b)
+	fixture, _ := tokLoadFixture(b)
 	trained := tokBenchTrained(b)
-	for _, cache := range []bool{true, false} {
-		name := "sinktrain-trained4096"
-		if !cache {
-			name += "-nocache"
-		}
-		b.Run(name, func(b *testing.B) {
-			trained.SetWordCache(cache)
-			defer trained.SetWordCache(true)
+	for _, c := range []struct {
+		name  string
+		tk    *Tokenizer
+		cache bool
+	}{
+		{"sinktrain-trained4096", trained, true},
+		{"sinktrain-trained4096-nocache", trained, false},
+		{"sinktrain-fixture512", fixture, true},
+		{"sinktrain-llama3-split", tokBenchVariant(b, "llama3", false), true},
+		{"sinktrain-llama3-regexp2", tokBenchVariant(b, "llama3", true), true},
+		{"sinktrain-falcon", tokBenchVariant(b, "falcon", false), true},
+		{"sinktrain-sp-legacy", tokBenchSentencePiece(b, false), true},
+		{"sinktrain-sp-metaspace", tokBenchSentencePiece(b, true), true},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			c.tk.SetWordCache(c.cache)
+			defer c.tk.SetWordCache(true)
 			b.SetBytes(int64(len(text)))
 			ids := make([]int32, 0, len(text)/2)
 			for b.Loop() {
-				ids = trained.AppendEncode(ids[:0], text)
+				ids = c.tk.AppendEncode(ids[:0], text)
 			}
 			b.ReportMetric(float64(len(text))/float64(len(ids)), "bytes/token")
 		})
@@ -124,4 +135,76 @@ func BenchmarkTrainBPE(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// tokBenchVariant is the fixture's byte-level BPE under the Llama-3 or
+// Falcon pre-tokenizer; with regexp2 the Llama-3 Split runs through
+// regexp2 instead of the hand-written matcher.
+func tokBenchVariant(b *testing.B, family string, regexp2 bool) *Tokenizer {
+	g := tokLoadOnig(b)
+	pre := map[string]any{"type": "Sequence", "pretokenizers": []any{
+		map[string]any{"type": "Split", "pattern": map[string]any{"Regex": g.Patterns["llama3"]}, "behavior": "Isolated", "invert": false},
+		map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false},
+	}}
+	if family == "falcon" {
+		pre = map[string]any{"type": "Sequence", "pretokenizers": []any{
+			map[string]any{"type": "Punctuation", "behavior": "Contiguous"},
+			map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+			map[string]any{"type": "Digits", "individual_digits": false},
+			map[string]any{"type": "Split", "pattern": map[string]any{"Regex": "[0-9][0-9][0-9]"}, "behavior": "Isolated", "invert": false},
+		}}
+	}
+	tk, err := Parse(tokFixtureEdit(b, func(f map[string]any) { f["pre_tokenizer"] = pre }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if regexp2 {
+		tk.pre.shape = tokPreGeneral
+		tk.pre.steps[0].pattern.fast = tokFastNone
+	}
+	return tk
+}
+
+// tokBenchSentencePiece is the fixture's vocabulary and merges read as
+// SentencePiece BPE ("Ġ" → "▁", the 256 <0xNN> tokens added, byte
+// fallback): the Llama-2 layout (Prepend/Replace normalizer, the whole
+// text one word) or, with metaspace, Metaspace splitting at every space.
+func tokBenchSentencePiece(b *testing.B, metaspace bool) *Tokenizer {
+	tk, err := Parse(tokFixtureEdit(b, func(f map[string]any) {
+		m := f["model"].(map[string]any)
+		sp := func(s string) string { return strings.ReplaceAll(s, "Ġ", "▁") }
+		vocab := map[string]any{}
+		n := 0
+		for tok, id := range m["vocab"].(map[string]any) {
+			vocab[sp(tok)] = id
+			n = max(n, int(id.(float64))+1)
+		}
+		for c := range 256 {
+			vocab[fmt.Sprintf("<0x%02X>", c)] = n + c
+		}
+		merges := m["merges"].([]any)
+		for i, p := range merges {
+			pp := p.([]any)
+			merges[i] = []any{sp(pp[0].(string)), sp(pp[1].(string))}
+		}
+		m["vocab"], m["byte_fallback"] = vocab, true
+		f["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{
+			map[string]any{"type": "Prepend", "prepend": "▁"},
+			map[string]any{"type": "Replace", "pattern": map[string]any{"String": " "}, "content": "▁"},
+		}}
+		f["pre_tokenizer"] = nil
+		f["decoder"] = map[string]any{"type": "Sequence", "decoders": []any{
+			map[string]any{"type": "Replace", "pattern": map[string]any{"String": "▁"}, "content": " "},
+			map[string]any{"type": "ByteFallback"}, map[string]any{"type": "Fuse"},
+			map[string]any{"type": "Strip", "content": " ", "start": 1, "stop": 0},
+		}}
+		if metaspace {
+			f["normalizer"] = nil
+			f["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": true}
+		}
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tk
 }

@@ -6,10 +6,17 @@
 //	library:        ids file runs/x.ids: token 2: "three" is not an integer id
 //	sinktrain CLI:  --ids runs/x.ids: token 2: "three" is not an integer id
 //
-// It imports only the standard library; any package may use it.
+// [JSON] rewords encoding/json errors in a file's terms (field paths and JSON
+// types, never Go type names). It imports only the standard library; any
+// package may use it.
 package input
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+)
 
 // Error is an error about one input of a library call.
 type Error struct {
@@ -28,6 +35,19 @@ func New(field, what, value string, err error) error {
 // Errorf is New with a formatted cause.
 func Errorf(field, what, value, format string, args ...any) error {
 	return New(field, what, value, fmt.Errorf(format, args...))
+}
+
+// File attributes an error about the file or directory path to an input:
+// an *fs.PathError (open, stat, read…) on path becomes an *Error whose cause
+// is the system's reason, so that the file is named once; any other error
+// already says what is wrong with the file and is returned as is. nil
+// stays nil.
+func File(field, what, path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && filepath.Clean(pe.Path) == filepath.Clean(path) {
+		return New(field, what, path, pe.Err)
+	}
+	return err
 }
 
 // Error names the input in user terms.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"testing"
 )
 
@@ -22,5 +23,13 @@ func TestError(t *testing.T) {
 	e2 := Errorf("MaxTokens", "max tokens", "", "%d, expected ≥ 0", -1)
 	if got, want := e2.Error(), "max tokens: -1, expected ≥ 0"; got != want {
 		t.Errorf("Errorf = %q, want %q", got, want)
+	}
+	_, err = os.Open("/nonexistent/x.ids")
+	if got, want := File("IDs", "ids file", "/nonexistent/x.ids", err).Error(), "ids file /nonexistent/x.ids: no such file or directory"; got != want {
+		t.Errorf("File = %q, want %q", got, want)
+	}
+	other := errors.New("x.ids: token 2: bad")
+	if File("IDs", "ids file", "x.ids", other) != other || File("IDs", "ids file", "x.ids", nil) != nil {
+		t.Error("File changed an error that is not about opening the file")
 	}
 }

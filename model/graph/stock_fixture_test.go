@@ -12,11 +12,10 @@ import (
 // gradient on the Pythia-style fixture (the stock graph has the parallel
 // residual only) within the fused graph's tolerance.
 func TestStockMatchesHF(t *testing.T) {
-	m, ref := loadFixture(t, "gptneox-a")
-	cfg := m.Config
+	cfg, w, ref := loadFixture(t, "gptneox-a")
 	ids := toInt32(ref.ids["input_ids"])
 	const B = 2
-	s, err := newStock(cfg, m.Weights, B, len(ids)/B, ids)
+	s, err := newStock(cfg, w, B, len(ids)/B, ids)
 	if err != nil {
 		t.Fatal(err)
 	}
