@@ -28,6 +28,9 @@ type Options struct {
 	Out    string    // run directory
 	Resume bool      // continue from the newest checkpoint in Out
 	Log    io.Writer // progress and messages (nil = os.Stderr)
+	// Runtime spreads the run over this machine (not stored in the run);
+	// the runtime keys of Set (workers, blas_threads) override it.
+	Runtime Runtime
 
 	onStep func(step int, loss float64) // test hook: every step's loss
 }
@@ -50,9 +53,24 @@ func (o *Options) logWriter() io.Writer {
 	return o.Log
 }
 
-// resolve finds the resume point (with --resume) and builds the config on
-// top of base (or of the resumed run's config).
-func (o *Options) resolve(base Config) (Config, *resumePoint, error) {
+// resolve finds the resume point (with Resume) and builds the config on
+// top of base (or of the resumed run's config) and the runtime settings.
+func (o *Options) resolve(base Config) (Config, Runtime, *resumePoint, error) {
+	rt := o.Runtime
+	sets, err := splitRuntime(&rt, o.Set)
+	if err != nil {
+		return Config{}, rt, nil, err
+	}
+	cfg, rp, err := o.resolveConfig(base, sets)
+	if err != nil {
+		return Config{}, rt, nil, err
+	}
+	rt, err = rt.resolve(cfg.Batch)
+	return cfg, rt, rp, err
+}
+
+// resolveConfig finds the resume point and builds the config.
+func (o *Options) resolveConfig(base Config, sets []string) (Config, *resumePoint, error) {
 	if o.Out == "" {
 		return Config{}, nil, input.Errorf("Out", "run directory", "", "none given")
 	}
@@ -72,7 +90,7 @@ func (o *Options) resolve(base Config) (Config, *resumePoint, error) {
 		}
 		return Config{}, nil, input.Errorf("Out", "run directory", o.Out, "already holds %s: resume it, or choose another run directory", filepath.Base(dir))
 	}
-	cfg, err := Resolve(base, o.Config, o.Set)
+	cfg, err := Resolve(base, o.Config, sets)
 	if err != nil {
 		return Config{}, nil, err
 	}
@@ -198,7 +216,7 @@ type tokenIDs interface {
 // Pretrain trains a model from scratch (or resumes one with Resume) as
 // configured, writing checkpoints and the final model into Out.
 func Pretrain(ctx context.Context, opts Options) error {
-	cfg, rp, err := opts.resolve(Defaults())
+	cfg, rt, rp, err := opts.resolve(Defaults())
 	if err != nil {
 		return err
 	}
@@ -231,7 +249,7 @@ func Pretrain(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	j := &job{cfg: cfg, mcfg: mcfg, newGraph: newModelGraph, src: src, val: val, tokenizer: tokJSON,
+	j := &job{cfg: cfg, rt: rt, mcfg: mcfg, newGraph: newModelGraph, src: src, val: val, tokenizer: tokJSON,
 		out: opts.Out, resume: rp, log: opts.logWriter(), onStep: opts.onStep,
 		weights: func() (model.Weights, error) { return model.Init(mcfg, cfg.Seed), nil }}
 	return j.run(ctx)
@@ -272,7 +290,7 @@ func Finetune(ctx context.Context, opts FinetuneOptions) error {
 	if tokJSON, err = checkpoint.AddSinks(m, tokJSON, opts.AddSinks); err != nil {
 		return err
 	}
-	cfg, rp, err := opts.resolve(withModel(Defaults(), m.Config))
+	cfg, rt, rp, err := opts.resolve(withModel(Defaults(), m.Config))
 	if err != nil {
 		return err
 	}
@@ -298,7 +316,7 @@ func Finetune(ctx context.Context, opts FinetuneOptions) error {
 		return err
 	}
 	mcfg := m.Config
-	j := &job{cfg: cfg, mcfg: mcfg, newGraph: newModelGraph, src: src, val: val, tokenizer: tokJSON,
+	j := &job{cfg: cfg, rt: rt, mcfg: mcfg, newGraph: newModelGraph, src: src, val: val, tokenizer: tokJSON,
 		out: opts.Out, resume: rp, log: opts.logWriter(), onStep: opts.onStep,
 		weights: func() (model.Weights, error) { return m.Weights, nil }}
 	return j.run(ctx)
