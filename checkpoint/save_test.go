@@ -14,6 +14,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/sinktrain/sinktrain/data/tokenizer"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
@@ -205,13 +206,15 @@ func TestAddSinks(t *testing.T) {
 				}
 				return
 			}
-			tj, err := parseTokenizerJSON(tok)
+			tj, err := tokenizer.Parse(tok)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for i, name := range cfg.SinkTokens {
-				if tj.byName[name] != c.wantIDs[i] || !tj.special[name] {
-					t.Fatalf("tokenizer: %s id %d special %v", name, tj.byName[name], tj.special[name])
+				id, ok := tj.TokenID(name)
+				special := slices.ContainsFunc(tj.AddedTokens(), func(a tokenizer.AddedToken) bool { return a.Content == name && a.Special })
+				if !ok || int(id) != c.wantIDs[i] || !special {
+					t.Fatalf("tokenizer: %s id %d (%v) special %v", name, id, ok, special)
 				}
 			}
 			// Save, reload: the sinks and the tokenizer files persist.

@@ -42,7 +42,7 @@ func LoadModel(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewModel(ck.Config, ck.Weights)
+	return newModel(ck.Config, ck.Weights), nil // Load validated both
 }
 
 // NewModel checks w against cfg and returns the model. The weights are
@@ -54,6 +54,11 @@ func NewModel(cfg model.Config, w model.Weights) (*Model, error) {
 	if err := w.Check(cfg); err != nil {
 		return nil, err
 	}
+	return newModel(cfg, w), nil
+}
+
+// newModel lays out checked weights.
+func newModel(cfg model.Config, w model.Weights) *Model {
 	m := &Model{
 		Config:  cfg,
 		embedIn: w[model.EmbedIn].Data,
@@ -80,7 +85,7 @@ func NewModel(cfg model.Config, w model.Weights) (*Model, error) {
 		}
 		m.layers = append(m.layers, lw)
 	}
-	return m, nil
+	return m
 }
 
 // SinkIDs returns the model's sink token ids (config sinktrain.sink_ids).

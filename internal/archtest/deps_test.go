@@ -19,7 +19,7 @@ var allowed = map[string][]string{
 	"infer":            {"model", "checkpoint", "sinktoken", "data/tokenizer", "internal/kernels", "internal/fsutil", "internal/input"},
 	"model/graph":      {"model", "autograd", "internal/kernels", "sinktoken", "internal/input"},
 	"model":            {"sinktoken", "internal/input"},
-	"checkpoint":       {"model", "sinktoken", "internal/fsutil", "internal/progress", "internal/input"},
+	"checkpoint":       {"model", "data/tokenizer", "sinktoken", "internal/fsutil", "internal/progress", "internal/input"},
 	"data":             {"data/tokenizer", "data/shard", "internal/fsutil", "internal/progress", "internal/input"},
 	"data/tokenizer":   {"internal/fsutil", "internal/input"},
 	"data/shard":       {},
