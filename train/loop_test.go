@@ -40,7 +40,7 @@ func fakeJob(t *testing.T, out string, sets ...string) (*job, *[]float64) {
 		weights:   func() (model.Weights, error) { return model.Init(mcfg, cfg.Seed), nil },
 		src:       &sliceSource{toks: patternStream(5000, cfg.Sinks, V), block: cfg.BlockSize, seed: cfg.Seed},
 		val:       &sliceSource{toks: patternStream(800, cfg.Sinks, V)[400:], block: cfg.BlockSize},
-		tokenizer: []byte(`{"added_tokens":[{"id":0,"content":"<|sink_0|>","special":true},{"id":1,"content":"<|sink_1|>","special":true}],"model":{"type":"BPE","vocab":{}}}`),
+		tokenizer: []byte(`{"added_tokens":[{"id":0,"content":"<|sink_0|>","special":true},{"id":1,"content":"<|sink_1|>","special":true}],"pre_tokenizer":{"type":"ByteLevel"},"model":{"type":"BPE","vocab":{},"merges":[]}}`),
 		onStep:    func(_ int, l float64) { *losses = append(*losses, l) },
 	}
 	return j, losses
