@@ -160,8 +160,10 @@ def set_key(c, key, value):
                 v = [_go_float(p.strip()) for p in parts]
             except ValueError:
                 raise bad("2 comma-separated numbers")
+    except ConfigError:
+        raise
     except ValueError:
-        raise bad({int: "an integer", float: "a number"}.get(t, "a value of type %s" % t))
+        raise bad({int: "an integer", float: "a number"}[t])
     if key in RUNTIME:
         return
     c[key] = v

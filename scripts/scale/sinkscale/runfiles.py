@@ -395,6 +395,22 @@ def read_state(d):
 
 # ---- checkpoints ------------------------------------------------------------
 
+def write_checkpoint(run, step, model, optimizer, state, keep):
+    """trainer.checkpoint: RUN/checkpoint-NNNNNN written whole (model files, optimizer
+    moments, trainer state), old ones pruned, then the top-level model files refreshed
+    (trainer.publish). model: model_files(...); optimizer: optimizer_writer(...)."""
+    files = dict(model)
+    files[OPTIMIZER_FILE] = optimizer
+    files[TRAINER_STATE_FILE] = dumps(state)
+    write_dir(checkpoint_dir(run, step), files)
+    publish(run, model, keep)
+
+
+def publish(run, model, keep):
+    prune_checkpoints(run, keep)
+    save(run, model)
+
+
 def checkpoint_dir(run, step):
     return os.path.join(run, "%s%06d" % (CHECKPOINT_PREFIX, step))
 

@@ -237,19 +237,15 @@ class Run:
             for n, p in self.model.named_parameters():
                 if not bool(torch.isfinite(p).all()):
                     raise R.RunError("weights became non-finite (%s) at step %d; stopped, %s" % (n, self.step, self.last_good()))
-            files = self.model_files()
-            files[R.OPTIMIZER_FILE] = R.optimizer_writer(self.moments(), self.adam_step())
             st = R.trainer_state(self.step, self.tokens, self.steps, self.c, len(self.train_toks), self.adam_step(), self.world)
-            files[R.TRAINER_STATE_FILE] = R.dumps(st)
-            R.write_dir(R.checkpoint_dir(self.args.out, self.step), files)
+            R.write_checkpoint(self.args.out, self.step, self.model_files(), R.optimizer_writer(self.moments(), self.adam_step()),
+                               st, self.c["keep_checkpoints"])
             self.last_ckpt = self.step
-            self.publish()
         if self.world > 1:
             self.acc.wait_for_everyone()
 
     def publish(self):
-        R.prune_checkpoints(self.args.out, self.c["keep_checkpoints"])
-        R.save(self.args.out, self.model_files())
+        R.publish(self.args.out, self.model_files(), self.c["keep_checkpoints"])
 
     def last_good(self):
         if getattr(self, "last_ckpt", None) is None:
