@@ -113,11 +113,11 @@ class Run:
         self.model.to(self.device)
         decay, rest = M.param_groups(self.model, c, self.vocab)
         self.names = [n for n, _ in decay] + [n for n, _ in rest]
-        fused = self.device.type == "cuda"
+        fused = {"fused": True} if self.device.type == "cuda" else {}
         self.opt = torch.optim.AdamW(
             [{"params": [p for _, p in decay], "weight_decay": c["weight_decay"]},
              {"params": [p for _, p in rest], "weight_decay": 0.0}],
-            lr=c["lr"], betas=tuple(c["betas"]), eps=c["eps"], fused=fused)
+            lr=c["lr"], betas=tuple(c["betas"]), eps=c["eps"], **fused)
         if self.resume_state is not None:
             self.load_optimizer(os.path.join(self.resume_dir, R.OPTIMIZER_FILE), self.resume_state["adam_step"])
         self.fwd = self.model
