@@ -1,4 +1,5 @@
-// Package configs embeds the training presets (tiny, small, reference) so
+// Package configs embeds the training presets (tiny, small, reference,
+// laptop-study) so
 // that the sinktrain binary finds them by name; each file overrides only some
 // of train.Config's defaults.
 package configs

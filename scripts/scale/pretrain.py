@@ -42,6 +42,7 @@ def parse(argv):
     p.add_argument("--compile", default="default", choices=["none", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"],
                    help="torch.compile mode on CUDA (default: default; none = eager)")
     p.add_argument("--deterministic", action="store_true", help="torch.use_deterministic_algorithms where kernels allow it")
+    p.add_argument("--cpu", action="store_true", help="train on the CPU (tests; several processes talk through gloo)")
     return p.parse_args(argv)
 
 

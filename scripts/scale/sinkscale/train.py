@@ -73,7 +73,7 @@ class Run:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
         from accelerate import Accelerator
-        self.acc = Accelerator(mixed_precision="no")  # autocast is explicit below
+        self.acc = Accelerator(mixed_precision="no", cpu=a.cpu)  # autocast is explicit below
         self.rank, self.world = self.acc.process_index, self.acc.num_processes
         self.device = self.acc.device
         self.main = self.acc.is_main_process
