@@ -12,6 +12,8 @@ Both variants are a softmax over [b_h, s_0 … s_i] with the first column
 dropped (it carries no value), computed in float32 with the causal mask.
 """
 
+import sys
+
 import torch
 from torch import nn
 
@@ -87,7 +89,17 @@ def build(c, vocab, sinks, bos, eos):
     d["use_cache"] = False
     cls = transformers.GPTNeoXConfig if c["arch"] == "gpt_neox" else transformers.LlamaConfig
     hfc = cls.from_dict(d)
-    model = transformers.AutoModelForCausalLM.from_config(hfc, attn_implementation=impl)
+    try:
+        model = transformers.AutoModelForCausalLM.from_config(hfc, attn_implementation=impl)
+    except (ValueError, ImportError, KeyError) as e:
+        # A transformers that checks the name against its own list: build with
+        # "eager" and switch to the registered function afterwards.
+        model = transformers.AutoModelForCausalLM.from_config(hfc, attn_implementation="eager")
+        try:
+            model.set_attn_implementation(impl)
+        except (AttributeError, ValueError, ImportError, KeyError):
+            model.config._attn_implementation = impl
+        print("note: transformers refused attn_implementation=%r at construction (%s); switched after" % (impl, e), file=sys.stderr)
     got = getattr(model.config, "_attn_implementation", None)
     if got != impl:
         raise RuntimeError("transformers built the model with attention %r, expected %r (attention registry changed?)" % (got, impl))

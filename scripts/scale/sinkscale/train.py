@@ -34,7 +34,7 @@ class Batcher:
         self.sinks = np.asarray(sinks, dtype=np.int64)
         self.k, self.block = len(sinks), c["block_size"]
 
-    def rows(self, loader_step, first=None, starts=None):
+    def rows(self, loader_step, starts=None, with_labels=True):
         n = self.hi - self.lo
         ids = np.empty((n, self.k + self.block), dtype=np.int64)
         ids[:, :self.k] = self.sinks
@@ -45,6 +45,8 @@ class Batcher:
                 off = S.offset(self.c["seed"], len(self.toks), self.block, loader_step, self.lo + i)
             pieces = self.toks.window(off, self.block)
             ids[i, self.k:] = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        if not with_labels:
+            return ids, None
         labels = ids.copy()
         if self.k:
             labels[np.isin(labels, self.sinks)] = S.IGNORE_INDEX
@@ -127,6 +129,7 @@ class Run:
             self.fwd = torch.compile(self.fwd, mode=None if a.compile == "default" else a.compile)
         lo, hi = S.chunk_rows(c["batch"], self.rank, self.world)
         self.batcher = Batcher(self.train_toks, c, self.sinks, lo, hi)
+        self.sinks_t = torch.tensor(self.sinks, dtype=torch.int64, device=self.device) if self.sinks else None
         self.scored = c["batch"] * c["grad_accum"] * S.scored_per_row(len(self.sinks), c["block_size"])
         self.stop = False
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -170,10 +173,31 @@ class Run:
 
     # -- steps ----------------------------------------------------------------
     def to_device(self, a):
+        """An int64 array on the device (eval: plain copy)."""
+        return torch.from_numpy(a).to(self.device)
+
+    def upload(self, a):
+        """Training rows to the device through reused pinned buffers (no allocation, no
+        host wait): buffer i is refilled only once its last copy has finished."""
         t = torch.from_numpy(a)
-        if self.device.type == "cuda":
-            t = t.pin_memory().to(self.device, non_blocking=True)
-        return t
+        if self.device.type != "cuda":
+            return t
+        if not hasattr(self, "_pins"):
+            self._pins = [(torch.empty(t.shape, dtype=t.dtype).pin_memory(), torch.cuda.Event()) for _ in range(3)]
+            self._pin_i = 0
+        buf, ev = self._pins[self._pin_i]
+        self._pin_i = (self._pin_i + 1) % len(self._pins)
+        ev.synchronize()
+        buf.copy_(t)
+        out = buf.to(self.device, non_blocking=True)
+        ev.record()
+        return out
+
+    def labels(self, ids):
+        """sinktoken.Labels on the device: the ids with every sink id replaced by -100."""
+        if self.sinks_t is None:
+            return ids
+        return torch.where(torch.isin(ids, self.sinks_t), torch.full_like(ids, S.IGNORE_INDEX), ids)
 
     def train_step(self):
         c = self.c
@@ -181,8 +205,9 @@ class Run:
         loss_total = torch.zeros((), device=self.device)
         scale = self.world / self.scored
         for micro in range(ga):
-            ids, labels = self.batcher.rows(S.loader_step(self.step, micro, ga))
-            ids, labels = self.to_device(ids), self.to_device(labels)
+            ids, _ = self.batcher.rows(S.loader_step(self.step, micro, ga), with_labels=False)
+            ids = self.upload(ids)
+            labels = self.labels(ids)
             sync = self.world == 1 or micro == ga - 1
             ctx = self.fwd.no_sync() if not sync and hasattr(self.fwd, "no_sync") else _null()
             with ctx:
