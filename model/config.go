@@ -3,28 +3,57 @@ package model
 import (
 	"encoding/json"
 	"fmt"
-	"math"
+	"slices"
 
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
-// Config describes a GPT-NeoX decoder exactly as Hugging Face's
-// GPTNeoXConfig does, plus the sink settings sinktrain adds.
+// Config describes one decoder of a supported family (Arch) with the fields
+// of its Hugging Face config, plus the sink settings sinktrain adds. The
+// shared fields come first; family fields are read only for their family
+// (Features translates them into the maths the building blocks run).
 type Config struct {
-	VocabSize             int     // V
-	HiddenSize            int     // D
-	NumLayers             int     // L
-	NumHeads              int     // H; D must be divisible by H
-	IntermediateSize      int     // F, the MLP width
-	RotaryPct             float64 // fraction of each head's dims rotated, in (0, 1]
-	RotaryBase            float64 // RoPE theta
+	// Arch is config.json's model_type; "" means GPT-NeoX.
+	Arch Arch
+
+	VocabSize        int // V
+	HiddenSize       int // D
+	NumLayers        int // L
+	NumHeads         int // H
+	NumKVHeads       int // KV key/value heads (grouped-query attention); 0 means H; divides H
+	HeadSize         int // hd when set (Llama family head_dim); 0 means D/H, which must then divide
+	IntermediateSize int // F, the MLP width
+
+	RotaryPct             float64     // fraction of each head's dims rotated, in (0, 1] (GPT-NeoX; 1 for the others)
+	RotaryBase            float64     // RoPE theta
+	RopeScaling           RopeScaling // rope_scaling: none, linear or llama3
 	MaxPositionEmbeddings int
-	LayerNormEps          float64
-	ParallelResidual      bool   // Pythia: x + attn(ln1(x)) + mlp(ln2(x))
-	HiddenAct             string // only "gelu" (exact erf form) is supported
-	TieWordEmbeddings     bool   // must be false (GPT-NeoX keeps embed_out separate)
-	BOSTokenID            int
-	EOSTokenID            int
+	LayerNormEps          float64 // eps of every norm (LayerNorm or RMSNorm)
+	ParallelResidual      bool    // x + attn(n1(x)) + mlp(n2(x)) (Pythia, Falcon parallel_attn)
+	HiddenAct             string  // "gelu" (exact erf) for GPT-NeoX, Falcon, MPT; "silu" for the Llama family
+	TieWordEmbeddings     bool    // the LM head is the token embedding (lm_head.weight absent)
+	BOSTokenID            int     // -1 when the config has none
+	EOSTokenID            int     // -1 when the config has none
+	EOSTokenIDs           []int   // every end id when config.json lists several (EOSTokenID is the first)
+
+	// Llama family (llama, mistral, qwen2).
+	AttentionBias bool   // llama attention_bias: q, k, v and o projections have biases (qwen2 has q, k, v biases always)
+	MLPBias       bool   // llama mlp_bias
+	SlidingWindow int    // mistral/qwen2: a key at cache distance ≥ SlidingWindow is masked; 0: none
+	SlidingLayers []bool // [L] which layers slide (qwen2 layer_types); nil: all, when SlidingWindow > 0
+
+	// Falcon.
+	Bias                   bool // falcon bias: every linear layer has a bias
+	NewDecoderArchitecture bool // grouped kv layout (num_kv_heads), ln_attn/ln_mlp
+	SharedNorm             bool // parallel block with one norm (parallel_attn of the old architecture, num_ln_in_parallel_attn 1)
+	ALiBiBloom             bool // falcon alibi (falcon-rw): BLOOM ALiBi instead of RoPE
+
+	// MPT.
+	NoBias       bool    // no_bias: no linear or LayerNorm biases
+	ClipQKV      float64 // attn_config.clip_qkv: q, k, v clamped to [−c, c]; 0: none
+	QKLayerNorm  bool    // attn_config.qk_ln: LayerNorm over each token's query and key
+	ALiBiBiasMax float64 // attn_config.alibi_bias_max
+	SoftmaxScale float64 // attn_config.softmax_scale; 0: 1/sqrt(hd)
 
 	// Attention is the softmax variant (sinktoken.Softmax, Softmax1, SinkLogit).
 	Attention sinktoken.Attention
@@ -33,15 +62,43 @@ type Config struct {
 	SinkIDs    []int
 }
 
-// HeadDim returns D/H.
-func (c Config) HeadDim() int { return c.HiddenSize / c.NumHeads }
+// HeadDim returns hd: HeadSize when set, else D/H.
+func (c Config) HeadDim() int {
+	if c.HeadSize > 0 {
+		return c.HeadSize
+	}
+	if c.NumHeads <= 0 {
+		return 0
+	}
+	return c.HiddenSize / c.NumHeads
+}
+
+// KVHeads returns the number of key/value heads (NumKVHeads, or H).
+func (c Config) KVHeads() int {
+	if c.NumKVHeads > 0 {
+		return c.NumKVHeads
+	}
+	return c.NumHeads
+}
 
 // RotaryDims returns int(HeadDim · RotaryPct), the number of rotated dims per head.
 func (c Config) RotaryDims() int { return int(float64(c.HeadDim()) * c.RotaryPct) }
 
+// Sliding reports whether layer l masks keys beyond SlidingWindow.
+func (c Config) Sliding(l int) bool {
+	if c.SlidingWindow <= 0 {
+		return false
+	}
+	return c.SlidingLayers == nil || (l < len(c.SlidingLayers) && c.SlidingLayers[l])
+}
+
 // Validate checks every field and returns one error naming the first bad field
-// and what was expected.
+// (as the family's config.json spells it) and what was expected.
 func (c Config) Validate() error {
+	s, err := specOf(c.Arch)
+	if err != nil {
+		return err
+	}
 	pos := []struct {
 		name string
 		v    int
@@ -51,29 +108,42 @@ func (c Config) Validate() error {
 	}
 	for _, p := range pos {
 		if p.v <= 0 {
-			return fmt.Errorf("config: %s = %d, expected a positive integer", p.name, p.v)
+			return fmt.Errorf("config: %s = %d, expected a positive integer", s.field(p.name), p.v)
 		}
 	}
-	if c.HiddenSize%c.NumHeads != 0 {
-		return fmt.Errorf("config: hidden_size %d is not divisible by num_attention_heads %d", c.HiddenSize, c.NumHeads)
+	if c.HeadSize < 0 {
+		return fmt.Errorf("config: head_dim = %d, expected a positive integer", c.HeadSize)
 	}
-	if !(c.RotaryPct > 0 && c.RotaryPct <= 1) || math.IsNaN(c.RotaryPct) {
-		return fmt.Errorf("config: rotary_pct (partial_rotary_factor) = %v, expected a value in (0, 1]", c.RotaryPct)
+	if c.HeadSize == 0 && c.HiddenSize%c.NumHeads != 0 {
+		return fmt.Errorf("config: %s %d is not divisible by %s %d", s.field("hidden_size"), c.HiddenSize, s.field("num_attention_heads"), c.NumHeads)
 	}
-	if r := c.RotaryDims(); r < 2 || r%2 != 0 {
-		return fmt.Errorf("config: rotary dims int(head_dim %d * rotary_pct %v) = %d, expected an even number >= 2", c.HeadDim(), c.RotaryPct, r)
+	if c.NumKVHeads < 0 || (c.NumKVHeads > 0 && c.NumHeads%c.NumKVHeads != 0) {
+		return fmt.Errorf("config: %s %d does not divide %s %d, expected a divisor (grouped-query attention)", s.field("num_key_value_heads"), c.NumKVHeads, s.field("num_attention_heads"), c.NumHeads)
 	}
-	if !(c.RotaryBase > 0) {
-		return fmt.Errorf("config: rotary_emb_base (rope_theta) = %v, expected > 0", c.RotaryBase)
+	f := s.features(c)
+	if f.Positions == RoPE {
+		if err := c.validateRope(s); err != nil {
+			return err
+		}
 	}
 	if !(c.LayerNormEps > 0) {
-		return fmt.Errorf("config: layer_norm_eps = %v, expected > 0", c.LayerNormEps)
+		return fmt.Errorf("config: %s = %v, expected > 0", s.field("layer_norm_eps"), c.LayerNormEps)
 	}
-	if c.HiddenAct != "gelu" {
-		return fmt.Errorf("config: hidden_act %q is not supported, expected \"gelu\"", c.HiddenAct)
+	want := "gelu"
+	if f.MLP == SwiGLUMLP {
+		want = "silu"
 	}
-	if c.TieWordEmbeddings {
-		return fmt.Errorf("config: tie_word_embeddings = true is not supported, expected false (GPT-NeoX)")
+	if c.HiddenAct != want {
+		return fmt.Errorf("config: %s %q is not supported, expected %q", s.field("hidden_act"), c.HiddenAct, want)
+	}
+	if c.SlidingWindow < 0 || (c.SlidingLayers != nil && len(c.SlidingLayers) != c.NumLayers) {
+		return fmt.Errorf("config: sliding_window %d with %d layer types for %d layers, expected a window ≥ 0 and one type per layer", c.SlidingWindow, len(c.SlidingLayers), c.NumLayers)
+	}
+	if c.SharedNorm && !c.ParallelResidual {
+		return fmt.Errorf("config: one shared norm needs a parallel block (%s = false)", s.field("use_parallel_residual"))
+	}
+	if err := s.validate(c); err != nil {
+		return err
 	}
 	if err := c.Attention.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -89,33 +159,26 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// hfConfig mirrors the config.json fields we read. Pointers tell a missing
-// field from a zero one.
-type hfConfig struct {
-	ModelType             string            `json:"model_type"`
-	Architectures         []string          `json:"architectures"`
-	VocabSize             *int              `json:"vocab_size"`
-	HiddenSize            *int              `json:"hidden_size"`
-	NumLayers             *int              `json:"num_hidden_layers"`
-	NumHeads              *int              `json:"num_attention_heads"`
-	IntermediateSize      *int              `json:"intermediate_size"`
-	RotaryPct             *float64          `json:"rotary_pct"`
-	RotaryEmbBase         *float64          `json:"rotary_emb_base"`
-	RopeParameters        *ropeParameters   `json:"rope_parameters"`
-	MaxPositionEmbeddings *int              `json:"max_position_embeddings"`
-	LayerNormEps          *float64          `json:"layer_norm_eps"`
-	UseParallelResidual   *bool             `json:"use_parallel_residual"`
-	HiddenAct             *string           `json:"hidden_act"`
-	TieWordEmbeddings     *bool             `json:"tie_word_embeddings"`
-	BOSTokenID            *int              `json:"bos_token_id"`
-	EOSTokenID            *int              `json:"eos_token_id"`
-	Sinktrain             *SinktrainSection `json:"sinktrain"`
-}
-
-type ropeParameters struct {
-	PartialRotaryFactor *float64 `json:"partial_rotary_factor"`
-	RopeTheta           *float64 `json:"rope_theta"`
-	RopeType            string   `json:"rope_type"`
+// refuseFields returns an error naming the first family field of another
+// family that is set in c (a hand-built Config that asks for maths its
+// family does not have).
+func (c Config) refuseFields(allowed ...string) error {
+	set := []struct {
+		name string
+		on   bool
+	}{
+		{"attention_bias", c.AttentionBias}, {"mlp_bias", c.MLPBias}, {"sliding_window", c.SlidingWindow != 0},
+		{"bias", c.Bias}, {"new_decoder_architecture", c.NewDecoderArchitecture}, {"num_ln_in_parallel_attn", c.SharedNorm},
+		{"alibi", c.ALiBiBloom}, {"no_bias", c.NoBias}, {"attn_config.clip_qkv", c.ClipQKV != 0},
+		{"attn_config.qk_ln", c.QKLayerNorm}, {"attn_config.softmax_scale", c.SoftmaxScale != 0},
+		{"head_dim", c.HeadSize != 0}, {"rope_scaling", c.RopeScaling.Type != ""},
+	}
+	for _, f := range set {
+		if f.on && !slices.Contains(allowed, f.name) {
+			return fmt.Errorf("config: %s is set but is not a field of model_type %q", f.name, string(c.Arch.orDefault()))
+		}
+	}
+	return nil
 }
 
 // SinktrainSection is the "sinktrain" object sinktrain adds to config.json.
@@ -125,130 +188,4 @@ type SinktrainSection struct {
 	SinkIDs    []int               `json:"sink_ids"`
 	Attention  sinktoken.Attention `json:"attention"`
 	Train      json.RawMessage     `json:"train,omitempty"`
-}
-
-// ParseConfig parses a Hugging Face GPT-NeoX config.json (transformers 4.x
-// classic fields or 5.x rope_parameters), applies HF's defaults for missing
-// optional fields, and validates the result. Unknown HF keys are ignored, as
-// transformers does.
-func ParseConfig(b []byte) (Config, *SinktrainSection, error) {
-	var h hfConfig
-	if err := json.Unmarshal(b, &h); err != nil {
-		return Config{}, nil, fmt.Errorf("config: %w", err)
-	}
-	if h.ModelType != "gpt_neox" {
-		return Config{}, nil, fmt.Errorf("config: model_type %q is not supported, expected \"gpt_neox\"", h.ModelType)
-	}
-	c := Config{
-		// transformers GPTNeoXConfig defaults for optional fields.
-		RotaryPct: 0.25, RotaryBase: 10000, MaxPositionEmbeddings: 2048, LayerNormEps: 1e-5,
-		ParallelResidual: true, HiddenAct: "gelu", BOSTokenID: 0, EOSTokenID: 2,
-		Attention: sinktoken.Softmax,
-	}
-	type required struct {
-		name string
-		p    *int
-		dst  *int
-	}
-	req := []required{
-		{"vocab_size", h.VocabSize, &c.VocabSize},
-		{"hidden_size", h.HiddenSize, &c.HiddenSize},
-		{"num_hidden_layers", h.NumLayers, &c.NumLayers},
-		{"num_attention_heads", h.NumHeads, &c.NumHeads},
-		{"intermediate_size", h.IntermediateSize, &c.IntermediateSize},
-	}
-	for _, r := range req {
-		if r.p == nil {
-			return Config{}, nil, fmt.Errorf("config: required field %s is missing", r.name)
-		}
-		*r.dst = *r.p
-	}
-	if h.RotaryPct != nil {
-		c.RotaryPct = *h.RotaryPct
-	}
-	if h.RotaryEmbBase != nil {
-		c.RotaryBase = *h.RotaryEmbBase
-	}
-	if rp := h.RopeParameters; rp != nil {
-		if rp.RopeType != "" && rp.RopeType != "default" {
-			return Config{}, nil, fmt.Errorf("config: rope_parameters.rope_type %q is not supported, expected \"default\"", rp.RopeType)
-		}
-		if rp.PartialRotaryFactor != nil {
-			c.RotaryPct = *rp.PartialRotaryFactor
-		}
-		if rp.RopeTheta != nil {
-			c.RotaryBase = *rp.RopeTheta
-		}
-	}
-	if h.MaxPositionEmbeddings != nil {
-		c.MaxPositionEmbeddings = *h.MaxPositionEmbeddings
-	}
-	if h.LayerNormEps != nil {
-		c.LayerNormEps = *h.LayerNormEps
-	}
-	if h.UseParallelResidual != nil {
-		c.ParallelResidual = *h.UseParallelResidual
-	}
-	if h.HiddenAct != nil {
-		c.HiddenAct = *h.HiddenAct
-	}
-	if h.TieWordEmbeddings != nil {
-		c.TieWordEmbeddings = *h.TieWordEmbeddings
-	}
-	if h.BOSTokenID != nil {
-		c.BOSTokenID = *h.BOSTokenID
-	}
-	if h.EOSTokenID != nil {
-		c.EOSTokenID = *h.EOSTokenID
-	}
-	if s := h.Sinktrain; s != nil {
-		c.SinkTokens, c.SinkIDs = s.SinkTokens, s.SinkIDs
-		if s.Attention != "" {
-			c.Attention = s.Attention
-		}
-	}
-	if err := c.Validate(); err != nil {
-		return Config{}, nil, err
-	}
-	return c, h.Sinktrain, nil
-}
-
-// HFJSON returns the config as a Hugging Face config.json object (written
-// with both the transformers 5 rope_parameters and the classic 4.x field
-// names so that either version loads it). The sinktrain section is added
-// when the model has sinks, a non-default attention, or train is non-nil.
-func (c Config) HFJSON(train json.RawMessage) map[string]any {
-	m := map[string]any{
-		"architectures":           []string{"GPTNeoXForCausalLM"},
-		"model_type":              "gpt_neox",
-		"vocab_size":              c.VocabSize,
-		"hidden_size":             c.HiddenSize,
-		"num_hidden_layers":       c.NumLayers,
-		"num_attention_heads":     c.NumHeads,
-		"intermediate_size":       c.IntermediateSize,
-		"rotary_pct":              c.RotaryPct,
-		"rotary_emb_base":         c.RotaryBase,
-		"rope_parameters":         map[string]any{"partial_rotary_factor": c.RotaryPct, "rope_theta": c.RotaryBase, "rope_type": "default"},
-		"max_position_embeddings": c.MaxPositionEmbeddings,
-		"layer_norm_eps":          c.LayerNormEps,
-		"use_parallel_residual":   c.ParallelResidual,
-		"hidden_act":              c.HiddenAct,
-		"tie_word_embeddings":     false,
-		"bos_token_id":            c.BOSTokenID,
-		"eos_token_id":            c.EOSTokenID,
-		"attention_bias":          true,
-		"attention_dropout":       0.0,
-		"hidden_dropout":          0.0,
-		"initializer_range":       0.02,
-		"use_cache":               true,
-		"dtype":                   "float32",
-	}
-	if len(c.SinkIDs) > 0 || (c.Attention != "" && c.Attention != sinktoken.Softmax) || train != nil {
-		att := c.Attention
-		if att == "" {
-			att = sinktoken.Softmax
-		}
-		m["sinktrain"] = SinktrainSection{SinkTokens: c.SinkTokens, SinkIDs: c.SinkIDs, Attention: att, Train: train}
-	}
-	return m
 }

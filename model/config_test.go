@@ -77,7 +77,8 @@ func TestParseConfigBadInput(t *testing.T) {
 		{`{` + base + `,"num_attention_heads":4,"tie_word_embeddings":true}`, "tie_word_embeddings"},
 		{`{` + base + `,"num_attention_heads":4,"sinktrain":{"attention":"sigmoid"}}`, `attention "sigmoid"`},
 		{`{` + base + `,"num_attention_heads":4,"sinktrain":{"sink_tokens":["<|sink_0|>"],"sink_ids":[96]}}`, "sink_ids[0] = 96"},
-		{`{"model_type":"llama"}`, `model_type "llama" is not supported`},
+		{`{"model_type":"gpt2"}`, `model_type "gpt2" is not supported`},
+		{`{"model_type":"llama"}`, "required field vocab_size is missing"},
 		{`{"model_type":`, "config:"},
 	} {
 		_, _, err := ParseConfig([]byte(tc.json))

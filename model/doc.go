@@ -1,9 +1,15 @@
-// Package model owns the GPT-NeoX (Pythia) model description: the [Config]
-// read from and written to Hugging Face config.json files, the parameter
-// list under Hugging Face names and shapes ([Config.ParamSpecs]), the
-// in-memory [Weights], and the gorgonia training graph for a fixed
-// (batch, length).
+// Package model owns the description of every architecture sinktrain runs:
+// the [Config] read from and written to Hugging Face config.json files
+// (GPT-NeoX, Llama, Mistral, Qwen2, Falcon, MPT; one file per family with
+// its field names, defaults and refusals), the [Features] a config asks for
+// (norm, MLP, qkv layout, biases, positions: what the shared building
+// blocks of a forward pass read), the tensors of each family as a table
+// from [Role] to Hugging Face name and shape (llama.cpp's llama-arch.cpp;
+// [Config.ParamSpecs], [Config.TensorName]), RoPE frequencies
+// ([Config.InvFreq]) and the in-memory [Weights].
 //
-// model imports only autograd and sinktoken; it never reads files other than
-// by parsing bytes handed to it (the checkpoint package does the I/O).
+// model imports only sinktoken (and autograd for aligned allocations); it
+// never reads files other than by parsing bytes handed to it (the
+// checkpoint package does the I/O) and holds no gorgonia graph (that is
+// model/graph).
 package model

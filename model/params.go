@@ -1,15 +1,13 @@
 package model
 
-import (
-	"fmt"
-
-	"github.com/sinktrain/sinktrain/sinktoken"
-)
+import "fmt"
 
 // ParamSpec is one parameter's Hugging Face name and shape.
 type ParamSpec struct {
 	Name  string
 	Shape []int
+	Role  Role // what the tensor is for
+	Layer int  // its layer, −1 for the embedding, final norm and head
 	// Decay reports whether AdamW weight decay applies (matrices other than
 	// embeddings; never norms, biases or sink logits).
 	Decay bool
@@ -23,6 +21,10 @@ func (p ParamSpec) Size() int {
 	}
 	return n
 }
+
+// The GPT-NeoX names below predate the per-family tables (gptneox.go) and
+// stay for code that builds GPT-NeoX only; everything else asks
+// Config.TensorName for a role.
 
 // LayerPrefix returns "gpt_neox.layers.<l>.".
 func LayerPrefix(l int) string { return fmt.Sprintf("gpt_neox.layers.%d.", l) }
@@ -51,41 +53,6 @@ const (
 	FC2W      = "mlp.dense_4h_to_h.weight"         // [D, F]
 	FC2B      = "mlp.dense_4h_to_h.bias"           // [D]
 )
-
-// ParamSpecs lists every parameter in Hugging Face order (the order of
-// GPTNeoXForCausalLM.named_parameters()), with sink_logits inserted per
-// layer when the attention variant needs them.
-func (c Config) ParamSpecs() []ParamSpec {
-	V, D, F, H := c.VocabSize, c.HiddenSize, c.IntermediateSize, c.NumHeads
-	specs := []ParamSpec{{Name: EmbedIn, Shape: []int{V, D}}}
-	for l := 0; l < c.NumLayers; l++ {
-		p := LayerPrefix(l)
-		specs = append(specs,
-			ParamSpec{Name: p + LN1W, Shape: []int{D}},
-			ParamSpec{Name: p + LN1B, Shape: []int{D}},
-			ParamSpec{Name: p + LN2W, Shape: []int{D}},
-			ParamSpec{Name: p + LN2B, Shape: []int{D}},
-			ParamSpec{Name: p + QKVW, Shape: []int{3 * D, D}, Decay: true},
-			ParamSpec{Name: p + QKVB, Shape: []int{3 * D}},
-			ParamSpec{Name: p + DenseW, Shape: []int{D, D}, Decay: true},
-			ParamSpec{Name: p + DenseB, Shape: []int{D}},
-		)
-		if c.Attention == sinktoken.SinkLogit {
-			specs = append(specs, ParamSpec{Name: p + SinkLogit, Shape: []int{H}})
-		}
-		specs = append(specs,
-			ParamSpec{Name: p + FC1W, Shape: []int{F, D}, Decay: true},
-			ParamSpec{Name: p + FC1B, Shape: []int{F}},
-			ParamSpec{Name: p + FC2W, Shape: []int{D, F}, Decay: true},
-			ParamSpec{Name: p + FC2B, Shape: []int{D}},
-		)
-	}
-	return append(specs,
-		ParamSpec{Name: FinalNormW, Shape: []int{D}},
-		ParamSpec{Name: FinalNormB, Shape: []int{D}},
-		ParamSpec{Name: EmbedOut, Shape: []int{V, D}, Decay: true},
-	)
-}
 
 // NumParams returns the total number of parameters.
 func (c Config) NumParams() int {

@@ -5,9 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
-
-	"github.com/sinktrain/sinktrain/autograd"
 )
 
 // Tensor is a dense row-major float32 tensor.
@@ -22,7 +19,7 @@ func NewTensor(shape ...int) *Tensor {
 	for _, d := range shape {
 		n *= d
 	}
-	return &Tensor{Shape: slices.Clone(shape), Data: autograd.Alloc32(n)}
+	return &Tensor{Shape: slices.Clone(shape), Data: make([]float32, n)}
 }
 
 // Weights maps Hugging Face parameter names to tensors.
@@ -64,10 +61,10 @@ func (w Weights) Check(c Config) error {
 	return nil
 }
 
-// Init returns freshly initialised weights: GPT-NeoX style normal(0, std)
-// matrices (std = initializer_range 0.02; output projections scaled by
-// 1/sqrt(2L) as in GPT-2/nanoGPT), zero biases, unit norm weights, zero sink
-// logits. Deterministic in seed.
+// Init returns freshly initialised weights: normal(0, std) matrices (std =
+// initializer_range 0.02; the attention output and MLP down projections
+// scaled by 1/sqrt(2L) as in GPT-2/nanoGPT), zero biases, unit norm weights,
+// zero sink logits. Deterministic in seed.
 func Init(c Config, seed uint64) Weights {
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
 	w := make(Weights)
@@ -75,15 +72,16 @@ func Init(c Config, seed uint64) Weights {
 	projStd := std / math.Sqrt(2*float64(c.NumLayers))
 	for _, s := range c.ParamSpecs() {
 		t := NewTensor(s.Shape...)
-		switch {
-		case strings.HasSuffix(s.Name, "norm.weight"):
+		switch s.Role {
+		case OutputNorm, AttnNorm, FFNNorm, AttnQNorm, AttnKNorm:
 			for i := range t.Data {
 				t.Data[i] = 1
 			}
-		case strings.HasSuffix(s.Name, ".bias"), strings.HasSuffix(s.Name, SinkLogit):
+		case OutputNormB, AttnNormB, FFNNormB, AttnQKVB, AttnQB, AttnKB, AttnVB, AttnQNormB, AttnKNormB,
+			AttnOutB, AttnSinks, FFNGateB, FFNUpB, FFNDownB:
 		default:
 			sd := std
-			if strings.HasSuffix(s.Name, DenseW) || strings.HasSuffix(s.Name, FC2W) {
+			if s.Role == AttnOut || s.Role == FFNDown {
 				sd = projStd
 			}
 			for i := range t.Data {
@@ -93,4 +91,14 @@ func Init(c Config, seed uint64) Weights {
 		w[s.Name] = t
 	}
 	return w
+}
+
+// Role returns the tensor of role r (layer l for per-layer roles), or nil
+// when c has none.
+func (w Weights) Role(c Config, r Role, l int) *Tensor {
+	name := c.TensorName(r, l)
+	if name == "" {
+		return nil
+	}
+	return w[name]
 }
