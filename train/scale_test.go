@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/sinktrain/sinktrain/data"
+	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
@@ -266,5 +267,67 @@ func TestScaleScriptsCompile(t *testing.T) {
 	cmd.Env = append(os.Environ(), "PYTHONPYCACHEPREFIX="+t.TempDir())
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("py_compile: %v\n%s", err, out)
+	}
+}
+
+// TestScaleParamSpecs: the recipe's parameter list (names, shapes, weight
+// decay) is model.Config.ParamSpecs for GPT-NeoX and for Llama (GQA, tied,
+// sink logits), the names transformers gives them.
+func TestScaleParamSpecs(t *testing.T) {
+	const vocab = 97
+	cases := []struct {
+		sets []string
+		mc   model.Config
+	}{
+		{[]string{"sinks=2", "attention=sink_logit", "intermediate_size=0"}, func() model.Config {
+			c, _ := Resolve(Defaults(), "tiny", []string{"sinks=2", "attention=sink_logit", "intermediate_size=0"})
+			return c.Model(vocab, []int{1, 2})
+		}()},
+		{[]string{"arch=llama", "num_kv_heads=1", "tie_embeddings=true", "attention=sink_logit"}, func() model.Config {
+			m := model.NewLlama(vocab, 64, 2, 2, 1, 256, true)
+			m.Attention = sinktoken.SinkLogit
+			return m
+		}()},
+		{[]string{"arch=llama", "num_heads=4", "hidden_size=64"}, model.NewLlama(vocab, 64, 2, 4, 0, 256, false)},
+	}
+	for _, tc := range cases {
+		var sets []string
+		for _, s := range tc.sets {
+			sets = append(sets, fmt.Sprintf("%q", s))
+		}
+		code := fmt.Sprintf("import sys, json; sys.path.insert(0, %q); from sinkscale import config as C, runfiles as R; "+
+			"c = C.resolve(C.defaults(), 'tiny', [%s]); print(json.dumps(R.param_specs(c, %d)))", scaleDir, strings.Join(sets, ", "), vocab)
+		out, err := scalePython(t, "-c", code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got [][]any
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{}
+		for _, s := range tc.mc.ParamSpecs() {
+			want[s.Name] = fmt.Sprint(s.Shape, s.Decay)
+		}
+		have := map[string]string{}
+		for _, g := range got {
+			var shape []int
+			for _, d := range g[1].([]any) {
+				shape = append(shape, int(d.(float64)))
+			}
+			have[g[0].(string)] = fmt.Sprint(shape, g[2].(bool))
+		}
+		if !reflect.DeepEqual(have, want) {
+			for n, w := range want {
+				if have[n] != w {
+					t.Errorf("%v: %s: recipe %q, model %q", tc.sets, n, have[n], w)
+				}
+			}
+			for n, h := range have {
+				if _, ok := want[n]; !ok {
+					t.Errorf("%v: the recipe has %s %s, the model not", tc.sets, n, h)
+				}
+			}
+		}
 	}
 }
