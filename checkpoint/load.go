@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/model"
 )
 
@@ -48,9 +49,9 @@ func Load(dir string) (*Model, error) {
 	b, err := os.ReadFile(cfgPath)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("load %s: no %s: expected a sinktrain checkpoint or a Hugging Face GPT-NeoX folder", dir, ConfigFile)
+			return nil, fmt.Errorf("%s: no %s, expected a sinktrain checkpoint or a Hugging Face GPT-NeoX folder", dir, ConfigFile)
 		}
-		return nil, fmt.Errorf("load %s: %w", dir, err)
+		return nil, err // names config.json
 	}
 	if err := checkArchitecture(b); err != nil {
 		return nil, fmt.Errorf("%s: %w", cfgPath, err)
@@ -78,13 +79,13 @@ func checkArchitecture(b []byte) error {
 		Architectures []string `json:"architectures"`
 	}
 	if err := json.Unmarshal(b, &a); err != nil {
-		return fmt.Errorf("config: %w", err)
+		return input.JSON(err)
 	}
 	if a.ModelType != "gpt_neox" {
-		return fmt.Errorf("config: model_type %q (architectures %v) is not supported, expected a GPT-NeoX model (model_type \"gpt_neox\", GPTNeoXForCausalLM)", a.ModelType, a.Architectures)
+		return fmt.Errorf("model_type %q (architectures %v) is not supported, expected a GPT-NeoX model (model_type \"gpt_neox\", GPTNeoXForCausalLM)", a.ModelType, a.Architectures)
 	}
 	if len(a.Architectures) > 0 && !slices.Contains(a.Architectures, "GPTNeoXForCausalLM") {
-		return fmt.Errorf("config: architectures %v is not supported, expected [\"GPTNeoXForCausalLM\"]", a.Architectures)
+		return fmt.Errorf("architectures %v is not supported, expected [\"GPTNeoXForCausalLM\"]", a.Architectures)
 	}
 	return nil
 }
@@ -148,10 +149,10 @@ func readWeightFiles(dir string, keep func(string) bool) (map[string]Raw, string
 	}
 	for _, p := range []string{"pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "*.pt", "*.pth", "*.ckpt"} {
 		if m, _ := filepath.Glob(filepath.Join(dir, p)); len(m) > 0 {
-			return nil, "", fmt.Errorf("load %s: found the pickle checkpoint %s, which sinktrain does not read (pickles can run code): convert it to safetensors first, e.g. in Python: GPTNeoXForCausalLM.from_pretrained(dir).save_pretrained(out, safe_serialization=True)", dir, filepath.Base(m[0]))
+			return nil, "", fmt.Errorf("%s: found the pickle checkpoint %s, which sinktrain does not read (pickles can run code): convert it to safetensors first, e.g. in Python: GPTNeoXForCausalLM.from_pretrained(dir).save_pretrained(out, safe_serialization=True)", dir, filepath.Base(m[0]))
 		}
 	}
-	return nil, "", fmt.Errorf("load %s: no %s or %s", dir, WeightsFile, WeightsIndexFile)
+	return nil, "", fmt.Errorf("%s: no %s or %s", dir, WeightsFile, WeightsIndexFile)
 }
 
 // shardIndex is model.safetensors.index.json.
@@ -165,11 +166,11 @@ type shardIndex struct {
 func readSharded(index string, keep func(string) bool) (map[string]Raw, error) {
 	b, err := os.ReadFile(index)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", index, err)
+		return nil, err
 	}
 	var idx shardIndex
 	if err := json.Unmarshal(b, &idx); err != nil {
-		return nil, fmt.Errorf("%s: %w", index, err)
+		return nil, fmt.Errorf("%s: %w", index, input.JSON(err))
 	}
 	if len(idx.WeightMap) == 0 {
 		return nil, fmt.Errorf("%s: weight_map is missing or empty", index)

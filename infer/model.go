@@ -1,8 +1,8 @@
 package infer
 
 import (
-	"fmt"
 	"math"
+	"sync"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/model"
@@ -20,6 +20,10 @@ type Model struct {
 	embOut  []float32 // [V, D]
 	invFreq []float64 // [rot/2] base^(−2i/rot)
 	scale   float32   // 1/sqrt(hd)
+
+	weights model.Weights // the weights by HF name, for Fingerprint
+	fpOnce  sync.Once
+	fp      [32]byte // Fingerprint, once computed
 }
 
 type layerWeights struct {
@@ -50,10 +54,10 @@ func LoadModel(dir string) (*Model, error) {
 // shared, not copied.
 func NewModel(cfg model.Config, w model.Weights) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("infer: %w", err)
+		return nil, err
 	}
 	if err := w.Check(cfg); err != nil {
-		return nil, fmt.Errorf("infer: %w", err)
+		return nil, err
 	}
 	m := &Model{
 		Config:  cfg,
@@ -62,6 +66,7 @@ func NewModel(cfg model.Config, w model.Weights) (*Model, error) {
 		normB:   w[model.FinalNormB].Data,
 		embOut:  w[model.EmbedOut].Data,
 		scale:   float32(1 / math.Sqrt(float64(cfg.HeadDim()))),
+		weights: w,
 	}
 	rot := cfg.RotaryDims()
 	m.invFreq = make([]float64, rot/2)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,7 @@ type badEnv struct {
 	pickle    string // pytorch_model.bin only
 	truncCfg  string // config.json cut in half
 	unknownMT string // config.json of another architecture
+	typeCfg   string // config.json with hidden_size a string
 	truncTok  string // good model + tokenizer.json cut in half
 
 	ids, idsOOV, idsEmpty, idsWord string
@@ -52,6 +54,10 @@ type badEnv struct {
 
 	ro string // a directory nobody may write into ("" when none can be made)
 }
+
+// stackedPrefix matches a package or command name used as a message
+// prefix ("data: …", "…: train: …"), which library errors must not carry.
+var stackedPrefix = regexp.MustCompile(`(^|: )(autograd|checkpoint|compare|config|convert|data|eval stream|finetune|infer|inspect|load|model|prepare|pretrain|report|resume|shard|study|tokenizer|train|weights): `)
 
 func TestBadInput(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(fixtures, "gptneox-a")); err != nil {
@@ -111,6 +117,7 @@ func TestBadInput(t *testing.T) {
 		{name: "convert/pickle", args: []string{"convert", "--from", e.pickle, "--out", out("c8")}, want: []string{"pytorch_model.bin"}, out: out("c8")},
 		{name: "convert/truncated config", args: []string{"convert", "--from", e.truncCfg, "--out", out("c9")}, want: []string{"config.json"}, out: out("c9")},
 		{name: "convert/other architecture", args: []string{"convert", "--from", e.unknownMT, "--out", out("c10")}, want: []string{"config.json", "LlamaForCausalLM"}, out: out("c10")},
+		{name: "convert/config field of the wrong type", args: []string{"convert", "--from", e.typeCfg, "--out", out("c13")}, want: []string{"config.json", "hidden_size", "expected an integer"}, out: out("c13")},
 		{name: "convert/read-only out", args: []string{"convert", "--from", e.model, "--out", e.ro + "/c11"}, want: []string{"c11"}, ro: true},
 		{name: "convert/bad dtype flag", args: []string{"convert", "--from", e.model, "--out", out("c12"), "--dtype", "int8"}, want: []string{"int8"}, out: out("c12")},
 
@@ -132,6 +139,20 @@ func TestBadInput(t *testing.T) {
 		{name: "generate/bad cache spec", args: []string{"generate", "--model", e.modelTok, "--cache", "recompute:0", "--prompt", "Alice"}, want: []string{"recompute:0"}},
 		{name: "generate/tokenizer vs vocab", args: []string{"generate", "--model", e.modelTok, "--cache", "dense", "--prompt", "Alice was beginning to get very tired"}, want: []string{"tokenizer"}},
 		{name: "generate/NaN weights", args: []string{"generate", "--model", e.nanST, "--cache", "dense", "--prompt", "Alice"}, want: []string{"gpt_neox.embed_in.weight"}},
+		{name: "generate/chat recompute", args: []string{"generate", "--model", e.model512, "--cache", "recompute:8", "--chat"}, want: []string{"recompute:8"}},
+		{name: "generate/chat missing model", args: []string{"generate", "--model", e.dir + "/nomodel", "--cache", "1+7", "--chat"}, want: []string{"nomodel"}},
+
+		// serve (errors before listening: nothing is served, nothing written)
+		{name: "serve/missing model flag", args: []string{"serve", "--cache", "1+63"}, want: []string{`"model"`}},
+		{name: "serve/missing model", args: []string{"serve", "--model", e.dir + "/nomodel", "--cache", "1+63", "--addr", "127.0.0.1:0"}, want: []string{"nomodel"}},
+		{name: "serve/bad cache", args: []string{"serve", "--model", e.model512, "--cache", "4+", "--addr", "127.0.0.1:0"}, want: []string{"--cache", `"4+"`}},
+		{name: "serve/recompute cache", args: []string{"serve", "--model", e.model512, "--cache", "recompute:8", "--addr", "127.0.0.1:0"}, want: []string{"recompute:8"}},
+		{name: "serve/bad addr", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "localhost"}, want: []string{"--addr", "localhost"}},
+		{name: "serve/addr port out of range", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "127.0.0.1:99999"}, want: []string{"99999"}},
+		{name: "serve/truncated weights", args: []string{"serve", "--model", e.trunc512, "--cache", "1+63", "--addr", "127.0.0.1:0"}, want: []string{"model.safetensors"}},
+		{name: "serve/bad kv dtype", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "127.0.0.1:0", "--kv-dtype", "int8"}, want: []string{"int8"}},
+		{name: "serve/default above limit", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "127.0.0.1:0", "--max-tokens", "4", "--default-max-tokens", "8"}, want: []string{"above the limit 4"}},
+		{name: "serve/state is a file", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "127.0.0.1:0", "--state", e.text}, want: []string{"state directory"}},
 
 		// compare
 		{name: "compare/missing ids", args: []string{"compare", "--model", "a=" + e.model512, "--ids", e.dir + "/none.ids", "--cache", "dense", "--out", out("m1")}, want: []string{"none.ids"}, out: out("m1")},
@@ -171,6 +192,11 @@ func TestBadInput(t *testing.T) {
 			if !strings.HasPrefix(msg, "sinktrain: ") || strings.Count(all, "sinktrain: ") != 1 ||
 				strings.Contains(all, "goroutine ") {
 				t.Errorf("stderr does not end in one error line:\n%s", all)
+			}
+			// One prefix: no package or command names stacked in front
+			// ("train: data: …"), no Go type names from encoding/json.
+			if rest := strings.TrimPrefix(msg, "sinktrain: "); stackedPrefix.MatchString(rest) || strings.Contains(rest, "Go struct") || strings.Contains(rest, "Go value") {
+				t.Errorf("error %q stacks prefixes or names Go types", msg)
 			}
 			for _, w := range c.want {
 				if !strings.Contains(msg, w) {
@@ -263,6 +289,7 @@ func newBadEnv(t *testing.T) *badEnv {
 	write(filepath.Join(e.pickle, "pytorch_model.bin"), []byte("\x80\x02}q\x00."))
 	e.truncCfg = model("trunccfg", cfg[:len(cfg)/2], st)
 	e.unknownMT = model("llama", setJSON(t, cfg, "architectures", []string{"LlamaForCausalLM"}), st)
+	e.typeCfg = model("typecfg", setJSON(t, cfg, "hidden_size", "sixty-four"), st)
 
 	e.ids = write(filepath.Join(dir, "good.ids"), []byte("1 2 3 4 5 6 7 8 9 10\n"))
 	e.idsOOV = write(filepath.Join(dir, "oov.ids"), []byte("1 2 9999 3\n"))

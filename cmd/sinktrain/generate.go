@@ -2,18 +2,37 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sinktrain/sinktrain/infer"
+	"github.com/sinktrain/sinktrain/serve"
 )
 
-// newGenerateCmd builds `sinktrain generate`. runF nil runs infer.Generate.
-func newGenerateCmd(runF func(context.Context, *infer.GenerateOptions) error) *cobra.Command {
+// generateOptions are the flags of `sinktrain generate`.
+type generateOptions struct {
+	Model  string // run/checkpoint directory or plain HF GPT-NeoX folder (with tokenizer.json)
+	Cache  string // cache spec; recompute:W re-encodes W tokens per new token
+	Prompt string // the prompt (the model's sinks are prepended)
+	// Chat reads one user turn per line from In and answers each, keeping
+	// one bounded cache across turns: serve.Chat, the server's conversation
+	// code under the model's chat template.
+	Chat         bool
+	MaxNewTokens int // per prompt or turn
+	infer.SamplerOptions
+	In  io.Reader // chat turns
+	Out io.Writer // generated text, streamed as produced
+}
+
+// newGenerateCmd builds `sinktrain generate`. runF nil runs runGenerate.
+func newGenerateCmd(runF func(context.Context, *generateOptions) error) *cobra.Command {
 	if runF == nil {
-		runF = infer.Generate
+		runF = runGenerate
 	}
-	o := &infer.GenerateOptions{}
+	o := &generateOptions{}
 	cmd := &cobra.Command{
 		Use:   "generate --model CKPT --cache SPEC (--prompt TEXT | --chat) [--max-new-tokens N] [--temperature T] [--top-k K] [--seed S]",
 		Short: "Generate text under a bounded KV cache, streaming tokens as they come",
@@ -21,7 +40,11 @@ func newGenerateCmd(runF func(context.Context, *infer.GenerateOptions) error) *c
 token as it is produced. With --chat it reads one turn per line from stdin and
 answers each, keeping one bounded cache across turns: before each turn the
 oldest window tokens are evicted so that the turn and its answer fit, as in
-StreamingLLM's multi-round dialogue. --temperature 0 is greedy decoding.`,
+StreamingLLM's multi-round dialogue. Turns go through the model's chat template
+(tokenizer_config.json's chat_template, else the plain "USER: …" / "ASSISTANT: …"
+template) exactly as 'sinktrain serve' renders them: the same --seed gives the
+same replies as a conversation over the API with that seed. --chat needs a K+W
+(or dense) cache. --temperature 0 is greedy decoding.`,
 		Example: `  sinktrain generate --model runs/sink1 --cache 1+255 --prompt "It was a truth" --max-new-tokens 200
   sinktrain generate --model runs/sink1 --cache 4+508 --chat < turns.txt`,
 		Args: cobra.NoArgs,
@@ -39,10 +62,62 @@ StreamingLLM's multi-round dialogue. --temperature 0 is greedy decoding.`,
 	f.IntVar(&o.MaxNewTokens, "max-new-tokens", 128, "generate at most `N` tokens per prompt or turn")
 	f.Float64Var(&o.Temperature, "temperature", 0.8, "sampling temperature `T` (0: greedy)")
 	f.IntVar(&o.TopK, "top-k", 40, "sample among the `K` most likely tokens (0: all)")
+	f.Float64Var(&o.TopP, "top-p", 1, "sample among the most likely tokens whose probability reaches `P` (1: all)")
 	f.Uint64Var(&o.Seed, "seed", 1, "random `SEED` for sampling")
 	_ = cmd.MarkFlagRequired("model")
 	_ = cmd.MarkFlagRequired("cache")
 	cmd.MarkFlagsMutuallyExclusive("prompt", "chat")
 	cmd.MarkFlagsOneRequired("prompt", "chat")
 	return cmd
+}
+
+// runGenerate streams a continuation of the prompt to o.Out, token by
+// token, through infer's Generator; --chat runs serve.Chat.
+func runGenerate(ctx context.Context, o *generateOptions) error {
+	if o.MaxNewTokens < 1 {
+		return fmt.Errorf("--max-new-tokens %d: expected ≥ 1", o.MaxNewTokens)
+	}
+	spec, err := infer.ParseCacheSpec(o.Cache)
+	if err != nil {
+		return err
+	}
+	if o.Chat {
+		return serve.Chat(ctx, serve.ChatOptions{Model: o.Model, Cache: o.Cache, MaxNewTokens: o.MaxNewTokens,
+			SamplerOptions: o.SamplerOptions, In: o.In, Out: o.Out})
+	}
+	if err := o.SamplerOptions.Validate(); err != nil {
+		return err
+	}
+	m, err := infer.LoadModel(o.Model)
+	if err != nil {
+		return err
+	}
+	tok, err := infer.LoadTokenizer(o.Model, m)
+	if err != nil {
+		return err
+	}
+	sampler, err := infer.NewSampler(o.SamplerOptions, m.SinkIDs())
+	if err != nil {
+		return err
+	}
+	g := infer.NewGenerator(m, spec, sampler)
+	if id, ok := tok.TokenID("<|endoftext|>"); ok {
+		g.EOS = id
+	}
+	text := infer.NewTextStream(tok)
+	turn := func(ids []int32) error {
+		err := g.Turn(ctx, ids, o.MaxNewTokens, func(id int32) error {
+			_, err := io.WriteString(o.Out, text.Add(id))
+			return err
+		})
+		if errors.Is(err, infer.ErrNothingToFeed) {
+			return fmt.Errorf("--prompt: empty after tokenization and the model has no sinks, expected at least one token")
+		}
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(o.Out, text.Flush()+"\n")
+		return err
+	}
+	return turn(append(m.SinkIDs(), tok.Encode(o.Prompt)...))
 }

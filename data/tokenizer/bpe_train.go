@@ -21,17 +21,17 @@ import (
 func TrainBPE(docs iter.Seq[string], vocabSize int, special []string) (*Tokenizer, error) {
 	k := len(special)
 	if vocabSize < k+256 {
-		return nil, fmt.Errorf("data: train tokenizer: vocab size %d is below the %d special tokens + 256 bytes", vocabSize, k)
+		return nil, fmt.Errorf("train tokenizer: vocab size %d is below the %d special tokens + 256 bytes", vocabSize, k)
 	}
 	added := make([]AddedToken, k)
 	pats := make([]tokPattern, k)
 	for i, s := range special {
 		if s == "" {
-			return nil, fmt.Errorf("data: train tokenizer: special token %d is empty", i)
+			return nil, fmt.Errorf("train tokenizer: special token %d is empty", i)
 		}
 		for _, a := range added[:i] {
 			if a.Content == s {
-				return nil, fmt.Errorf("data: train tokenizer: special token %q appears twice", s)
+				return nil, fmt.Errorf("train tokenizer: special token %q appears twice", s)
 			}
 		}
 		added[i] = AddedToken{ID: int32(i), Content: s, Special: true}
@@ -67,12 +67,19 @@ func TrainBPE(docs iter.Seq[string], vocabSize int, special []string) (*Tokenize
 	for id, s := range tokens {
 		vocab[s] = int32(id)
 	}
-	t := &Tokenizer{bytes: bt, useRegex: true, trimOffsets: true}
+	t := &Tokenizer{bytes: bt}
 	dec, _ := json.Marshal(map[string]any{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true})
 	null := json.RawMessage("null")
-	t.raw = tokRawFields{truncation: null, padding: null, normalizer: null, postProcessor: null, decoder: dec, unkToken: null}
-	if err := t.build(vocab, merges, added, "", false, false); err != nil {
-		return nil, fmt.Errorf("data: train tokenizer: %w", err)
+	t.raw = tokRawFields{
+		version: json.RawMessage(`"1.0"`), truncation: null, padding: null, normalizer: null,
+		preTokenizer:  json.RawMessage(`{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}`),
+		postProcessor: null, decoder: dec, dropout: null, unkToken: null, prefix: null, suffix: null,
+	}
+	if err := t.parseComponents(); err != nil {
+		return nil, fmt.Errorf("train tokenizer: %w", err)
+	}
+	if err := t.build(vocab, merges, added, tokModelOptions{}); err != nil {
+		return nil, fmt.Errorf("train tokenizer: %w", err)
 	}
 	return t, nil
 }

@@ -13,15 +13,16 @@ const module = "github.com/sinktrain/sinktrain"
 // (directly or not). Packages absent from the map may import nothing of ours
 // except internal/fsutil and internal/progress.
 var allowed = map[string][]string{
-	"cmd/sinktrain":    {"internal/openblas", "train", "infer", "study", "data", "data/tokenizer", "data/shard", "checkpoint", "model", "model/graph", "autograd", "internal/kernels", "sinktoken", "configs", "internal/fsutil", "internal/progress"},
-	"train":            {"model", "model/graph", "data", "data/tokenizer", "data/shard", "checkpoint", "autograd", "internal/kernels", "sinktoken", "configs", "internal/fsutil", "internal/progress"},
-	"study":            {"infer", "model", "checkpoint", "sinktoken", "data", "data/tokenizer", "data/shard", "internal/kernels", "internal/fsutil", "internal/progress"},
-	"infer":            {"model", "checkpoint", "sinktoken", "data", "data/tokenizer", "data/shard", "internal/kernels", "internal/fsutil", "internal/progress"},
-	"model/graph":      {"model", "autograd", "internal/kernels", "sinktoken"},
-	"model":            {"sinktoken"},
-	"checkpoint":       {"model", "sinktoken", "internal/fsutil", "internal/progress"},
-	"data":             {"data/tokenizer", "data/shard", "internal/fsutil", "internal/progress"},
-	"data/tokenizer":   {"internal/fsutil"},
+	"cmd/sinktrain":    {"internal/openblas", "train", "infer", "serve", "study", "data", "data/tokenizer", "data/shard", "checkpoint", "model", "model/graph", "autograd", "internal/kernels", "sinktoken", "configs", "internal/fsutil", "internal/progress", "internal/input"},
+	"train":            {"model", "model/graph", "data", "data/tokenizer", "data/shard", "checkpoint", "autograd", "internal/kernels", "sinktoken", "configs", "internal/fsutil", "internal/progress", "internal/input"},
+	"serve":            {"infer", "checkpoint", "data/tokenizer", "model", "sinktoken", "internal/kernels", "internal/fsutil", "internal/input"}, // model, sinktoken, kernels, input only through infer
+	"study":            {"infer", "model", "checkpoint", "sinktoken", "data", "data/tokenizer", "data/shard", "internal/kernels", "internal/fsutil", "internal/progress", "internal/input"},
+	"infer":            {"model", "checkpoint", "sinktoken", "data/tokenizer", "internal/kernels", "internal/fsutil", "internal/input"},
+	"model/graph":      {"model", "autograd", "internal/kernels", "sinktoken", "internal/input"},
+	"model":            {"sinktoken", "internal/input"},
+	"checkpoint":       {"model", "sinktoken", "internal/fsutil", "internal/progress", "internal/input"},
+	"data":             {"data/tokenizer", "data/shard", "internal/fsutil", "internal/progress", "internal/input"},
+	"data/tokenizer":   {"internal/fsutil", "internal/input"},
 	"data/shard":       {},
 	"autograd":         {"internal/kernels"},
 	"internal/kernels": {},
