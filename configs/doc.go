@@ -1,6 +1,6 @@
-// Package configs embeds the training presets (tiny, small, reference) so
-// that the sinktrain binary finds them by name; each file overrides only some
-// of train.Config's defaults.
+// Package configs embeds the training presets (tiny, small, reference,
+// laptop-study) so that the sinktrain binary finds them by name; each file
+// overrides only some of train.Config's defaults.
 package configs
 
 import "embed"
