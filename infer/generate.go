@@ -25,7 +25,7 @@ type Generator struct {
 	spec    CacheSpec
 	sess    *Session
 	sampler *Sampler
-	hist    []int32 // recompute:W: the last W tokens
+	hist    []int32 // recompute:W: the re-encoded window, the first k fed tokens (the model's sinks) + the last W−k
 }
 
 // NewGenerator returns a generator for m under spec drawing with s.
@@ -91,9 +91,13 @@ func (g *Generator) feed(ids []int32) ([]float32, error) {
 		return g.sess.Prefill(ids)
 	}
 	var l []float32
-	for _, id := range ids { // each token re-encodes its last W tokens
+	k := len(g.m.Config.SinkIDs)
+	if err := g.spec.CheckSinks(k); err != nil {
+		return nil, err
+	}
+	for _, id := range ids { // each token re-encodes the first k tokens + the last W−k
 		if len(g.hist) == g.spec.Window {
-			copy(g.hist, g.hist[1:])
+			copy(g.hist[k:], g.hist[k+1:]) // the first k stay (RecomputeWindow)
 			g.hist = g.hist[:len(g.hist)-1]
 		}
 		g.hist = append(g.hist, id)
