@@ -9,7 +9,7 @@ import (
 
 // ConvertOptions are the inputs of Convert (`sinktrain convert`).
 type ConvertOptions struct {
-	From     string // source: our run/checkpoint directory or a Hugging Face GPT-NeoX folder
+	From     string // source: our run/checkpoint directory or a Hugging Face model folder (model.Archs)
 	Out      string // destination directory; must not exist or be empty
 	DType    string // float32 (default), float16 or bfloat16
 	AddSinks int    // sink tokens to add (AddSinks), 0 for none
@@ -66,7 +66,7 @@ func Convert(ctx context.Context, o ConvertOptions) error {
 
 func (o ConvertOptions) validate() error {
 	if o.From == "" {
-		return errors.New("convert: --from is required (a checkpoint or Hugging Face GPT-NeoX folder)")
+		return errors.New("convert: --from is required (a checkpoint or Hugging Face model folder)")
 	}
 	if o.Out == "" {
 		return errors.New("convert: --out is required (a new directory)")
