@@ -6,6 +6,8 @@ import (
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/sinktrain/sinktrain/internal/kernels"
 )
 
 // AddBias adds a bias row to every row of x:
@@ -115,7 +117,7 @@ func onesOf[T Float](p *any, n int) []T {
 // one gemm for float64.
 func sumRows[T Float](x, y, ones []T) {
 	if x32, ok := any(x).([]float32); ok {
-		colSum32(x32, any(y).([]float32))
+		kernels.ColSum(x32, any(y).([]float32))
 		return
 	}
 	F := len(y)

@@ -7,6 +7,8 @@ import (
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/sinktrain/sinktrain/internal/kernels"
 )
 
 // Normalizer selects how attention scores become probabilities.
@@ -137,7 +139,7 @@ func buf[T Float](p *any, n int) []T {
 	if b, ok := (*p).([]T); ok && len(b) == n {
 		return b
 	}
-	b := Alloc[T](n)
+	b := kernels.Alloc[T](n)
 	*p = b
 	return b
 }
@@ -181,56 +183,11 @@ func attentionFwd[T Float](a *attnShape, in []G.Value, ctx []T) {
 			}
 			blocks(Tn, func(i0, i1 int) {
 				gemm(false, true, i1-i0, i1, hd, scale, q[i0*hd:], hd, k, hd, 0, p[i0*Tn:], Tn)
-				softmaxBlock(p[i0*Tn:], Tn, i0, i1, extra, hasExtra, psink[bh*Tn+i0:bh*Tn+i1])
+				kernels.SoftmaxCausal(p[i0*Tn:], Tn, i0, i1-i0, i1, extra, hasExtra, psink[bh*Tn+i0:bh*Tn+i1])
 				gemm(false, false, i1-i0, hd, i1, 1, p[i0*Tn:], Tn, v, hd, 0, ctx[(b*Tn+i0)*D+h*hd:], D)
 			})
 		}
 	}
-}
-
-// softmaxBlock normalises rows i0..i1−1 of a causal score matrix whose row
-// i0 starts at p[0] (stride ld): row i keeps its first i+1 entries and
-// zeroes the rest up to column i1; psink[i−i0] is the extra logit's share.
-// float32 blocks are one kernel call.
-func softmaxBlock[T Float](p []T, ld, i0, i1 int, extra T, hasExtra bool, psink []T) {
-	if p32, ok := any(p).([]float32); ok {
-		softmaxCausal32(p32, ld, i0, i1-i0, i1, float32(extra), hasExtra, any(psink).([]float32))
-		return
-	}
-	for i := i0; i < i1; i++ {
-		row := p[(i-i0)*ld : (i-i0)*ld+i1]
-		psink[i-i0] = softmaxRow(row[:i+1], extra, hasExtra)
-		clear(row[i+1:])
-	}
-}
-
-// softmaxRow normalises row in place with math.Exp (the float64 graphs of
-// the gradient checks; float32 blocks go through softmaxCausal32), with an
-// optional extra logit in the denominator, and returns the extra logit's
-// probability.
-func softmaxRow[T Float](row []T, extra T, hasExtra bool) T {
-	m := math.Inf(-1)
-	if hasExtra {
-		m = float64(extra)
-	}
-	for _, s := range row {
-		m = math.Max(m, float64(s))
-	}
-	var z, e float64
-	for j, s := range row {
-		v := math.Exp(float64(s) - m)
-		row[j] = T(v)
-		z += v
-	}
-	if hasExtra {
-		e = math.Exp(float64(extra) - m)
-		z += e
-	}
-	inv := 1 / z
-	for j := range row {
-		row[j] = T(float64(row[j]) * inv)
-	}
-	return T(e * inv)
 }
 
 func (o *attentionOp) DiffWRT(n int) []bool { return allInputs(n) }
@@ -295,7 +252,7 @@ func attentionBwd[T Float](a *attnShape, x, dctx, dx, ds []T) error {
 			// ds over the visible columns of each row block, then dq.
 			blocks(Tn, func(i0, i1 int) {
 				gemm(false, true, i1-i0, i1, hd, 1, dO[i0*D:], D, v, hd, 0, ds[i0*Tn:], Tn)
-				dsBlock(p[i0*Tn:], ds[i0*Tn:], Tn, i0, i1, scale)
+				kernels.AttentionDS(p[i0*Tn:], ds[i0*Tn:], Tn, i0, i1-i0, i1, scale)
 				gemm(false, false, i1-i0, hd, i1, 1, ds[i0*Tn:], Tn, k, hd, 0, dq[i0*hd:], hd)
 			})
 			// dk[j0:j1] = ds[j0:T, j0:j1]ᵀ·q[j0:T].
@@ -344,16 +301,4 @@ func sinkBwd[T Float](a *attnShape, ctx, dctx, db []T) error {
 		}
 	}
 	return nil
-}
-
-// dsBlock turns the dP of rows i0..i1−1 (row i at d[(i−i0)·ld:], with
-// probabilities at p[(i−i0)·ld:]) into dS in place:
-// d_j = p_j·(d_j − Σ_k p_k·d_k)·scale for the visible columns j ≤ i, 0 for
-// the rest up to column i1. float32 blocks are one kernel call.
-func dsBlock[T Float](p, d []T, ld, i0, i1 int, scale T) {
-	if p32, ok := any(p).([]float32); ok {
-		attnDS32(p32, any(d).([]float32), ld, i0, i1-i0, i1, float32(scale))
-		return
-	}
-	attnDSBlockGo(p, d, ld, i0, i1-i0, i1, scale)
 }

@@ -5,6 +5,8 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	G "gorgonia.org/gorgonia"
+
+	"github.com/sinktrain/sinktrain/internal/kernels"
 )
 
 // Impl is the BLAS implementation the ops call: single and double precision.
@@ -36,7 +38,7 @@ func UseGorgoniaBLAS() {
 func SetBLASThreads(n int) { setThreads(n) }
 
 // Float is the element type of the tensors the ops accept.
-type Float interface{ ~float32 | ~float64 }
+type Float = kernels.Float
 
 // gemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices, where
 // op(X) is X or Xᵀ; op(A) is [m,k], op(B) is [k,n], C is [m,n].

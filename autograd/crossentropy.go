@@ -2,11 +2,12 @@ package autograd
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/sinktrain/sinktrain/internal/kernels"
 )
 
 // CrossEntropy is the mean cross-entropy of logits [N,V] against integer
@@ -35,8 +36,8 @@ type crossEntropyOp struct {
 	base
 	targets []int32 // [N], owned by the caller
 	ignore  int32
-	lse     []float64 // [N] log-sum-exp of each row, for the backward
-	n       int       // scored rows of the last run
+	ran     bool // a forward has run (the backward needs its n and grad)
+	n       int  // scored rows of the last run
 	// float32 graphs with a backward compute the gradient for dL = 1 in the
 	// forward, while each row's exponentials are in cache: the backward is
 	// then a view of it (dL = 1, training) or one scaling pass.
@@ -44,8 +45,8 @@ type crossEntropyOp struct {
 	grad     []float32 // [N, V] (softmax(z_i) − onehot(t_i))/n, 0 for unscored rows
 }
 
-// crossEntropyGradOp computes dz from (logits, dL) using the forward's lse
-// or, for float32, the forward's gradient.
+// crossEntropyGradOp computes dz from (logits, dL) using, for float32, the
+// forward's gradient and, for float64, the logits again.
 type crossEntropyGradOp struct {
 	base
 	likeFirst
@@ -84,22 +85,20 @@ func (o *crossEntropyOp) Do(in ...G.Value) (G.Value, error) {
 	if err := o.checkTargets(V); err != nil {
 		return nil, err
 	}
-	if len(o.lse) != len(o.targets) {
-		o.lse = make([]float64, len(o.targets))
-	}
 	var loss float64
 	if dt == tensor.Float32 {
 		var grad []float32
 		if o.keepGrad {
 			if len(o.grad) != len(o.targets)*V {
-				o.grad = Alloc32(len(o.targets) * V)
+				o.grad = kernels.Alloc32(len(o.targets) * V)
 			}
 			grad = o.grad
 		}
-		loss, o.n = crossEntropyFwd(vals[float32](in[0]), o.targets, o.ignore, o.lse, V, grad)
+		loss, o.n = crossEntropyFwd(vals[float32](in[0]), o.targets, o.ignore, V, grad)
 	} else {
-		loss, o.n = crossEntropyFwd(vals[float64](in[0]), o.targets, o.ignore, o.lse, V, nil)
+		loss, o.n = crossEntropyFwd(vals[float64](in[0]), o.targets, o.ignore, V, nil)
 	}
+	o.ran = true
 	return scalar(dt, loss), nil
 }
 
@@ -128,11 +127,12 @@ func (o *crossEntropyGradOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	f := o.fwd
-	if len(f.lse) != len(f.targets) {
+	if !f.ran {
 		return nil, fmt.Errorf("autograd: CrossEntropyGrad ran before its forward")
 	}
 	V := in[0].Shape()[1]
 	dL := scalarOf(in[1])
+	out := o.out.get(dt, in[0].Shape()...)
 	if dt == tensor.Float32 { // SymDiff set f.keepGrad: the forward wrote f.grad
 		if len(f.grad) != len(f.targets)*V {
 			return nil, fmt.Errorf("autograd: CrossEntropyGrad: the forward kept %d gradient values, expected %d×%d", len(f.grad), len(f.targets), V)
@@ -143,30 +143,48 @@ func (o *crossEntropyGradOp) Do(in ...G.Value) (G.Value, error) {
 			}
 			return o.view, nil
 		}
-		out := o.out.get(dt, in[0].Shape()...)
-		scale32(f.grad, vals[float32](out), float32(dL))
+		kernels.Scale(f.grad, vals[float32](out), float32(dL))
 		return out, nil
 	}
-	out := o.out.get(dt, in[0].Shape()...)
 	scale := 0.0
 	if f.n > 0 {
 		scale = dL / float64(f.n)
 	}
-	crossEntropyBwd(vals[float64](in[0]), vals[float64](out), f.targets, f.ignore, f.lse, V, scale)
+	crossEntropyRows(vals[float64](in[0]), f.targets, f.ignore, V, vals[float64](out), scale)
 	return out, nil
 }
 
-// crossEntropyFwd returns the mean loss and the number of scored rows.
-// With grad (float32 only, [N, V]) it also writes the gradient of the mean
-// loss, (softmax(z_i) − onehot(t_i))/n for scored rows and 0 for the others.
-func crossEntropyFwd[T Float](z []T, targets []int32, ignore int32, lse []float64, V int, grad []float32) (loss float64, n int) {
+// scoredRows returns how many targets are not ignore.
+func scoredRows(targets []int32, ignore int32) int {
+	n := 0
 	for _, t := range targets {
 		if t != ignore {
 			n++
 		}
 	}
+	return n
+}
+
+// crossEntropyFwd returns the mean loss and the number of scored rows of z
+// [N, V] ([kernels.CrossEntropy] per row). With grad ([N, V], float32 only)
+// it also writes the gradient of the mean loss: (softmax(z_i) − onehot(t_i))/n
+// for scored rows, 0 for the others.
+func crossEntropyFwd[T Float](z []T, targets []int32, ignore int32, V int, grad []T) (loss float64, n int) {
+	n = scoredRows(targets, ignore)
+	if n == 0 {
+		clear(grad)
+		return 0, 0
+	}
+	return crossEntropyRows(z, targets, ignore, V, grad, 1/float64(n)) / float64(n), n
+}
+
+// crossEntropyRows returns the summed NLL of the scored rows of z [N, V]
+// and, with grad [N, V], writes scale·(softmax(z_i) − onehot(t_i)) for
+// scored rows and 0 for the others.
+func crossEntropyRows[T Float](z []T, targets []int32, ignore int32, V int, grad []T, scale float64) float64 {
+	var loss float64
 	for i, t := range targets {
-		var dst []float32
+		var dst []T
 		if grad != nil {
 			dst = grad[i*V : (i+1)*V]
 		}
@@ -174,52 +192,9 @@ func crossEntropyFwd[T Float](z []T, targets []int32, ignore int32, lse []float6
 			clear(dst)
 			continue
 		}
-		var s float64
-		lse[i], s = logSumExp(z[i*V:(i+1)*V], dst)
-		if dst != nil {
-			// dst holds e^{z−max}; Σ of them is s.
-			scale32(dst, dst, float32(1/(s*float64(n))))
-			dst[t] -= float32(1 / float64(n))
-		}
-		loss += lse[i] - float64(z[i*V+int(t)])
+		loss += kernels.CrossEntropy(z[i*V:(i+1)*V], int(t), dst, scale)
 	}
-	if n == 0 {
-		return 0, 0
-	}
-	return loss / float64(n), n
-}
-
-// logSumExp returns log Σ exp(row) and Σ exp(row − max). float32 rows use
-// expRow32 (which stores e^{row−max} in dst when dst is not nil); float64
-// rows use math.Exp.
-func logSumExp[T Float](row []T, dst []float32) (lse, sum float64) {
-	if r, ok := any(row).([]float32); ok {
-		m, s := expRow32(r, dst)
-		return float64(m) + math.Log(s), s
-	}
-	m := row[0]
-	for _, v := range row {
-		m = max(m, v)
-	}
-	var s float64
-	for _, v := range row {
-		s += math.Exp(float64(v) - float64(m))
-	}
-	return float64(m) + math.Log(s), s
-}
-
-func crossEntropyBwd(z, dz []float64, targets []int32, ignore int32, lse []float64, V int, scale float64) {
-	for i, t := range targets {
-		out := dz[i*V : (i+1)*V]
-		if t == ignore || scale == 0 {
-			clear(out)
-			continue
-		}
-		for v, x := range z[i*V : (i+1)*V] {
-			out[v] = math.Exp(x-lse[i]) * scale
-		}
-		out[t] -= scale
-	}
+	return loss
 }
 
 // CrossEntropyScored returns a function reporting how many targets the last

@@ -5,16 +5,16 @@
 // finite-difference test through [CheckGrad].
 //
 // All ops accept float32 and float64 tensors. Matrix products go through
-// [BLAS]: OpenBLAS (cgo, -lopenblas) by default, gonum's pure-Go BLAS when
-// built with the purego tag (CGO_ENABLED=0 go build -tags purego).
+// [BLAS]: OpenBLAS (cgo, -lopenblas) by default, gonum's pure-Go BLAS without
+// cgo (CGO_ENABLED=0) or with the purego tag. Every other float loop is a
+// kernel of internal/kernels (C for float32 unless pure Go; the float64
+// path, which the finite-difference checks use, in Go).
 //
 // Ops keep their output buffers and the few intermediates their backward
 // needs (for example attention probabilities) inside the op value, so an op
 // belongs to exactly one graph and one machine; build one graph per
 // goroutine.
 //
-// It also owns the float32 memory and kernels around the ops: [Alloc32]
-// (large buffers advised as transparent huge pages), the vectorised C
-// kernels of the hot loops (fastmath_cgo.go; pure Go with purego) and
-// [AdamW32], the one-pass AdamW update the trainer's optimizer runs.
+// autograd imports gorgonia, gonum and internal/kernels; it must not import
+// any other sinktrain package.
 package autograd

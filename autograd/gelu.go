@@ -3,6 +3,8 @@ package autograd
 import (
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
+
+	"github.com/sinktrain/sinktrain/internal/kernels"
 )
 
 // GELU is the exact (erf) Gaussian error linear unit, elementwise:
@@ -10,8 +12,8 @@ import (
 //	y = x·Φ(x),  Φ(x) = ½(1 + erf(x/√2))
 //
 // Backward: dx = dy·(Φ(x) + x·φ(x)), φ(x) = exp(−x²/2)/√(2π).
-// float64: Φ and φ from a cubic Hermite table ([Erf] documents the error);
-// float32: from one exp32 (normal32, error below 1e-7).
+// Kernel: [kernels.GELU] (float64: Φ and φ from a cubic Hermite table;
+// float32: from one exponential, error below 1e-7).
 func GELU(x *G.Node) (*G.Node, error) {
 	return apply(&geluOp{base: base{name: "GELU", arity: 1}, dims: x.Dims()}, "gelu("+x.Name()+")", x)
 }
@@ -57,12 +59,12 @@ func (o *geluOp) Do(in ...G.Value) (G.Value, error) {
 		var d []float32
 		if o.deriv != nil && o.deriv.keep {
 			if len(o.deriv.d) != len(y) {
-				o.deriv.d = Alloc32(len(y))
+				o.deriv.d = kernels.Alloc32(len(y))
 			}
 			d = o.deriv.d
 		}
-		gelu32(vals[float32](in[0]), y, d)
-	}, func(y []float64) { geluFwd(vals[float64](in[0]), y) })
+		kernels.GELU(vals[float32](in[0]), y, d)
+	}, func(y []float64) { kernels.GELU(vals[float64](in[0]), y, nil) })
 }
 
 func (o *geluOp) DiffWRT(int) []bool { return []bool{true} }
@@ -88,31 +90,9 @@ func (o *geluGradOp) Do(in ...G.Value) (G.Value, error) {
 	}
 	return run(out, func(dx []float32) {
 		if o.deriv == nil || len(o.deriv.d) != len(dx) {
-			geluBwd(vals[float32](in[0]), vals[float32](in[1]), dx)
+			kernels.GELUBackward(vals[float32](in[0]), vals[float32](in[1]), dx)
 			return
 		}
-		mul32(vals[float32](in[1]), o.deriv.d, dx)
-	}, func(dx []float64) { geluBwd(vals[float64](in[0]), vals[float64](in[1]), dx) })
-}
-
-func geluFwd[T Float](x, y []T) {
-	for i, v := range x {
-		cdf, _ := normal(float64(v))
-		y[i] = v * T(cdf)
-	}
-}
-
-func geluBwd[T Float](x, dy, dx []T) {
-	if x32, ok := any(x).([]float32); ok {
-		dy32, dx32 := any(dy).([]float32), any(dx).([]float32)
-		for i, v := range x32 {
-			cdf, pdf := normal32(v)
-			dx32[i] = dy32[i] * (cdf + v*pdf)
-		}
-		return
-	}
-	for i, v := range x {
-		cdf, pdf := normal(float64(v))
-		dx[i] = dy[i] * T(cdf+float64(v)*pdf)
-	}
+		kernels.Mul(vals[float32](in[1]), o.deriv.d, dx)
+	}, func(dx []float64) { kernels.GELUBackward(vals[float64](in[0]), vals[float64](in[1]), dx) })
 }

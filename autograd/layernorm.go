@@ -2,12 +2,13 @@ package autograd
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/chewxy/hm"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/sinktrain/sinktrain/internal/kernels"
 )
 
 // LayerNorm normalises each row of x [N,D] and applies the affine map:
@@ -57,9 +58,9 @@ func (o *layerNormOp) Do(in ...G.Value) (G.Value, error) {
 	}
 	D := out.Shape()[1]
 	return run(out, func(y []float32) {
-		layerNorm32(vals[float32](in[0]), vals[float32](in[1]), vals[float32](in[2]), y, D, o.eps)
+		kernels.LayerNorm(vals[float32](in[0]), vals[float32](in[1]), vals[float32](in[2]), y, D, o.eps)
 	}, func(y []float64) {
-		layerNormFwd(vals[float64](in[0]), vals[float64](in[1]), vals[float64](in[2]), y, D, o.eps)
+		kernels.LayerNorm(vals[float64](in[0]), vals[float64](in[1]), vals[float64](in[2]), y, D, o.eps)
 	})
 }
 
@@ -114,63 +115,8 @@ func (o *layerNormGradOp) Do(in ...G.Value) (G.Value, error) {
 		dims = s[1:]
 	}
 	return run(o.out.get(dt, dims...), func(d []float32) {
-		layerNormBwd32(vals[float32](in[0]), vals[float32](in[1]), vals[float32](in[2]), d, s[1], o.eps, o.wrtW)
+		kernels.LayerNormBackward(vals[float32](in[0]), vals[float32](in[1]), vals[float32](in[2]), d, s[1], o.eps, o.wrtW)
 	}, func(d []float64) {
-		layerNormBwd(vals[float64](in[0]), vals[float64](in[1]), vals[float64](in[2]), d, s[1], o.eps, o.wrtW)
+		kernels.LayerNormBackward(vals[float64](in[0]), vals[float64](in[1]), vals[float64](in[2]), d, s[1], o.eps, o.wrtW)
 	})
-}
-
-// rowStats returns the mean and 1/√(var+eps) of one row.
-func rowStats[T Float](x []T, eps float64) (mu, r float64) {
-	var s float64
-	for _, v := range x {
-		s += float64(v)
-	}
-	mu = s / float64(len(x))
-	var q float64
-	for _, v := range x {
-		d := float64(v) - mu
-		q += d * d
-	}
-	return mu, 1 / math.Sqrt(q/float64(len(x))+eps)
-}
-
-func layerNormFwd[T Float](x, w, b, y []T, D int, eps float64) {
-	for i := 0; i+D <= len(x); i += D {
-		xr, yr := x[i:i+D], y[i:i+D]
-		mu, r := rowStats(xr, eps)
-		m, rr := T(mu), T(r)
-		for j := range xr {
-			yr[j] = (xr[j]-m)*rr*w[j] + b[j]
-		}
-	}
-}
-
-// layerNormBwd writes dx [N,D] into out, or dw [D] when wrtW.
-func layerNormBwd[T Float](x, w, dy, out []T, D int, eps float64, wrtW bool) {
-	if wrtW {
-		clear(out)
-	}
-	for i := 0; i+D <= len(x); i += D {
-		xr, dyr := x[i:i+D], dy[i:i+D]
-		mu, r := rowStats(xr, eps)
-		m, rr := T(mu), T(r)
-		if wrtW {
-			for j := range xr {
-				out[j] += dyr[j] * (xr[j] - m) * rr
-			}
-			continue
-		}
-		var sg, sgx float64
-		for j := range xr {
-			g := float64(dyr[j] * w[j])
-			sg += g
-			sgx += g * float64((xr[j]-m)*rr)
-		}
-		mg, mgx := T(sg/float64(D)), T(sgx/float64(D))
-		dx := out[i : i+D]
-		for j := range xr {
-			dx[j] = (dyr[j]*w[j] - mg - (xr[j]-m)*rr*mgx) * rr
-		}
-	}
 }

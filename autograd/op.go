@@ -8,6 +8,8 @@ import (
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/sinktrain/sinktrain/internal/kernels"
 )
 
 // base is the boilerplate every op of this package shares. Ops are never
@@ -130,7 +132,7 @@ type outBuf struct {
 func (b *outBuf) get(dt tensor.Dtype, shape ...int) *tensor.Dense {
 	if b.t == nil || b.t.Dtype() != dt || !b.t.Shape().Eq(tensor.Shape(shape)) || b.t.IsView() {
 		if dt == tensor.Float32 {
-			b.t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(Alloc32(tensor.Shape(shape).TotalSize())))
+			b.t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(kernels.Alloc32(tensor.Shape(shape).TotalSize())))
 		} else {
 			b.t = tensor.New(tensor.Of(dt), tensor.WithShape(shape...))
 		}

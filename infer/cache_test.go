@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/sinktrain/sinktrain/internal/kernels"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
@@ -181,7 +182,7 @@ func TestRotationMatchesCachePositions(t *testing.T) {
 			}
 			want[i] = float32(dot) * m.scale
 		}
-		normalize(want, sinktoken.Softmax, 0)
+		kernels.SoftmaxRow(want, 0, false)
 		for i := range want {
 			if math.Abs(float64(got[i]-want[i])) > 1e-5 {
 				t.Fatalf("step %d key %d (token %d, pos %d): prob %g, literal %g", step, i, keys[i].Token, keys[i].Pos, got[i], want[i])

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sinktrain/sinktrain/internal/kernels"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
@@ -122,7 +123,7 @@ func Score(ctx context.Context, m *Model, spec CacheSpec, s Stream, onNLL ScoreF
 			if sinktoken.IsSink(target, sinks) {
 				continue
 			}
-			nll := crossEntropy(logits[i*V:(i+1)*V], target)
+			nll := kernels.CrossEntropy(logits[i*V:(i+1)*V], int(target), nil, 0)
 			sum += nll
 			count++
 			if onNLL != nil {
@@ -143,17 +144,4 @@ func Score(ctx context.Context, m *Model, spec CacheSpec, s Stream, onNLL ScoreF
 		Cache: spec.String(), Tokens: count, NLL: mean, PPL: math.Exp(mean),
 		TokS: float64(N-1) / time.Since(start).Seconds(), PeakRSSMB: PeakRSSMB(),
 	}, nil
-}
-
-// crossEntropy returns logsumexp(logits) − logits[target] (sum in float64).
-func crossEntropy(logits []float32, target int32) float64 {
-	m := float32(math.Inf(-1))
-	for _, v := range logits {
-		m = max(m, v)
-	}
-	var sum float64
-	for _, v := range logits {
-		sum += float64(expf(v - m))
-	}
-	return float64(m) + math.Log(sum) - float64(logits[target])
 }

@@ -7,6 +7,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 
+	"github.com/sinktrain/sinktrain/internal/kernels"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
@@ -142,7 +143,6 @@ func (s *Session) forward(toks []int32, first int) {
 	cfg := s.m.Config
 	D, F := cfg.HiddenSize, cfg.IntermediateSize
 	T := len(toks)
-	eps := float32(cfg.LayerNormEps)
 	s.cache.reserve(T)
 	if len(s.scores) < s.cache.capacity {
 		s.scores = make([]float32, s.cache.capacity)
@@ -153,26 +153,26 @@ func (s *Session) forward(toks []int32, first int) {
 	x := s.x[:T*D]
 	for l := range s.m.layers {
 		lw := &s.m.layers[l]
-		layerNorm(s.ln[:T*D], x, lw.ln1W, lw.ln1B, D, eps)
+		kernels.LayerNorm(x, lw.ln1W, lw.ln1B, s.ln[:T*D], D, cfg.LayerNormEps)
 		s.linear(s.qkv[:T*3*D], s.ln[:T*D], T, lw.qkvW, lw.qkvB, 3*D, D)
 		s.attention(l, T)
 		s.linear(s.proj[:T*D], s.att[:T*D], T, lw.denseW, lw.denseB, D, D)
 		mlpIn := s.ln2[:T*D]
 		if cfg.ParallelResidual {
-			layerNorm(mlpIn, x, lw.ln2W, lw.ln2B, D, eps)
+			kernels.LayerNorm(x, lw.ln2W, lw.ln2B, mlpIn, D, cfg.LayerNormEps)
 			add(x, s.proj[:T*D])
 		} else {
 			add(x, s.proj[:T*D])
-			layerNorm(mlpIn, x, lw.ln2W, lw.ln2B, D, eps)
+			kernels.LayerNorm(x, lw.ln2W, lw.ln2B, mlpIn, D, cfg.LayerNormEps)
 		}
 		s.linear(s.ff[:T*F], mlpIn, T, lw.fc1W, lw.fc1B, F, D)
-		gelu(s.ff[:T*F])
+		kernels.GELU(s.ff[:T*F], s.ff[:T*F], nil)
 		s.linear(s.ffOut[:T*D], s.ff[:T*F], T, lw.fc2W, lw.fc2B, D, F)
 		add(x, s.ffOut[:T*D])
 	}
 	s.cache.seen += T
 	if n := T - first; n > 0 {
-		layerNorm(s.ln[:n*D], x[first*D:], s.m.normW, s.m.normB, D, eps)
+		kernels.LayerNorm(x[first*D:], s.m.normW, s.m.normB, s.ln[:n*D], D, cfg.LayerNormEps)
 		s.linear(s.logits[:n*cfg.VocabSize], s.ln[:n*D], n, s.m.embOut, nil, cfg.VocabSize, D)
 	}
 }
@@ -222,11 +222,11 @@ func (s *Session) attention(l, T int) {
 				s.blas.Sgemv(blas.NoTrans, b-a, hd, s.m.scale, hk[a*hd:], hd, qv, 1, 0, s.scores[n:], 1)
 				n += b - a
 			}
-			var sinkLogit float32
+			extra, hasExtra := float32(0), cfg.Attention == sinktoken.Softmax1 || cfg.Attention == sinktoken.SinkLogit
 			if lw.sinkLogit != nil {
-				sinkLogit = lw.sinkLogit[h]
+				extra = lw.sinkLogit[h]
 			}
-			normalize(s.scores[:n], cfg.Attention, sinkLogit)
+			kernels.SoftmaxRow(s.scores[:n], extra, hasExtra)
 			if s.OnAttention != nil {
 				s.OnAttention(l, h, t, s.scores[:n])
 			}
@@ -295,65 +295,6 @@ func (s *Session) linear(y, x []float32, T int, w, bias []float32, out, in int) 
 		beta = 1
 	}
 	s.blas.Sgemm(blas.NoTrans, blas.Trans, T, out, in, 1, x, in, w, in, beta, y, out)
-}
-
-// normalize turns scores into attention weights in place:
-// softmax p_j = exp(s_j)/Σexp(s_k); softmax1 adds 1 to the denominator;
-// sink_logit adds exp(b_h).
-func normalize(sc []float32, att sinktoken.Attention, sinkLogit float32) {
-	m := float32(math.Inf(-1))
-	for _, v := range sc {
-		m = max(m, v)
-	}
-	extra := float32(math.Inf(-1)) // logit of the extra denominator term
-	switch att {
-	case sinktoken.Softmax1:
-		extra = 0
-	case sinktoken.SinkLogit:
-		extra = sinkLogit
-	}
-	m = max(m, extra)
-	sum := float64(expf(extra - m))
-	for i, v := range sc {
-		e := expf(v - m)
-		sc[i] = e
-		sum += float64(e)
-	}
-	inv := float32(1 / sum)
-	for i := range sc {
-		sc[i] *= inv
-	}
-}
-
-// layerNorm normalises each row of x [rows, d] into y.
-func layerNorm(y, x, w, b []float32, d int, eps float32) {
-	for r := 0; r < len(x); r += d {
-		row := x[r : r+d]
-		var mean float64
-		for _, v := range row {
-			mean += float64(v)
-		}
-		mean /= float64(d)
-		var variance float64
-		for _, v := range row {
-			dv := float64(v) - mean
-			variance += dv * dv
-		}
-		variance /= float64(d)
-		inv := 1 / math.Sqrt(variance+float64(eps))
-		out := y[r : r+d]
-		for i, v := range row {
-			out[i] = float32((float64(v)-mean)*inv)*w[i] + b[i]
-		}
-	}
-}
-
-// gelu applies the exact erf GELU in place: x·(1+erf(x/√2))/2.
-func gelu(x []float32) {
-	for i, v := range x {
-		f := float64(v)
-		x[i] = float32(0.5 * f * (1 + math.Erf(f/math.Sqrt2)))
-	}
 }
 
 // add sets x += y.

@@ -5,8 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-
-	"github.com/sinktrain/sinktrain/autograd"
 )
 
 // Tensor is a dense row-major float32 tensor.
@@ -21,7 +19,7 @@ func NewTensor(shape ...int) *Tensor {
 	for _, d := range shape {
 		n *= d
 	}
-	return &Tensor{Shape: slices.Clone(shape), Data: autograd.Alloc32(n)}
+	return &Tensor{Shape: slices.Clone(shape), Data: make([]float32, n)}
 }
 
 // Weights maps Hugging Face parameter names to tensors.

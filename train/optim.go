@@ -6,7 +6,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/sinktrain/sinktrain/autograd"
+	"github.com/sinktrain/sinktrain/internal/kernels"
 	"github.com/sinktrain/sinktrain/model"
 )
 
@@ -95,8 +95,8 @@ func NewAdamW(cfg model.Config, w model.Weights, beta1, beta2, eps, wd float64) 
 			return nil, fmt.Errorf("optimizer: parameter %s is missing or has the wrong size", s.Name)
 		}
 		n := len(t.Data)
-		o.params = append(o.params, &param{spec: s, w: t.Data, grad: autograd.Alloc32(n),
-			m: autograd.Alloc32(n), v: autograd.Alloc32(n), decay: s.Decay})
+		o.params = append(o.params, &param{spec: s, w: t.Data, grad: kernels.Alloc32(n),
+			m: kernels.Alloc32(n), v: kernels.Alloc32(n), decay: s.Decay})
 	}
 	return o, nil
 }
@@ -150,7 +150,7 @@ func (o *AdamW) Step(lr float64) bool {
 	bc2 := 1 - math.Pow(o.Beta2, float64(o.T))
 	stepSize := float32(lr / bc1)
 	invSqrtBC2 := float32(1 / math.Sqrt(bc2))
-	c := autograd.AdamWCoeffs{Scale: o.pendingScale(), Beta1: float32(o.Beta1), Beta2: float32(o.Beta2),
+	c := kernels.AdamWCoeffs{Scale: o.pendingScale(), Beta1: float32(o.Beta1), Beta2: float32(o.Beta2),
 		StepSize: stepSize, InvSqrtBC2: invSqrtBC2, Eps: float32(o.Eps)}
 	o.clip = 0
 	parts := max(1, o.Parts)
@@ -164,7 +164,7 @@ func (o *AdamW) Step(lr float64) bool {
 			}
 			lo, hi := chunk(len(p.grad), part, parts)
 			// Lengths are equal by construction (NewAdamW), so err is nil.
-			finite, _ := autograd.AdamW32(p.w[lo:hi], p.grad[lo:hi], p.m[lo:hi], p.v[lo:hi], c)
+			finite, _ := kernels.AdamW(p.w[lo:hi], p.grad[lo:hi], p.m[lo:hi], p.v[lo:hi], c)
 			bad[part] = bad[part] || !finite
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sinktrain/sinktrain/autograd"
+	"github.com/sinktrain/sinktrain/internal/kernels"
 
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
@@ -78,6 +79,13 @@ type trainer struct {
 
 // newTrainer builds one graph per worker (each on its share of the batch).
 func newTrainer(cfg Config, mcfg model.Config, w model.Weights, ng newGraphFunc) (*trainer, error) {
+	// The weights become the graphs' parameter tensors: back them with
+	// transparent huge pages, like the activations and the optimizer state.
+	for _, t := range w {
+		d := kernels.Alloc32(len(t.Data))
+		copy(d, t.Data)
+		t.Data = d
+	}
 	opt, err := NewAdamW(mcfg, w, cfg.Betas[0], cfg.Betas[1], cfg.Eps, cfg.WeightDecay)
 	if err != nil {
 		return nil, err
@@ -290,7 +298,7 @@ func padRows(rows [][]int32, n int) [][]int32 {
 }
 
 // crossEntropy sums −log softmax(logits[t])[labels[t+1]] over the scored
-// targets of rows×length positions (logits [rows·length, V]) in float64.
+// targets of rows×length positions (logits [rows·length, V]).
 func crossEntropy(logits []float32, labels []int32, rows, length int) (float64, int) {
 	V := len(logits) / (rows * length)
 	var nll float64
@@ -301,16 +309,7 @@ func crossEntropy(logits []float32, labels []int32, rows, length int) (float64, 
 			if y == sinktoken.IgnoreIndex {
 				continue
 			}
-			row := logits[(r*length+p)*V : (r*length+p+1)*V]
-			mx := float64(row[0])
-			for _, v := range row {
-				mx = math.Max(mx, float64(v))
-			}
-			var s float64
-			for _, v := range row {
-				s += math.Exp(float64(v) - mx)
-			}
-			nll += math.Log(s) + mx - float64(row[y])
+			nll += kernels.CrossEntropy(logits[(r*length+p)*V:(r*length+p+1)*V], int(y), nil, 0)
 			n++
 		}
 	}

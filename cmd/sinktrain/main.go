@@ -12,10 +12,17 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/sinktrain/sinktrain/internal/openblas"
 	_ "go4.org/unsafe/assume-no-moving-gc" // gorgonia needs it on Go ≥ 1.21 or it panics at init
 )
 
 func main() {
+	// Before anything else: the BLAS must run the kernels the CPU supports
+	// (this may re-execute the process with OPENBLAS_CORETYPE set).
+	if err := openblas.Ensure(os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "sinktrain:", err)
+		os.Exit(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))

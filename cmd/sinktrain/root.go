@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -27,6 +28,8 @@ caches, and compare cache configurations.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.Version = "set" // --version prints versionText, like `sinktrain version`
+	root.SetVersionTemplate(strings.ReplaceAll(versionText(), "{{", "{ {"))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(subcommands()...)
 	markUsageErrors(root)
@@ -95,5 +98,6 @@ func subcommands() []*cobra.Command {
 		newFinetuneCmd(nil),
 		newConvertCmd(nil),
 		newPrepareCmd(nil),
+		newVersionCmd(nil),
 	}
 }

@@ -13,18 +13,19 @@ const module = "github.com/sinktrain/sinktrain"
 // (directly or not). Packages absent from the map may import nothing of ours
 // except internal/fsutil and internal/progress.
 var allowed = map[string][]string{
-	"cmd/sinktrain":  {"train", "infer", "study", "data", "data/tokenizer", "data/shard", "checkpoint", "model", "model/graph", "autograd", "sinktoken", "configs", "internal/fsutil", "internal/progress"},
-	"train":          {"model", "model/graph", "data", "data/tokenizer", "data/shard", "checkpoint", "autograd", "sinktoken", "configs", "internal/fsutil", "internal/progress"},
-	"study":          {"infer", "model", "checkpoint", "sinktoken", "data", "data/tokenizer", "data/shard", "autograd", "internal/fsutil", "internal/progress"},
-	"infer":          {"model", "checkpoint", "sinktoken", "data", "data/tokenizer", "data/shard", "autograd", "internal/fsutil", "internal/progress"}, // autograd only through model
-	"model/graph":    {"model", "autograd", "sinktoken"},
-	"model":          {"autograd", "sinktoken"},
-	"checkpoint":     {"model", "sinktoken", "autograd", "internal/fsutil", "internal/progress"},
-	"data":           {"data/tokenizer", "data/shard", "internal/fsutil", "internal/progress"},
-	"data/tokenizer": {"internal/fsutil"},
-	"data/shard":     {},
-	"autograd":       {},
-	"sinktoken":      {},
+	"cmd/sinktrain":    {"internal/openblas", "train", "infer", "study", "data", "data/tokenizer", "data/shard", "checkpoint", "model", "model/graph", "autograd", "internal/kernels", "sinktoken", "configs", "internal/fsutil", "internal/progress"},
+	"train":            {"model", "model/graph", "data", "data/tokenizer", "data/shard", "checkpoint", "autograd", "internal/kernels", "sinktoken", "configs", "internal/fsutil", "internal/progress"},
+	"study":            {"infer", "model", "checkpoint", "sinktoken", "data", "data/tokenizer", "data/shard", "internal/kernels", "internal/fsutil", "internal/progress"},
+	"infer":            {"model", "checkpoint", "sinktoken", "data", "data/tokenizer", "data/shard", "internal/kernels", "internal/fsutil", "internal/progress"},
+	"model/graph":      {"model", "autograd", "internal/kernels", "sinktoken"},
+	"model":            {"sinktoken"},
+	"checkpoint":       {"model", "sinktoken", "internal/fsutil", "internal/progress"},
+	"data":             {"data/tokenizer", "data/shard", "internal/fsutil", "internal/progress"},
+	"data/tokenizer":   {"internal/fsutil"},
+	"data/shard":       {},
+	"autograd":         {"internal/kernels"},
+	"internal/kernels": {},
+	"sinktoken":        {},
 }
 
 type pkg struct {

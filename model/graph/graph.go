@@ -7,6 +7,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/sinktrain/sinktrain/autograd"
+	"github.com/sinktrain/sinktrain/internal/kernels"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
@@ -114,7 +115,7 @@ func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
 	var taps []tap
 	keep := func(n *G.Node) error {
 		if gr.opts.diagnostics {
-			buf := autograd.Alloc32(N * D)
+			buf := kernels.Alloc32(N * D)
 			bg.hidden = append(bg.hidden, buf)
 			taps = append(taps, tap{n, buf})
 		}
@@ -218,7 +219,7 @@ func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
 		}
 		bg.grads = make(map[string][]float32, len(grads))
 		for i, gn := range grads {
-			buf := autograd.Alloc32(len(gr.w[names[i]].Data))
+			buf := kernels.Alloc32(len(gr.w[names[i]].Data))
 			bg.grads[names[i]] = buf
 			taps = append(taps, tap{gn, buf})
 		}

@@ -116,8 +116,15 @@ def main():
     a = ap.parse_args()
     thr = str(a.threads)
     genv = {"GOMAXPROCS": thr}
-    bins = {n: os.path.join(a.bin, n + ".test") for n in ("autograd", "model", "train", "infer", "data")}
-    pkg = {n: os.path.join(ROOT, n) for n in bins}
+    # Package of each row group; a binary is named after its package with "/"
+    # as "_". The float32 kernels' benchmarks (exp, GELU) are in
+    # internal/kernels, or in autograd in trees from before it existed.
+    pkgs = {"autograd": "autograd", "kernels": "internal/kernels", "model": "model/graph", "train": "train",
+            "infer": "infer", "tokenizer": "data/tokenizer", "shard": "data/shard"}
+    if not os.path.exists(os.path.join(a.bin, "internal_kernels.test")):
+        pkgs["kernels"] = "autograd"
+    bins = {n: os.path.join(a.bin, p.replace("/", "_") + ".test") for n, p in pkgs.items()}
+    pkg = {n: os.path.join(ROOT, p) for n, p in pkgs.items()}
     rows = []  # (section, name, value, ratio/notes)
     notes = []
 
@@ -201,7 +208,7 @@ def main():
     base = next((v for n, v in ladder if n.startswith("stock")), 0)
     for n, v in ladder:
         rows.append(("fwd+bwd step, no optimizer (best of 2)", n, fmt(v) + " tok/s", f"{v / base:.2f}× stock" if base and v else ""))
-    res, _, _ = gobench(bins["autograd"], "BenchmarkExp32|BenchmarkGELU", "20x", genv, pkg["autograd"], count=3)
+    res, _, _ = gobench(bins["kernels"], "BenchmarkExp32|BenchmarkGELU", "20x", genv, pkg["kernels"], count=3)
     e32, e64 = res.get("BenchmarkExp32/exp32", {}).get("ns/op"), res.get("BenchmarkExp32/math.Exp", {}).get("ns/op")
     if e32 and e64:
         rows.append(("kernels", "exp32 vs math.Exp (4096 values)", f"{e32 / 4096:.2f} vs {e64 / 4096:.2f} ns/value", f"{e64 / e32:.2f}×"))
@@ -236,12 +243,12 @@ def main():
             notes.append("infer.BenchmarkDecodePosition has no ~100K position (it runs " + ", ".join(f"{p:,}" for p in sorted(pos)) + ")")
 
     # ---- tokenizer and shards: one process per row ----
-    listing = run([bins["data"], "-test.list", "Benchmark.*"], cwd=pkg["data"])[0] if os.path.exists(bins["data"]) else ""
+    listing = run([bins["tokenizer"], "-test.list", "Benchmark.*"], cwd=pkg["tokenizer"])[0] if os.path.exists(bins["tokenizer"]) else ""
     if "BenchmarkEncode" in listing:
         names = ["sinktrain-fixture512", "sinktrain-trained4096", "tiktoken-r50k_base", "tiktoken-cl100k_base"]
         mbs = {}
         for n in names:
-            res, rss, _ = gobench(bins["data"], "BenchmarkEncode/" + n + "$", "1s", genv, pkg["data"])
+            res, rss, _ = gobench(bins["tokenizer"], "BenchmarkEncode/" + n + "$", "1s", genv, pkg["tokenizer"])
             for k, x in res.items():
                 mbs[n] = x.get("MB/s", 0)
                 rows.append(("tokenizer", f"encode {n}", fmt(mbs[n], " MB/s"), f"peak RSS {rss:.0f} MiB"))
@@ -250,8 +257,9 @@ def main():
         if best_st and best_tk:
             rows.append(("tokenizer", "sinktrain / tiktoken-go MB/s (target ≥ 1)", f"{best_st / best_tk:.1f}×", "PASS" if best_st >= best_tk else "MISS"))
         notes.append("tokenizer peak RSS includes the benchmark's setup (text + a 4096-token BPE trained on it)")
+    listing = run([bins["shard"], "-test.list", "Benchmark.*"], cwd=pkg["shard"])[0] if os.path.exists(bins["shard"]) else ""
     if "BenchmarkShardRead" in listing:
-        res, rss, _ = gobench(bins["data"], "BenchmarkShardRead$", "1s", genv, pkg["data"])
+        res, rss, _ = gobench(bins["shard"], "BenchmarkShardRead$", "1s", genv, pkg["shard"])
         for k, x in res.items():
             g = x.get("MB/s", 0) / 1000
             rows.append(("shards", "shard read (mmap, page cache)", fmt(g, " GB/s"), f"peak RSS {rss:.0f} MiB; target ≥ 1 GB/s: {'PASS' if g >= 1 else 'MISS'}"))

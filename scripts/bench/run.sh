@@ -34,9 +34,12 @@ elif ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
 fi
 
 echo "bench: building test binaries…" >&2
-for p in autograd model train infer data; do
-	if ! go test -c -o "$work/$p.test" "./$p" >"$work/build-$p.log" 2>&1; then
-		echo "bench: ./$p does not build, its rows are skipped: $(head -n 3 "$work/build-$p.log" | tr '\n' ' ')" >&2
+# Binaries are named after their package with "/" as "_" (model/graph → model_graph.test).
+for p in autograd internal/kernels model/graph train infer data/tokenizer data/shard; do
+	[ -d "$p" ] || continue
+	b="${p//\//_}"
+	if ! go test -c -o "$work/$b.test" "./$p" >"$work/build-$b.log" 2>&1; then
+		echo "bench: ./$p does not build, its rows are skipped: $(head -n 3 "$work/build-$b.log" | tr '\n' ' ')" >&2
 	fi
 done
 before=""

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package autograd
+package kernels
 
 // adviseHuge does nothing outside Linux.
 func adviseHuge([]float32) error { return nil }

@@ -1,4 +1,4 @@
-package autograd
+package kernels
 
 import (
 	"os"

@@ -1,11 +1,11 @@
-package autograd
+package kernels
 
 import (
 	"fmt"
 	"math"
 )
 
-// AdamWCoeffs are the per-step constants of one AdamW update (see AdamW32).
+// AdamWCoeffs are the per-step constants of one AdamW update (see AdamW).
 type AdamWCoeffs struct {
 	Scale        float32 // gradient scale (the global-norm clip), 1 for none
 	Beta1, Beta2 float32
@@ -15,17 +15,16 @@ type AdamWCoeffs struct {
 	Eps          float32
 }
 
-// AdamW32 applies one in-place AdamW update (PyTorch's torch.optim.AdamW)
-// to a slice of weights w with gradients g and moments m, v:
+// AdamW applies one in-place AdamW update (PyTorch's torch.optim.AdamW) to
+// weights w with gradients g and moments m, v:
 //
 //	g' = Scale·g;  m = β1·m + (1−β1)·g';  v = β2·v + (1−β2)·g'²
 //	w  = Shrink·w − StepSize·m / (sqrt(v)·InvSqrtBC2 + Eps)
 //
-// in one pass (a vectorised C kernel unless built with purego). It reports
-// whether every updated weight is finite.
-func AdamW32(w, g, m, v []float32, c AdamWCoeffs) (bool, error) {
+// in one pass. It reports whether every updated weight is finite.
+func AdamW(w, g, m, v []float32, c AdamWCoeffs) (bool, error) {
 	if len(g) != len(w) || len(m) != len(w) || len(v) != len(w) {
-		return false, fmt.Errorf("autograd: AdamW32: lengths w %d, g %d, m %d, v %d, expected equal", len(w), len(g), len(m), len(v))
+		return false, fmt.Errorf("AdamW: lengths w %d, g %d, m %d, v %d, expected equal", len(w), len(g), len(m), len(v))
 	}
 	if len(w) == 0 {
 		return true, nil
@@ -33,8 +32,8 @@ func AdamW32(w, g, m, v []float32, c AdamWCoeffs) (bool, error) {
 	return adamW32(w, g, m, v, c), nil
 }
 
-// adamW32Go is the pure-Go AdamW32 kernel.
-func adamW32Go(w, g, m, v []float32, c AdamWCoeffs) bool {
+// adamWGo is the pure-Go AdamW.
+func adamWGo(w, g, m, v []float32, c AdamWCoeffs) bool {
 	ob1, ob2 := 1-c.Beta1, 1-c.Beta2
 	var check float32 // accumulates w−w: 0 unless some w is NaN or ±Inf
 	for i, gi := range g {
@@ -42,12 +41,9 @@ func adamW32Go(w, g, m, v []float32, c AdamWCoeffs) bool {
 		mi := c.Beta1*m[i] + ob1*gi
 		vi := c.Beta2*v[i] + ob2*gi*gi
 		m[i], v[i] = mi, vi
-		wi := w[i]*c.Shrink - c.StepSize*mi/(sqrt32(vi)*c.InvSqrtBC2+c.Eps)
+		wi := w[i]*c.Shrink - c.StepSize*mi/(float32(math.Sqrt(float64(vi)))*c.InvSqrtBC2+c.Eps)
 		w[i] = wi
 		check += wi - wi
 	}
 	return check == 0
 }
-
-// sqrt32 is the correctly rounded float32 square root.
-func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }

@@ -1,0 +1,73 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+)
+
+func BenchmarkExp32(b *testing.B) {
+	x, y := make([]float32, 4096), make([]float32, 4096)
+	for i := range x {
+		x[i] = float32(i%200)*0.1 - 10
+	}
+	b.Run("exp32", func(b *testing.B) {
+		for range b.N {
+			for j, v := range x {
+				y[j] = Exp(v)
+			}
+		}
+	})
+	b.Run("math.Exp", func(b *testing.B) {
+		for range b.N {
+			for j, v := range x {
+				y[j] = float32(math.Exp(float64(v)))
+			}
+		}
+	})
+}
+
+// BenchmarkGELU compares the float32 GELU forward (one exponential per
+// value) with the float64 Hermite-table kernel on the reference MLP size
+// (2048×1024).
+func BenchmarkGELU(b *testing.B) {
+	const n = 2048 * 1024
+	x, y := make([]float32, n), make([]float32, n)
+	for i := range x {
+		x[i] = float32(i%4000)*0.002 - 4
+	}
+	x64, y64 := to64(x), make([]float64, n)
+	b.Run("normal32", func(b *testing.B) {
+		b.SetBytes(4 * n)
+		for range b.N {
+			GELU(x, y, nil)
+		}
+	})
+	b.Run("table64", func(b *testing.B) {
+		b.SetBytes(4 * n)
+		for range b.N {
+			GELU(x64, y64, nil)
+		}
+	})
+}
+
+// BenchmarkAdamW32 compares the kernel with the pure-Go loop on the
+// reference config's 5,256,704 parameters (one thread).
+func BenchmarkAdamW32(b *testing.B) {
+	const n = 5256704
+	w, g, m, v := Alloc32(n), Alloc32(n), Alloc32(n), Alloc32(n)
+	for i := range g {
+		g[i] = float32(i%13) * 1e-3
+	}
+	c := AdamWCoeffs{Scale: 1, Beta1: 0.9, Beta2: 0.95, Shrink: 0.9999, StepSize: 1e-3, InvSqrtBC2: 1, Eps: 1e-8}
+	for _, k := range []struct {
+		name string
+		f    func(w, g, m, v []float32, c AdamWCoeffs) bool
+	}{{"kernel", adamW32}, {"go", adamWGo}} {
+		b.Run(k.name, func(b *testing.B) {
+			for range b.N {
+				k.f(w, g, m, v, c)
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/step")
+		})
+	}
+}

@@ -1,0 +1,80 @@
+//go:build cgo && !purego
+
+package kernels
+
+// The C kernels (*.c, kernels.h) behind the float32 instantiations. One cgo
+// call per row, block or tensor; callers check lengths (the exported
+// functions of this package do).
+
+/*
+#cgo CFLAGS: -O3
+#cgo LDFLAGS: -lm
+#include "kernels.h"
+*/
+import "C"
+
+import "unsafe"
+
+// Impl names the float32 kernel set in use: "c" (cgo, target_clones
+// AVX-512 / AVX2 / baseline) or "go" (pure Go: no cgo, or the purego tag).
+const Impl = "c"
+
+// cf returns a C pointer to the first element of a non-empty slice.
+func cf(s []float32) *C.float { return (*C.float)(unsafe.Pointer(&s[0])) }
+
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func expRow32(r, dst []float32) (float32, float64) {
+	var e *C.float
+	if dst != nil {
+		e = cf(dst[:len(r)])
+	}
+	res := C.st_exp_row(cf(r), e, C.long(len(r)))
+	return float32(res.max), float64(res.sum)
+}
+
+func softmaxRow32(row []float32, extra float32, hasExtra bool) float32 {
+	return float32(C.st_softmax_row(cf(row), C.long(len(row)), C.float(extra), cbool(hasExtra)))
+}
+
+func softmaxCausal32(p []float32, ld, i0, n, ncols int, extra float32, hasExtra bool, psink []float32) {
+	C.st_softmax_causal(cf(p), C.long(ld), C.long(i0), C.long(n), C.long(ncols), C.float(extra), cbool(hasExtra), cf(psink))
+}
+
+func attentionDS32(p, d []float32, ld, i0, n, ncols int, scale float32) {
+	C.st_attn_ds(cf(p), cf(d), C.long(ld), C.long(i0), C.long(n), C.long(ncols), C.float(scale))
+}
+
+func gelu32(x, y, d []float32) {
+	var dp *C.float
+	if d != nil {
+		dp = cf(d[:len(x)])
+	}
+	C.st_gelu(cf(x), cf(y[:len(x)]), dp, C.long(len(x)))
+}
+
+func layerNorm32(x, w, b, y []float32, D int, eps float64) {
+	C.st_layernorm(cf(x), cf(w), cf(b), cf(y), C.long(len(x)/D), C.long(D), C.double(eps))
+}
+
+func layerNormBackward32(x, w, dy, out []float32, D int, eps float64, wrtW bool) {
+	C.st_layernorm_bwd(cf(x), cf(w), cf(dy), cf(out), C.long(len(x)/D), C.long(D), C.double(eps), cbool(wrtW))
+}
+
+func colSum32(x, y []float32) { C.st_colsum(cf(x), cf(y), C.long(len(x)/len(y)), C.long(len(y))) }
+
+func mul32(a, b, y []float32) { C.st_mul(cf(a), cf(b[:len(a)]), cf(y[:len(a)]), C.long(len(a))) }
+
+func scale32(x, y []float32, s float32) {
+	C.st_scale(cf(x), cf(y[:len(x)]), C.float(s), C.long(len(x)))
+}
+
+func adamW32(w, g, m, v []float32, c AdamWCoeffs) bool {
+	return C.st_adamw(cf(w), cf(g), cf(m), cf(v), C.long(len(w)), C.float(c.Scale), C.float(c.Beta1), C.float(c.Beta2),
+		C.float(c.Shrink), C.float(c.StepSize), C.float(c.InvSqrtBC2), C.float(c.Eps)) != 0
+}

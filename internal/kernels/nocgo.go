@@ -1,0 +1,40 @@
+//go:build !cgo || purego
+
+package kernels
+
+// Without cgo (CGO_ENABLED=0) or with the purego tag, the float32
+// instantiations run the pure-Go kernels.
+
+// Impl names the float32 kernel set in use: "c" (cgo, target_clones
+// AVX-512 / AVX2 / baseline) or "go" (pure Go: no cgo, or the purego tag).
+const Impl = "go"
+
+func expRow32(r, dst []float32) (float32, float64) { return expRowGo(r, dst) }
+
+func softmaxRow32(row []float32, extra float32, hasExtra bool) float32 {
+	return softmaxRowGo(row, extra, hasExtra)
+}
+
+func softmaxCausal32(p []float32, ld, i0, n, ncols int, extra float32, hasExtra bool, psink []float32) {
+	softmaxCausalGo(p, ld, i0, n, ncols, extra, hasExtra, psink)
+}
+
+func attentionDS32(p, d []float32, ld, i0, n, ncols int, scale float32) {
+	attentionDSGo(p, d, ld, i0, n, ncols, scale)
+}
+
+func gelu32(x, y, d []float32) { geluGo(x, y, d) }
+
+func layerNorm32(x, w, b, y []float32, D int, eps float64) { layerNormGo(x, w, b, y, D, eps) }
+
+func layerNormBackward32(x, w, dy, out []float32, D int, eps float64, wrtW bool) {
+	layerNormBackwardGo(x, w, dy, out, D, eps, wrtW)
+}
+
+func colSum32(x, y []float32) { colSumGo(x, y) }
+
+func mul32(a, b, y []float32) { mulGo(a, b, y) }
+
+func scale32(x, y []float32, s float32) { scaleGo(x, y, s) }
+
+func adamW32(w, g, m, v []float32, c AdamWCoeffs) bool { return adamWGo(w, g, m, v, c) }
