@@ -116,7 +116,7 @@ func TestEvalStreamIDsSeveralCaches(t *testing.T) {
 func TestEvalStreamBadInput(t *testing.T) {
 	dir := writeModelDir(t, 0)
 	notNeoX := t.TempDir()
-	must(t, os.WriteFile(filepath.Join(notNeoX, "config.json"), []byte(`{"model_type":"llama","vocab_size":10}`), 0o644))
+	must(t, os.WriteFile(filepath.Join(notNeoX, "config.json"), []byte(`{"model_type":"gpt2","vocab_size":10}`), 0o644))
 	text := writeFile(t, "a.txt", alice)
 	tests := []struct {
 		o    EvalOptions
@@ -131,7 +131,7 @@ func TestEvalStreamBadInput(t *testing.T) {
 		{EvalOptions{Model: dir, IDs: writeFile(t, "i", "1 512"), Caches: []string{"dense"}}, "token 1: id 512 is outside the model's vocabulary [0, 512)"},
 		{EvalOptions{Model: dir, IDs: writeFile(t, "i", "7"), Caches: []string{"dense"}}, "1 token(s), expected at least 2"},
 		{EvalOptions{Model: dir, Text: writeFile(t, "s.txt", "A"), Caches: []string{"dense"}}, "1 token(s) after tokenization, expected at least 2"},
-		{EvalOptions{Model: notNeoX, Text: text, Caches: []string{"dense"}}, `model_type "llama"`},
+		{EvalOptions{Model: notNeoX, Text: text, Caches: []string{"dense"}}, `model_type "gpt2"`},
 		{EvalOptions{Model: dir, Caches: []string{"dense"}}, "exactly one of --text, --ids and --data"},
 	}
 	for _, tt := range tests {
