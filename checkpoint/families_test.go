@@ -235,3 +235,33 @@ func TestExportRefusesFoundryMPT(t *testing.T) {
 		t.Fatalf("sinktrain format: %v", err)
 	}
 }
+
+// allFixtures are the HF model folders of testdata/fixtures
+// (scripts/fixtures/generate.py); every one must be present.
+var allFixtures = []string{
+	"gptneox-a", "gptneox-b", "llama-gqa", "llama-mha-tied", "llama3-scaled", "llama-linear", "llama-bias",
+	"mistral", "qwen2", "falcon-mqa", "falcon-new", "falcon-alibi", "mpt", "llama-train-gqa", "llama-train-mha-tied",
+}
+
+// TestFixturesClassicConfig: the fixtures' config.classic.json (the same
+// model in transformers 4.x field names) parse to the config.json's model.
+func TestFixturesClassicConfig(t *testing.T) {
+	for _, fx := range []string{"gptneox-a", "llama3-scaled", "llama-linear", "falcon-mqa"} {
+		parse := func(f string) model.Config {
+			b, err := os.ReadFile(filepath.Join(fixtures+fx, f))
+			if err != nil {
+				t.Fatalf("%s (regenerate with scripts/fixtures/generate.py): %v", fx, err)
+			}
+			c, _, err := model.ParseConfig(b)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", fx, f, err)
+			}
+			return c
+		}
+		v5, v4 := parse(ConfigFile), parse("config.classic.json")
+		v4.EOSTokenID, v4.EOSTokenIDs, v4.BOSTokenID = v5.EOSTokenID, v5.EOSTokenIDs, v5.BOSTokenID
+		if !reflect.DeepEqual(v4, v5) {
+			t.Errorf("%s: config.classic.json %+v\nconfig.json %+v", fx, v4, v5)
+		}
+	}
+}
