@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -139,12 +141,19 @@ func (o *EvalOptions) Stream(m *Model) (Stream, func(), error) {
 		if err != nil {
 			return nil, nop, err
 		}
+		pre, suf, err := specialIDs(filepath.Join(o.Model, "tokenizer.json"))
+		if err != nil {
+			return nil, nop, err
+		}
 		ids := tok.Encode(string(b))
 		ids = ids[:limit(len(ids))]
 		if len(ids) < 2 {
 			return nil, nop, fmt.Errorf("--text %s: %d token(s) after tokenization, expected at least 2", o.Text, len(ids))
 		}
-		return withSinks{prefix: m.SinkIDs(), s: Tokens(ids), n: len(ids)}, nop, nil
+		// As HF's encode(add_special_tokens=True): the post-processor's BOS
+		// (Llama, Mistral) after the sinks, so it is one of the first K.
+		ids = append(ids, suf...)
+		return withSinks{prefix: append(m.SinkIDs(), pre...), s: Tokens(ids), n: len(ids)}, nop, nil
 	}
 	d, err := data.OpenDataset(o.Data)
 	if err != nil {
@@ -168,7 +177,12 @@ func (o *EvalOptions) Stream(m *Model) (Stream, func(), error) {
 		d.Close()
 		return nil, nop, fmt.Errorf("--data %s: split %s: %w", o.Data, split, err)
 	}
-	return withSinks{prefix: m.SinkIDs(), s: toks, n: n}, func() { d.Close() }, nil
+	pre, _, err := specialIDs(filepath.Join(o.Model, "tokenizer.json"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		d.Close()
+		return nil, nop, err
+	}
+	return withSinks{prefix: append(m.SinkIDs(), pre...), s: toks, n: n}, func() { d.Close() }, nil
 }
 
 // checkIDs verifies that the first n tokens of s are inside the vocabulary.

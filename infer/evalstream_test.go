@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -199,5 +200,47 @@ func TestEvalStreamData(t *testing.T) {
 	must(t, json.Unmarshal(out.Bytes(), &r))
 	if r.Tokens != 100 { // 101 fed tokens (sink + 100), 100 targets, none a sink
 		t.Errorf("scored %d targets, want 100", r.Tokens)
+	}
+}
+
+// TestBOSCountsAmongFirstTokens: a tokenizer whose post-processor adds a BOS
+// (Llama's "<s> $A", here id 0) gets it right after the sinks in --text
+// streams, as HF's encode(add_special_tokens=True) does: without sinks it
+// is stream token 0, the one a 1+W cache keeps. --ids stays verbatim.
+func TestBOSCountsAmongFirstTokens(t *testing.T) {
+	for _, k := range []int{0, 1} {
+		dir := writeModelDir(t, k)
+		tp := filepath.Join(dir, "tokenizer.json")
+		b, err := os.ReadFile(tp)
+		must(t, err)
+		var tj map[string]any
+		must(t, json.Unmarshal(b, &tj))
+		tj["post_processor"] = map[string]any{"type": "TemplateProcessing",
+			"single":         []any{map[string]any{"SpecialToken": map[string]any{"id": "<|endoftext|>", "type_id": 0}}, map[string]any{"Sequence": map[string]any{"id": "A", "type_id": 0}}},
+			"pair":           []any{},
+			"special_tokens": map[string]any{"<|endoftext|>": map[string]any{"id": "<|endoftext|>", "ids": []int{0}, "tokens": []string{"<|endoftext|>"}}}}
+		b, err = json.Marshal(tj)
+		must(t, err)
+		must(t, os.WriteFile(tp, b, 0o644))
+		o := &EvalOptions{Model: dir, Text: writeFile(t, "a.txt", alice), Caches: []string{"dense"}}
+		m, err := LoadModel(dir)
+		must(t, err)
+		s, done, err := o.Stream(m)
+		must(t, err)
+		defer done()
+		tok, err := tokenizer.Load(tp)
+		must(t, err)
+		want := append(append(m.SinkIDs(), 0), tok.Encode(alice)...)
+		if got := s.Window(0, s.Len(), nil); !slices.Equal(got, want) {
+			t.Fatalf("%d sinks: fed stream %v\nwant %v", k, got[:min(8, len(got))], want[:8])
+		}
+		ids := writeFile(t, "ids.txt", "5 6 7")
+		o = &EvalOptions{Model: dir, IDs: ids, Caches: []string{"dense"}}
+		s, done2, err := o.Stream(m)
+		must(t, err)
+		defer done2()
+		if got := s.Window(0, s.Len(), nil); !slices.Equal(got, []int32{5, 6, 7}) {
+			t.Fatalf("--ids fed %v, want verbatim", got)
+		}
 	}
 }

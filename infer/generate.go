@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -54,9 +55,14 @@ func Generate(ctx context.Context, o *GenerateOptions) error {
 	if in == nil {
 		in = os.Stdin
 	}
+	bos, _, err := specialIDs(filepath.Join(o.Model, "tokenizer.json"))
+	if err != nil {
+		return err
+	}
+	start := append(m.SinkIDs(), bos...) // sinks, then the post-processor's BOS (Llama, Mistral)
 	g := newGenerator(m, spec, tok, o)
 	if !o.Chat {
-		if err := g.turn(ctx, append(m.SinkIDs(), tok.Encode(o.Prompt)...), out); err != nil {
+		if err := g.turn(ctx, append(start, tok.Encode(o.Prompt)...), out); err != nil {
 			return err
 		}
 		_, err := io.WriteString(out, "\n")
@@ -72,7 +78,7 @@ func Generate(ctx context.Context, o *GenerateOptions) error {
 		}
 		ids := tok.Encode(line + "\n")
 		if first {
-			ids, first = append(m.SinkIDs(), ids...), false
+			ids, first = append(start, ids...), false
 		}
 		if err := g.turn(ctx, ids, out); err != nil {
 			return err
@@ -118,7 +124,7 @@ type generator struct {
 	tok     textTokenizer
 	o       *GenerateOptions
 	rng     *rand.Rand
-	eos     int32
+	eos     []int32 // generation stops at any of these
 	sinks   []int32
 	hist    []int32   // recompute:W: the last W tokens
 	pending []int32   // sampled token not fed yet (start of the next turn)
@@ -128,9 +134,14 @@ type generator struct {
 }
 
 func newGenerator(m *Model, spec CacheSpec, tok textTokenizer, o *GenerateOptions) *generator {
-	eos := int32(m.Config.EOSTokenID)
+	var eos []int32 // config.json's end ids (Llama 3 lists several) and <|endoftext|>
+	for _, id := range append([]int{m.Config.EOSTokenID}, m.Config.EOSTokenIDs...) {
+		if id >= 0 {
+			eos = append(eos, int32(id))
+		}
+	}
 	if id, ok := tok.TokenID("<|endoftext|>"); ok {
-		eos = id
+		eos = append(eos, id)
 	}
 	V := m.Config.VocabSize
 	return &generator{
@@ -179,7 +190,7 @@ func (g *generator) turn(ctx context.Context, ids []int32, out io.Writer) error 
 			return err
 		}
 		next := g.sample(logits)
-		if next == g.eos {
+		if slices.Contains(g.eos, next) {
 			break
 		}
 		if err := g.text.write(out, next); err != nil {
