@@ -32,7 +32,7 @@ StreamingLLM's multi-round dialogue. --temperature 0 is greedy decoding.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Model, "model", "", "model `DIR`: a run/checkpoint directory or a Hugging Face GPT-NeoX folder")
+	f.StringVar(&o.Model, "model", "", "model `DIR`: a run/checkpoint directory or a Hugging Face model folder")
 	f.StringVar(&o.Cache, "cache", "", "cache `SPEC`: K+W, dense or recompute:W")
 	f.StringVar(&o.Prompt, "prompt", "", "prompt `TEXT` to continue")
 	f.BoolVar(&o.Chat, "chat", false, "read turns from stdin, one per line, with one cache across turns")
