@@ -300,7 +300,7 @@ func (s *Session) attention(l, T int) {
 			}
 		}
 	}
-	if s.OnAttention != nil || s.workers < 2 || T*m.H*(c.seen+T) < 1<<14 {
+	if s.OnAttention != nil || s.workers < 2 || T*m.H*min(c.seen+T, c.capacity)*hd < 1<<16 {
 		s.heads(l, T, 0, m.H)
 		return
 	}
