@@ -2,9 +2,10 @@ package checkpoint
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
+	"strconv"
+
+	"github.com/sinktrain/sinktrain/internal/input"
 )
 
 // ConvertOptions are the inputs of Convert (`sinktrain convert`).
@@ -32,50 +33,50 @@ func Convert(ctx context.Context, o ConvertOptions) error {
 	dt, _ := ParseDType(o.DType)
 	empty, err := isEmptyOrMissing(o.Out)
 	if err != nil {
-		return fmt.Errorf("convert: --out %w", err)
+		return input.File("Out", "output directory", o.Out, err)
 	}
 	if !empty {
-		return fmt.Errorf("convert: --out %s exists and is not empty, expected a new directory", o.Out)
+		return input.Errorf("Out", "output directory", o.Out, "exists and is not empty, expected a new directory")
 	}
 	m, err := Load(o.From)
 	if err != nil {
-		return fmt.Errorf("convert: %w", err)
+		return err
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("convert: %w", err)
+		return err
 	}
 	var tok []byte
 	if m.TokenizerPath != "" {
 		if tok, err = os.ReadFile(m.TokenizerPath); err != nil {
-			return fmt.Errorf("convert: %w", err)
+			return err
 		}
 	}
 	if o.AddSinks > 0 {
 		if tok, err = AddSinks(m, tok, o.AddSinks); err != nil {
-			return fmt.Errorf("convert: %w", err)
+			return err
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("convert: %w", err)
+		return err
 	}
 	if err := Save(o.Out, m, SaveOptions{DType: dt, Tokenizer: tok, HF: o.HF}); err != nil {
-		return fmt.Errorf("convert: %w", err)
+		return input.File("Out", "output directory", o.Out, err)
 	}
 	return nil
 }
 
 func (o ConvertOptions) validate() error {
 	if o.From == "" {
-		return errors.New("convert: --from is required (a checkpoint or Hugging Face model folder)")
+		return input.Errorf("From", "source", "", "none given, expected a checkpoint or Hugging Face model folder")
 	}
 	if o.Out == "" {
-		return errors.New("convert: --out is required (a new directory)")
+		return input.Errorf("Out", "output directory", "", "none given, expected a new directory")
 	}
 	if _, err := ParseDType(o.DType); err != nil {
-		return fmt.Errorf("convert: --dtype: %w", err)
+		return err
 	}
 	if o.AddSinks < 0 {
-		return fmt.Errorf("convert: --add-sinks %d, expected >= 0", o.AddSinks)
+		return input.Errorf("AddSinks", "sink tokens to add", strconv.Itoa(o.AddSinks), "expected ≥ 0")
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/model"
 )
 
@@ -50,9 +51,9 @@ func Load(dir string) (*Model, error) {
 	b, err := os.ReadFile(cfgPath)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("load %s: no %s: expected a sinktrain checkpoint or a Hugging Face model folder", dir, ConfigFile)
+			return nil, fmt.Errorf("%s: no %s, expected a sinktrain checkpoint or a Hugging Face model folder", dir, ConfigFile)
 		}
-		return nil, fmt.Errorf("load %s: %w", dir, err)
+		return nil, err // names config.json
 	}
 	cfg, sec, err := model.ParseConfig(b)
 	if err != nil {
@@ -124,10 +125,10 @@ func readWeightFiles(dir string, keep func(string) bool) (map[string]Raw, string
 	}
 	for _, p := range []string{"pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "*.pt", "*.pth", "*.ckpt"} {
 		if m, _ := filepath.Glob(filepath.Join(dir, p)); len(m) > 0 {
-			return nil, "", fmt.Errorf("load %s: found the pickle checkpoint %s, which sinktrain does not read (pickles can run code): convert it to safetensors first, e.g. in Python: AutoModelForCausalLM.from_pretrained(dir).save_pretrained(out, safe_serialization=True)", dir, filepath.Base(m[0]))
+			return nil, "", fmt.Errorf("%s: found the pickle checkpoint %s, which sinktrain does not read (pickles can run code): convert it to safetensors first, e.g. in Python: AutoModelForCausalLM.from_pretrained(dir).save_pretrained(out, safe_serialization=True)", dir, filepath.Base(m[0]))
 		}
 	}
-	return nil, "", fmt.Errorf("load %s: no %s or %s", dir, WeightsFile, WeightsIndexFile)
+	return nil, "", fmt.Errorf("%s: no %s or %s", dir, WeightsFile, WeightsIndexFile)
 }
 
 // shardIndex is model.safetensors.index.json.
@@ -141,11 +142,11 @@ type shardIndex struct {
 func readSharded(index string, keep func(string) bool) (map[string]Raw, error) {
 	b, err := os.ReadFile(index)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", index, err)
+		return nil, err
 	}
 	var idx shardIndex
 	if err := json.Unmarshal(b, &idx); err != nil {
-		return nil, fmt.Errorf("%s: %w", index, err)
+		return nil, fmt.Errorf("%s: %w", index, input.JSON(err))
 	}
 	if len(idx.WeightMap) == 0 {
 		return nil, fmt.Errorf("%s: weight_map is missing or empty", index)

@@ -241,7 +241,7 @@ func TestBadInput(t *testing.T) {
 		}), `architectures [GPTNeoXForCausalLM] is not supported for model_type "llama", expected ["LlamaForCausalLM"]`},
 		{"unknown model_type", editFile(ConfigFile, func(b []byte) []byte {
 			return bytes.Replace(b, []byte(`"gpt_neox"`), []byte(`"gpt2"`), 1)
-		}), `config.json: config: model_type "gpt2" is not supported, expected one of "gpt_neox", "llama", "mistral", "qwen2", "falcon", "mpt"`},
+		}), `config.json: model_type "gpt2" is not supported, expected one of "gpt_neox", "llama", "mistral", "qwen2", "falcon", "mpt"`},
 		{"non-causal-LM architecture", editFile(ConfigFile, func(b []byte) []byte {
 			return bytes.Replace(b, []byte(`"GPTNeoXForCausalLM"`), []byte(`"GPTNeoXForSequenceClassification"`), 1)
 		}), "architectures [GPTNeoXForSequenceClassification] is not supported"},

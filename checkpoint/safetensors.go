@@ -12,8 +12,10 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 
 	"github.com/sinktrain/sinktrain/internal/fsutil"
+	"github.com/sinktrain/sinktrain/internal/input"
 )
 
 // DType is a safetensors dtype string.
@@ -75,7 +77,7 @@ func ParseDType(s string) (DType, error) {
 	case "bfloat16", "bf16", "BF16":
 		return BF16, nil
 	}
-	return "", fmt.Errorf("dtype %q is not supported, expected float32, float16 or bfloat16", s)
+	return "", input.Errorf("DType", "dtype", strconv.Quote(s), "not supported, expected float32, float16 or bfloat16")
 }
 
 // TorchName returns the torch dtype name written to config.json
@@ -171,12 +173,12 @@ func ReadSafetensors(path string) (map[string]Raw, map[string]string, error) {
 func readSafetensorsFiltered(path string, keep func(string) bool) (map[string]Raw, map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("safetensors %s: %w", path, err)
+		return nil, nil, err // names the file
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, nil, fmt.Errorf("safetensors %s: %w", path, err)
+		return nil, nil, err
 	}
 	out, meta, err := decodeSafetensors(bufio.NewReaderSize(f, 1<<20), st.Size(), keep)
 	if err != nil {

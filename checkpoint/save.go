@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/sinktrain/sinktrain/internal/fsutil"
+	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/model"
 )
 
@@ -65,11 +66,11 @@ type SaveOptions struct {
 func Save(dir string, m *Model, opts SaveOptions) error {
 	files, err := checkpointFiles(m, opts)
 	if err != nil {
-		return fmt.Errorf("save %s: %w", dir, err)
+		return err
 	}
 	whole, err := replaceableDir(dir, files)
 	if err != nil {
-		return fmt.Errorf("save %s: %w", dir, err)
+		return err
 	}
 	if whole {
 		return WriteDir(dir, files)
@@ -81,12 +82,12 @@ func Save(dir string, m *Model, opts SaveOptions) error {
 	for _, name := range names {
 		if name != ConfigFile {
 			if err := fsutil.WriteFileAtomic(filepath.Join(dir, name), files[name]); err != nil {
-				return fmt.Errorf("save: %w", err)
+				return err
 			}
 		}
 	}
 	if err := fsutil.WriteFileAtomic(filepath.Join(dir, ConfigFile), files[ConfigFile]); err != nil {
-		return fmt.Errorf("save: %w", err)
+		return err
 	}
 	return nil
 }
@@ -156,7 +157,7 @@ func checkpointFiles(m *Model, opts SaveOptions) (map[string]FileWriter, error) 
 		}
 		if p != "" {
 			if tok, err = os.ReadFile(p); err != nil {
-				return nil, fmt.Errorf("tokenizer: %w", err)
+				return nil, err
 			}
 		}
 	}
@@ -175,10 +176,10 @@ func checkpointFiles(m *Model, opts SaveOptions) (map[string]FileWriter, error) 
 // exportsToHF refuses configs whose maths transformers does not compute.
 func exportsToHF(cfg model.Config) error {
 	if !cfg.Attention.ExportsToHF() {
-		return fmt.Errorf("attention %q cannot be exported to Hugging Face transformers (it computes softmax attention only); keep it in sinktrain's format (convert without --hf)", cfg.Attention)
+		return input.Errorf("HF", "Hugging Face export", "", "attention %q cannot be exported to transformers (it computes softmax attention only); keep sinktrain's format instead", cfg.Attention)
 	}
 	if cfg.Arch == model.MPT && (cfg.QKLayerNorm || !cfg.NoBias) {
-		return fmt.Errorf("an MPT model with attn_config.qk_ln = %v and no_bias = %v cannot be exported to Hugging Face transformers (MptForCausalLM has no qk_ln and no biases); keep it in sinktrain's format (convert without --hf)", cfg.QKLayerNorm, cfg.NoBias)
+		return input.Errorf("HF", "Hugging Face export", "", "an MPT model with attn_config.qk_ln = %v and no_bias = %v cannot be exported to transformers (MptForCausalLM has no qk_ln and no biases); keep sinktrain's format instead", cfg.QKLayerNorm, cfg.NoBias)
 	}
 	return nil
 }
@@ -239,12 +240,16 @@ func replaceableDir(dir string, files map[string]FileWriter) (bool, error) {
 func WriteDir(dir string, files map[string]FileWriter) (err error) {
 	dir = filepath.Clean(dir)
 	parent, base := filepath.Dir(dir), filepath.Base(dir)
+	// File-system errors name dir (or its file), never the temporary.
+	fail := func(path string, err error) error {
+		return &fs.PathError{Op: "write", Path: path, Err: fsutil.Cause(err)}
+	}
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("write dir %s: %w", dir, err)
+		return fail(dir, err)
 	}
 	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-")
 	if err != nil {
-		return fmt.Errorf("write dir %s: %w", dir, err)
+		return fail(dir, err)
 	}
 	defer func() {
 		if err != nil {
@@ -252,28 +257,32 @@ func WriteDir(dir string, files map[string]FileWriter) (err error) {
 		}
 	}()
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("write dir %s: %w", dir, err)
+		return fail(dir, err)
 	}
 	for _, name := range sortedNames(files) {
 		if name != filepath.Base(name) || name == "." || name == ".." {
-			return fmt.Errorf("write dir %s: file name %q, expected a base name", dir, name)
+			return fmt.Errorf("write %s: file name %q, expected a base name", dir, name)
 		}
 		if err := fsutil.WriteFileAtomic(filepath.Join(tmp, name), files[name]); err != nil {
-			return fmt.Errorf("write dir %s: %w", dir, err)
+			var pe *fs.PathError
+			if errors.As(err, &pe) && pe.Path == filepath.Join(tmp, name) {
+				return fail(filepath.Join(dir, name), err)
+			}
+			return err
 		}
 	}
 	var old string
 	if _, err := os.Lstat(dir); err == nil {
 		old = tmp + ".old"
 		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("write dir %s: move the old directory aside: %w", dir, err)
+			return fail(dir, err)
 		}
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		if old != "" {
 			os.Rename(old, dir)
 		}
-		return fmt.Errorf("write dir %s: %w", dir, err)
+		return fail(dir, err)
 	}
 	if old != "" {
 		os.RemoveAll(old)
@@ -304,7 +313,7 @@ func Checkpoints(runDir string) ([]Checkpoint, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("checkpoints of %s: %w", runDir, err)
+		return nil, err
 	}
 	var out []Checkpoint
 	for _, e := range ents {
@@ -349,7 +358,7 @@ func PruneCheckpoints(runDir string, keep int) error {
 	stale, _ := filepath.Glob(filepath.Join(runDir, "."+CheckpointPrefix+"*.tmp-*"))
 	for _, p := range stale {
 		if err := os.RemoveAll(p); err != nil {
-			return fmt.Errorf("prune checkpoints: %w", err)
+			return fmt.Errorf("prune checkpoints of %s: %w", runDir, err)
 		}
 	}
 	if keep > 0 && len(cs) > keep {
@@ -359,10 +368,10 @@ func PruneCheckpoints(runDir string, keep int) error {
 			// checkpoint-NNNNNN that fails to load.
 			gone := filepath.Join(runDir, "."+filepath.Base(c.Dir)+".tmp-prune")
 			if err := os.Rename(c.Dir, gone); err != nil {
-				return fmt.Errorf("prune checkpoints: %w", err)
+				return fmt.Errorf("prune checkpoints of %s: %w", runDir, err)
 			}
 			if err := os.RemoveAll(gone); err != nil {
-				return fmt.Errorf("prune checkpoints: %w", err)
+				return fmt.Errorf("prune checkpoints of %s: %w", runDir, err)
 			}
 		}
 	}

@@ -292,7 +292,7 @@ func TestAttentionVariants(t *testing.T) {
 			cfg.Attention = att
 			m := &Model{Config: cfg, Weights: model.Init(cfg, 1)}
 			tmp := t.TempDir()
-			if err := Export(filepath.Join(tmp, "hf"), m, SaveOptions{}); err == nil || !bytes.Contains([]byte(err.Error()), []byte("cannot be exported to Hugging Face")) {
+			if err := Export(filepath.Join(tmp, "hf"), m, SaveOptions{}); err == nil || !bytes.Contains([]byte(err.Error()), []byte("cannot be exported to transformers")) {
 				t.Fatalf("export: %v", err)
 			}
 			if _, err := os.Stat(filepath.Join(tmp, "hf")); !errors.Is(err, os.ErrNotExist) {

@@ -3,7 +3,9 @@ package checkpoint
 import (
 	"fmt"
 	"slices"
+	"strconv"
 
+	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
@@ -25,21 +27,21 @@ import (
 // added_tokens entries with special: true (other fields are kept).
 func AddSinks(m *Model, tokenizer []byte, k int) ([]byte, error) {
 	if k < 0 {
-		return nil, fmt.Errorf("add sinks: k = %d, expected >= 0", k)
+		return nil, input.Errorf("AddSinks", "sink tokens to add", strconv.Itoa(k), "expected ≥ 0")
 	}
 	if k == 0 {
 		return tokenizer, nil
 	}
 	cfg := m.Config
 	if err := m.Weights.Check(cfg); err != nil {
-		return nil, fmt.Errorf("add sinks: %w", err)
+		return nil, err
 	}
 	first := len(cfg.SinkIDs)
 	names := make([]string, k)
 	for i := range names {
 		names[i] = sinktoken.TokenName(first + i)
 		if slices.Contains(cfg.SinkTokens, names[i]) {
-			return nil, fmt.Errorf("add sinks: %s is already a sink of this model", names[i])
+			return nil, fmt.Errorf("%s is already a sink of this model", names[i])
 		}
 	}
 	ids := make([]int, k)
@@ -48,12 +50,12 @@ func AddSinks(m *Model, tokenizer []byte, k int) ([]byte, error) {
 	if tokenizer != nil {
 		var err error
 		if tok, err = parseTokenizerJSON(tokenizer); err != nil {
-			return nil, fmt.Errorf("add sinks: %w", err)
+			return nil, err
 		}
 		next = tok.maxID + 1
 		for id, name := range tok.byID {
 			if id >= cfg.VocabSize && !slices.Contains(names, name) {
-				return nil, fmt.Errorf("add sinks: tokenizer.json has token %q with id %d, but the model's vocab_size is %d: tokenizer and model do not match", name, id, cfg.VocabSize)
+				return nil, fmt.Errorf("tokenizer.json has token %q with id %d, but the model's vocab_size is %d: tokenizer and model do not match", name, id, cfg.VocabSize)
 			}
 		}
 	}
@@ -66,12 +68,12 @@ func AddSinks(m *Model, tokenizer []byte, k int) ([]byte, error) {
 			id, next = next, next+1
 		}
 		if slices.Contains(cfg.SinkIDs, id) || slices.Contains(ids[:i], id) {
-			return nil, fmt.Errorf("add sinks: %s would get id %d, which is already a sink", name, id)
+			return nil, fmt.Errorf("%s would get id %d, which is already a sink", name, id)
 		}
 		ids[i] = id
 		if tok != nil {
 			if err := tok.addSpecial(name, id); err != nil {
-				return nil, fmt.Errorf("add sinks: %w", err)
+				return nil, err
 			}
 		}
 	}
@@ -85,7 +87,7 @@ func AddSinks(m *Model, tokenizer []byte, k int) ([]byte, error) {
 	cfg.SinkTokens = append(slices.Clone(cfg.SinkTokens), names...)
 	cfg.SinkIDs = append(slices.Clone(cfg.SinkIDs), ids...)
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("add sinks: %w", err)
+		return nil, err
 	}
 	m.Config = cfg
 	if m.Sinktrain != nil {

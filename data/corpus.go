@@ -9,8 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sinktrain/sinktrain/internal/input"
 )
 
 // Document is one training document: its text and where it came from.
@@ -49,17 +52,17 @@ func ExpandInputs(inputs []string) ([]string, error) {
 		if strings.ContainsAny(in, "*?[") {
 			m, err := filepath.Glob(in)
 			if err != nil {
-				return nil, fmt.Errorf("data: input %q: %w", in, err)
+				return nil, input.New("Inputs", "input", strconv.Quote(in), err)
 			}
 			if len(m) == 0 {
-				return nil, fmt.Errorf("data: input %q matches no files", in)
+				return nil, input.Errorf("Inputs", "input", strconv.Quote(in), "matches no files")
 			}
 			paths = m
 		}
 		for _, p := range paths {
 			st, err := os.Stat(p)
 			if err != nil {
-				return nil, fmt.Errorf("data: input: %w", err)
+				return nil, input.File("Inputs", "input", p, err)
 			}
 			if !st.IsDir() {
 				add(p)
@@ -81,7 +84,7 @@ func ExpandInputs(inputs []string) ([]string, error) {
 				return nil
 			})
 			if err != nil {
-				return nil, fmt.Errorf("data: input %s: %w", p, err)
+				return nil, input.File("Inputs", "input", p, err)
 			}
 		}
 	}
@@ -97,7 +100,7 @@ func ReadDocuments(files []string) ([]Document, error) {
 	for _, p := range files {
 		b, err := os.ReadFile(p)
 		if err != nil {
-			return nil, fmt.Errorf("data: input: %w", err)
+			return nil, input.File("Inputs", "input", p, err)
 		}
 		if strings.EqualFold(filepath.Ext(p), ".jsonl") {
 			if docs, err = crpJSONL(docs, p, b); err != nil {
@@ -107,7 +110,7 @@ func ReadDocuments(files []string) ([]Document, error) {
 		}
 		text, err := DecodeText(b)
 		if err != nil {
-			return nil, fmt.Errorf("data: input %s: %w", p, err)
+			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		if strings.TrimSpace(text) != "" {
 			docs = append(docs, Document{Source: p, Text: text})
@@ -128,21 +131,21 @@ func crpJSONL(docs []Document, path string, b []byte) ([]Document, error) {
 			Text *string `json:"text"`
 		}
 		if err := json.Unmarshal(raw, &rec); err != nil {
-			return nil, fmt.Errorf("data: input %s:%d: %w", path, line, err)
+			return nil, fmt.Errorf("%s:%d: %w", path, line, input.JSON(err))
 		}
 		if rec.Text == nil {
-			return nil, fmt.Errorf("data: input %s:%d: no \"text\" string field", path, line)
+			return nil, fmt.Errorf("%s:%d: no \"text\" string field", path, line)
 		}
 		text, err := DecodeText([]byte(*rec.Text))
 		if err != nil {
-			return nil, fmt.Errorf("data: input %s:%d: %w", path, line, err)
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}
 		if strings.TrimSpace(text) != "" {
 			docs = append(docs, Document{Source: fmt.Sprintf("%s:%d", path, line), Text: text})
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("data: input %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return docs, nil
 }

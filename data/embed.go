@@ -24,17 +24,17 @@ const embChunk = 8 << 10
 func EmbeddedCorpus() ([]Document, error) {
 	names, err := fs.Glob(embCorpus, "corpus/*.txt")
 	if err != nil {
-		return nil, fmt.Errorf("data: embedded corpus: %w", err)
+		return nil, fmt.Errorf("embedded corpus: %w", err)
 	}
 	var docs []Document
 	for _, name := range names {
 		b, err := embCorpus.ReadFile(name)
 		if err != nil {
-			return nil, fmt.Errorf("data: embedded corpus: %w", err)
+			return nil, fmt.Errorf("embedded corpus: %w", err)
 		}
 		text, err := DecodeText(b)
 		if err != nil {
-			return nil, fmt.Errorf("data: embedded corpus %s: %w", name, err)
+			return nil, fmt.Errorf("embedded corpus %s: %w", name, err)
 		}
 		for i, chunk := range embSplit(text, embChunk) {
 			docs = append(docs, Document{Source: fmt.Sprintf("embedded:%s#%d", path.Base(name), i), Text: chunk})

@@ -33,14 +33,14 @@ type LoaderState struct {
 // blockSize+1 tokens.
 func NewLoader(t *Tokens, blockSize int, seed uint64) (*Loader, error) {
 	if blockSize < 1 {
-		return nil, fmt.Errorf("data: loader block size %d, want ≥ 1", blockSize)
+		return nil, fmt.Errorf("loader block size %d, want ≥ 1", blockSize)
 	}
 	if t == nil || t.Len() < blockSize+1 {
 		n := 0
 		if t != nil {
 			n = t.Len()
 		}
-		return nil, fmt.Errorf("data: loader needs at least block_size+1 = %d tokens, the split has %d", blockSize+1, n)
+		return nil, fmt.Errorf("loader needs at least block_size+1 = %d tokens, the split has %d", blockSize+1, n)
 	}
 	return &Loader{toks: t, blockSize: blockSize, seed: seed}, nil
 }
@@ -90,13 +90,13 @@ func (l *Loader) State() LoaderState {
 // length, when saved) must match.
 func (l *Loader) Restore(s LoaderState) error {
 	if s.BlockSize != l.blockSize {
-		return fmt.Errorf("data: loader state has block_size %d, the loader %d", s.BlockSize, l.blockSize)
+		return fmt.Errorf("loader state has block_size %d, the loader %d", s.BlockSize, l.blockSize)
 	}
 	if s.Tokens != 0 && s.Tokens != int64(l.toks.Len()) {
-		return fmt.Errorf("data: loader state is for a stream of %d tokens, this split has %d (different data?)", s.Tokens, l.toks.Len())
+		return fmt.Errorf("loader state is for a stream of %d tokens, this split has %d (different data?)", s.Tokens, l.toks.Len())
 	}
 	if s.Step < 0 {
-		return fmt.Errorf("data: loader state step %d is negative", s.Step)
+		return fmt.Errorf("loader state step %d is negative", s.Step)
 	}
 	l.seed, l.step = s.Seed, s.Step
 	return nil

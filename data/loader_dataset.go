@@ -15,6 +15,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sinktrain/sinktrain/data/shard"
+	"github.com/sinktrain/sinktrain/internal/input"
 )
 
 // Dataset is an opened token dataset: one of
@@ -53,7 +54,7 @@ func OpenDataset(path string) (*Dataset, error) {
 func dsOpen(path string, mem memory.Allocator) (*Dataset, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+		return nil, err // names the path
 	}
 	d := &Dataset{path: path, files: map[string][]string{}, want: map[string]ShardInfo{},
 		mem: mem, mapped: map[string][]byte{}, cache: map[string]*Tokens{}}
@@ -99,7 +100,7 @@ func (d *Dataset) openPrepared() error {
 		p := filepath.Join(d.path, m.Tokenizer.File)
 		b, err := os.ReadFile(p)
 		if err != nil {
-			return fmt.Errorf("data: %w", err)
+			return err
 		}
 		if err := dsCheckSum(p, b, m.Tokenizer.SHA256); err != nil {
 			return err
@@ -124,7 +125,7 @@ func (d *Dataset) openPrepared() error {
 func dsCheckSum(path string, b []byte, want string) error {
 	sum := sha256.Sum256(b)
 	if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, want) {
-		return fmt.Errorf("data: %s: sha256 %s does not match the manifest's %s (file changed or corrupt; re-run sinktrain prepare)", path, got[:12], want)
+		return fmt.Errorf("%s: sha256 %s does not match the manifest's %s (file changed or corrupt; re-run sinktrain prepare)", path, got[:12], want)
 	}
 	return nil
 }
@@ -140,7 +141,7 @@ func (d *Dataset) openHFDict() error {
 	}
 	for _, s := range dd.Splits {
 		if s == "" || s != filepath.Base(s) || s == ".." || s == "." {
-			return fmt.Errorf("data: %s: bad split name %q", p, s)
+			return fmt.Errorf("%s: bad split name %q", p, s)
 		}
 		files, err := hfDataFiles(filepath.Join(d.path, s))
 		if err != nil {
@@ -173,7 +174,7 @@ func hfDataFiles(dir string) ([]string, error) {
 		var out []string
 		for _, f := range st.DataFiles {
 			if f.Filename == "" || f.Filename != filepath.Base(f.Filename) || f.Filename == ".." {
-				return nil, fmt.Errorf("data: %s: bad _data_files filename %q", state, f.Filename)
+				return nil, fmt.Errorf("%s: bad _data_files filename %q", state, f.Filename)
 			}
 			out = append(out, filepath.Join(dir, f.Filename))
 		}
@@ -183,7 +184,7 @@ func hfDataFiles(dir string) ([]string, error) {
 	}
 	out, _ := filepath.Glob(filepath.Join(dir, "data-*.arrow"))
 	if len(out) == 0 {
-		return nil, fmt.Errorf("data: %s is not a dataset: no %s, state.json, dataset_dict.json or data-*.arrow", dir, ManifestName)
+		return nil, fmt.Errorf("%s is not a dataset: no %s, state.json, dataset_dict.json or data-*.arrow", dir, ManifestName)
 	}
 	sort.Strings(out)
 	return out, nil
@@ -192,15 +193,15 @@ func hfDataFiles(dir string) ([]string, error) {
 func dsReadJSON(path string, v any) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("data: %w", err)
+		return err
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, hfMaxJSON))
 	if err != nil {
-		return fmt.Errorf("data: read %s: %w", path, err)
+		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("data: %s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, input.JSON(err))
 	}
 	return nil
 }
@@ -249,7 +250,7 @@ func (d *Dataset) Split(name string) (*Tokens, error) {
 	}
 	files, ok := d.files[name]
 	if !ok {
-		return nil, fmt.Errorf("data: %s has no %q split (has %v): %w", d.path, name, d.Splits(), ErrNoSplit)
+		return nil, fmt.Errorf("%s has no %q split (has %v): %w", d.path, name, d.Splits(), ErrNoSplit)
 	}
 	var segs [][]int32
 	var docs int64
@@ -263,7 +264,7 @@ func (d *Dataset) Split(name string) (*Tokens, error) {
 			return nil, err
 		}
 		if w, ok := d.want[p]; ok && (w.Rows != int64(sh.Rows()) || w.Tokens != int64(sh.Tokens())) {
-			return nil, fmt.Errorf("data: %s: %d rows, %d tokens, the manifest says %d, %d", p, sh.Rows(), sh.Tokens(), w.Rows, w.Tokens)
+			return nil, fmt.Errorf("%s: %d rows, %d tokens, the manifest says %d, %d", p, sh.Rows(), sh.Tokens(), w.Rows, w.Tokens)
 		}
 		segs = append(segs, sh.Segments()...)
 		docs += int64(sh.Rows())
@@ -286,7 +287,7 @@ func (d *Dataset) Close() error {
 	var err error
 	for _, u := range d.unmap {
 		if e := u(); err == nil && e != nil {
-			err = fmt.Errorf("data: close %s: %w", d.path, e)
+			err = fmt.Errorf("close %s: %w", d.path, e)
 		}
 	}
 	d.unmap, d.mapped, d.cache = nil, map[string][]byte{}, map[string]*Tokens{}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sinktrain/sinktrain/data/shard"
 	"github.com/sinktrain/sinktrain/internal/fsutil"
+	"github.com/sinktrain/sinktrain/internal/input"
 )
 
 // ManifestName is the file that describes a prepared dataset directory.
@@ -71,10 +72,10 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	var m Manifest
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
+		return nil, input.JSON(err)
 	}
 	if dec.More() {
-		return nil, errors.New("manifest: trailing data after the JSON object")
+		return nil, errors.New("trailing data after the JSON object")
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -85,10 +86,10 @@ func ParseManifest(b []byte) (*Manifest, error) {
 // Validate checks the manifest's fields.
 func (m *Manifest) Validate() error {
 	if m.Format != ManifestFormat {
-		return fmt.Errorf("manifest: format %q, want %q", m.Format, ManifestFormat)
+		return fmt.Errorf("format %q, want %q", m.Format, ManifestFormat)
 	}
 	if m.Version != ManifestVersion {
-		return fmt.Errorf("manifest: version %d, want %d", m.Version, ManifestVersion)
+		return fmt.Errorf("version %d, want %d", m.Version, ManifestVersion)
 	}
 	if m.Tokenizer.File != "" {
 		if err := manCheckFile("tokenizer.file", m.Tokenizer.File, m.Tokenizer.SHA256); err != nil {
@@ -96,10 +97,10 @@ func (m *Manifest) Validate() error {
 		}
 	}
 	if m.Tokenizer.VocabSize < 0 {
-		return fmt.Errorf("manifest: tokenizer.vocab_size %d is negative", m.Tokenizer.VocabSize)
+		return fmt.Errorf("tokenizer.vocab_size %d is negative", m.Tokenizer.VocabSize)
 	}
 	if len(m.Shards) == 0 {
-		return errors.New("manifest: no shards")
+		return errors.New("no shards")
 	}
 	seen := map[string]bool{}
 	for i, s := range m.Shards {
@@ -108,14 +109,14 @@ func (m *Manifest) Validate() error {
 			return err
 		}
 		if seen[s.File] {
-			return fmt.Errorf("manifest: %s.file %q listed twice", field, s.File)
+			return fmt.Errorf("%s.file %q listed twice", field, s.File)
 		}
 		seen[s.File] = true
 		if s.Split != SplitTrain && s.Split != SplitVal {
-			return fmt.Errorf("manifest: %s.split %q, want %q or %q", field, s.Split, SplitTrain, SplitVal)
+			return fmt.Errorf("%s.split %q, want %q or %q", field, s.Split, SplitTrain, SplitVal)
 		}
 		if s.Rows < 0 || s.Tokens < 0 || s.Tokens < s.Rows {
-			return fmt.Errorf("manifest: %s: rows %d, tokens %d are inconsistent", field, s.Rows, s.Tokens)
+			return fmt.Errorf("%s: rows %d, tokens %d are inconsistent", field, s.Rows, s.Tokens)
 		}
 	}
 	return nil
@@ -125,10 +126,10 @@ func (m *Manifest) Validate() error {
 // and its sha256.
 func manCheckFile(field, name, sum string) error {
 	if name == "" || name != filepath.Base(name) || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
-		return fmt.Errorf("manifest: %s %q must be a file name inside the dataset directory", field, name)
+		return fmt.Errorf("%s %q must be a file name inside the dataset directory", field, name)
 	}
 	if b, err := hex.DecodeString(sum); err != nil || len(b) != 32 {
-		return fmt.Errorf("manifest: %s %q: sha256 %q is not 64 hex digits", field, name, sum)
+		return fmt.Errorf("%s %q: sha256 %q is not 64 hex digits", field, name, sum)
 	}
 	return nil
 }
@@ -138,19 +139,19 @@ func ReadManifest(dir string) (*Manifest, error) {
 	path := filepath.Join(dir, ManifestName)
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, manMaxBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("data: read %s: %w", path, err)
+		return nil, err
 	}
 	if len(b) > manMaxBytes {
-		return nil, fmt.Errorf("data: %s is larger than %d bytes", path, manMaxBytes)
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, manMaxBytes)
 	}
 	m, err := ParseManifest(b)
 	if err != nil {
-		return nil, fmt.Errorf("data: %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
 }
@@ -158,11 +159,11 @@ func ReadManifest(dir string) (*Manifest, error) {
 // Write writes the manifest to dir/manifest.json atomically.
 func (m *Manifest) Write(dir string) error {
 	if err := m.Validate(); err != nil {
-		return fmt.Errorf("data: %w", err)
+		return fmt.Errorf("manifest: %w", err)
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return fmt.Errorf("data: manifest: %w", err)
+		return fmt.Errorf("manifest: %w", err)
 	}
 	return fsutil.WriteFileAtomic(filepath.Join(dir, ManifestName), func(w *bufio.Writer) error {
 		_, err := w.Write(append(b, '\n'))

@@ -15,11 +15,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/sinktrain/sinktrain/data/shard"
 	"github.com/sinktrain/sinktrain/data/tokenizer"
 	"github.com/sinktrain/sinktrain/internal/fsutil"
+	"github.com/sinktrain/sinktrain/internal/input"
 )
 
 // EOSToken ends every document in a shard.
@@ -68,13 +70,13 @@ const ppBatchDocs = 256
 // o.Out and renamed at the end, so a failure leaves nothing in o.Out.
 func Prepare(ctx context.Context, o *PrepareOptions) error {
 	if o.Out == "" {
-		return errors.New("data: prepare: no output directory (--out)")
+		return input.Errorf("Out", "output directory", "", "none given")
 	}
 	if o.ValFraction < 0 || o.ValFraction >= 1 || math.IsNaN(o.ValFraction) {
-		return fmt.Errorf("data: prepare: val fraction %g, want in [0, 1)", o.ValFraction)
+		return input.Errorf("ValFraction", "validation fraction", fmt.Sprint(o.ValFraction), "expected a value in [0, 1)")
 	}
 	if o.Sinks < 0 || o.Sinks > 1024 {
-		return fmt.Errorf("data: prepare: %d sinks, want 0…1024", o.Sinks)
+		return input.Errorf("Sinks", "sink tokens to reserve", strconv.Itoa(o.Sinks), "expected 0…1024")
 	}
 	if err := ppCheckOut(o.Out); err != nil {
 		return err
@@ -90,11 +92,11 @@ func Prepare(ctx context.Context, o *PrepareOptions) error {
 
 	parent := filepath.Dir(filepath.Clean(o.Out))
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("data: prepare: %w", err)
+		return input.New("Out", "output directory", o.Out, fsutil.Cause(err))
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(o.Out)+".prepare-*")
 	if err != nil {
-		return fmt.Errorf("data: prepare: %w", err)
+		return input.New("Out", "output directory", o.Out, fsutil.Cause(err))
 	}
 	defer os.RemoveAll(tmp) // after the rename it no longer exists
 	m := &Manifest{Format: ManifestFormat, Version: ManifestVersion, Sources: o.Inputs}
@@ -138,9 +140,9 @@ func ppCheckOut(out string) error {
 	case errors.Is(err, os.ErrNotExist):
 		return nil
 	case err != nil:
-		return fmt.Errorf("data: prepare: --out %s: %w", out, err)
+		return input.File("Out", "output directory", out, err)
 	case len(ents) > 0:
-		return fmt.Errorf("data: prepare: --out %s exists and is not empty (remove it or choose another)", out)
+		return input.Errorf("Out", "output directory", out, "exists and is not empty (remove it or choose another)")
 	}
 	return nil
 }
@@ -154,14 +156,14 @@ func ppReadInputs(inputs []string) ([]Document, error) {
 		return nil, err
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("data: empty corpus: no .txt, .text, .md or .jsonl files in %v", inputs)
+		return nil, input.Errorf("Inputs", "inputs", fmt.Sprint(inputs), "no .txt, .text, .md or .jsonl files (empty corpus)")
 	}
 	docs, err := ReadDocuments(files)
 	if err != nil {
 		return nil, err
 	}
 	if len(docs) == 0 {
-		return nil, fmt.Errorf("data: empty corpus: no text in %v", inputs)
+		return nil, input.Errorf("Inputs", "inputs", fmt.Sprint(inputs), "no text (empty corpus)")
 	}
 	return docs, nil
 }
@@ -214,14 +216,14 @@ func ppTokenizer(o *PrepareOptions, train []Document, dir string, info *Tokenize
 	if o.Tokenizer != "" {
 		b, err := os.ReadFile(o.Tokenizer)
 		if err != nil {
-			return nil, fmt.Errorf("data: prepare: %w", err)
+			return nil, input.File("Tokenizer", "tokenizer", o.Tokenizer, err)
 		}
 		if tok, err = tokenizer.Load(o.Tokenizer); err != nil {
 			return nil, err
 		}
 		err = fsutil.WriteFileAtomic(path, func(w *bufio.Writer) error { _, err := w.Write(b); return err })
 		if err != nil {
-			return nil, fmt.Errorf("data: prepare: %w", err)
+			return nil, err
 		}
 	} else {
 		vocab := o.VocabSize
@@ -236,7 +238,7 @@ func ppTokenizer(o *PrepareOptions, train []Document, dir string, info *Tokenize
 		var err error
 		tok, err = tokenizer.TrainBPE(ppTexts(train), vocab, special)
 		if err != nil {
-			return nil, fmt.Errorf("prepare: %w", err)
+			return nil, err
 		}
 		p.Add(int64(vocab))
 		p.finish(fmt.Sprintf(", vocab %d", tok.VocabSize()))
@@ -246,11 +248,11 @@ func ppTokenizer(o *PrepareOptions, train []Document, dir string, info *Tokenize
 	}
 	eos, ok := tok.TokenID(EOSToken)
 	if !ok {
-		return nil, fmt.Errorf("data: prepare: tokenizer %s has no %s token", ppName(o.Tokenizer, path), EOSToken)
+		return nil, fmt.Errorf("tokenizer %s has no %s token", ppName(o.Tokenizer, path), EOSToken)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: prepare: %w", err)
+		return nil, err
 	}
 	sum := sha256.Sum256(b)
 	*info = TokenizerInfo{File: "tokenizer.json", SHA256: hex.EncodeToString(sum[:]), VocabSize: tok.VocabSize(), EOSID: eos}
@@ -320,7 +322,7 @@ func ppEncode(ctx context.Context, o *PrepareOptions, tok *tokenizer.Tokenizer, 
 	for lo := 0; lo < len(docs); lo += ppBatchDocs {
 		if err := ctx.Err(); err != nil {
 			closeShard()
-			return nil, fmt.Errorf("data: prepare: %w", err)
+			return nil, err
 		}
 		batch := docs[lo:min(lo+ppBatchDocs, len(docs))]
 		ppParallel(len(batch), workers, func(i int) {
@@ -380,21 +382,22 @@ func ppParallel(n, workers int, f func(i int)) {
 // empty out directory) and syncs the parent directory.
 func ppCommit(tmp, out string) error {
 	if err := fsutil.SyncDir(tmp); err != nil {
-		return fmt.Errorf("data: prepare: %w", err)
+		return err
 	}
 	if err := ppCheckOut(out); err != nil {
 		return err
 	}
+	fail := func(err error) error { return input.New("Out", "output directory", out, fsutil.Cause(err)) }
 	if _, err := os.Stat(out); err == nil {
 		if err := os.Remove(out); err != nil { // empty: checked above
-			return fmt.Errorf("data: prepare: %w", err)
+			return fail(err)
 		}
 	}
 	if err := os.Rename(tmp, out); err != nil {
-		return fmt.Errorf("data: prepare: %w", err)
+		return fail(err)
 	}
 	if err := os.Chmod(out, 0o755); err != nil {
-		return fmt.Errorf("data: prepare: %w", err)
+		return fail(err)
 	}
 	return fsutil.SyncDir(filepath.Dir(filepath.Clean(out)))
 }

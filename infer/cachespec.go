@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/sinktrain/sinktrain/internal/input"
 )
 
 // CacheKind is the family of a cache policy.
@@ -55,7 +57,7 @@ func (s CacheSpec) String() string {
 // (W ≥ 1). K+W and W are at most MaxCacheSlots.
 func ParseCacheSpec(s string) (CacheSpec, error) {
 	bad := func(format string, a ...any) (CacheSpec, error) {
-		return CacheSpec{}, fmt.Errorf("cache spec %q: %s", s, fmt.Sprintf(format, a...))
+		return CacheSpec{}, input.Errorf("Cache", "cache spec", strconv.Quote(s), format, a...)
 	}
 	const want = `expected "dense", "K+W" (e.g. 4+252) or "recompute:W"`
 	switch {

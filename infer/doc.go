@@ -38,8 +38,23 @@
 // bf16(slope·i)/√hd, as transformers computes it); TestALiBiDistancesInCache
 // and TestRoPEDistancesInCache assert the distances as grids.
 //
-// Library entry points: [Score] (streaming NLL of a token stream),
-// [EvalStream] (sinktrain eval stream) and [Generate] (sinktrain generate).
-// For attention statistics, [Session.OnAttention] is called with every
-// attention row.
+// The API, typed and free of files other than the model folder's:
+//
+//   - [LoadModel] / [NewModel] lay out a checkpoint's weights for the
+//     forward pass; [LoadTokenizer] checks a folder's tokenizer against it.
+//   - [Model.NewSession] gives a [Session]: [Session.Prefill] appends
+//     tokens and returns the last one's logits, [Session.Step] one token,
+//     [Session.Cache] its KV cache; [Session.OnAttention] sees every
+//     attention row (the attention statistics of package study).
+//   - [Score] streams a [Stream] under a [CacheSpec] and reports every
+//     target's NLL to a callback, exactly as token-by-token evaluation.
+//   - [Sampler] draws next tokens (greedy, temperature, top-k; sinks never);
+//     [Generator] continues a stream across turns under a bounded cache;
+//     [TextStream] turns generated tokens into complete UTF-8 text.
+//
+// infer is the engine only: it reads no --text/--ids/--data sources,
+// writes no tables, CSV or JSON and knows no flags (package study and
+// cmd/sinktrain do). It imports model, checkpoint, data/tokenizer,
+// sinktoken and internal/kernels; it must not import gorgonia, autograd,
+// model/graph, train, data or study, and it builds without cgo.
 package infer

@@ -1,24 +1,19 @@
 package infer
 
 import (
-	"bytes"
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
-// byteTok is a tokenizer whose token i is the single byte i.
-type byteTok struct{}
+// byteDec decodes token i as the single byte i.
+type byteDec struct{}
 
-func (byteTok) Encode(s string) []int32 {
-	out := make([]int32, len(s))
-	for i := range len(s) {
-		out[i] = int32(s[i])
-	}
-	return out
-}
-
-func (byteTok) Decode(ids []int32) string {
+func (byteDec) Decode(ids []int32) string {
 	b := make([]byte, len(ids))
 	for i, id := range ids {
 		b[i] = byte(id)
@@ -26,55 +21,108 @@ func (byteTok) Decode(ids []int32) string {
 	return string(b)
 }
 
-func (byteTok) TokenID(string) (int32, bool) { return 0, false }
-
-// writes records each Write so that the test sees what was streamed when.
-type writes []string
-
-func (w *writes) Write(p []byte) (int, error) { *w = append(*w, string(p)); return len(p), nil }
-
-// TestUTF8StreamHoldsPartialCharacters: "é€" is 2+3 bytes, one token per
-// byte; nothing is written until a character is complete.
-func TestUTF8StreamHoldsPartialCharacters(t *testing.T) {
-	var w writes
-	u := utf8Stream{tok: byteTok{}}
-	for _, id := range (byteTok{}).Encode("aé€b") {
-		must(t, u.write(&w, id))
+// TestTextStreamHoldsPartialCharacters: "é€" is 2+3 bytes, one token per
+// byte; no text comes out until a character is complete.
+func TestTextStreamHoldsPartialCharacters(t *testing.T) {
+	u := NewTextStream(byteDec{})
+	var got []string
+	for _, b := range []byte("aé€b") {
+		if s := u.Add(int32(b)); s != "" {
+			got = append(got, s)
+		}
 	}
-	must(t, u.flush(&w))
-	if got := strings.Join(w, "|"); got != "a|é|€|b" {
-		t.Errorf("writes %q, want a|é|€|b", got)
+	if s := u.Flush(); s != "" {
+		got = append(got, s)
+	}
+	if j := strings.Join(got, "|"); j != "a|é|€|b" {
+		t.Errorf("text %q, want a|é|€|b", j)
+	}
+	u.Add(0xC3) // the first byte of "é", then flushed
+	if s := u.Flush(); s != "\xc3" {
+		t.Errorf("Flush = %q, want the held-back byte", s)
 	}
 }
 
-// TestGenerate: greedy generation is deterministic, streams text, and chat
-// keeps one bounded cache across turns.
-func TestGenerate(t *testing.T) {
-	dir := writeModelDir(t, 1)
-	run := func(o GenerateOptions) string {
-		var out bytes.Buffer
-		o.Model, o.Out = dir, &out
-		must(t, Generate(context.Background(), &o))
-		return out.String()
+// turn runs one Generator turn and returns the emitted tokens.
+func turn(t *testing.T, g *Generator, ids []int32, maxNew int) []int32 {
+	t.Helper()
+	var out []int32
+	if err := g.Turn(context.Background(), ids, maxNew, func(tok int32) error { out = append(out, tok); return nil }); err != nil {
+		t.Fatal(err)
 	}
-	a := run(GenerateOptions{Cache: "1+15", Prompt: "Alice was", MaxNewTokens: 12})
-	b := run(GenerateOptions{Cache: "1+15", Prompt: "Alice was", MaxNewTokens: 12})
-	if a != b || a == "\n" {
-		t.Errorf("greedy outputs differ or are empty: %q vs %q", a, b)
+	return out
+}
+
+// TestGenerator: greedy generation is deterministic and equals picking the
+// argmax of the session's logits by hand; sampling with a seed is
+// reproducible and never draws a sink; every cache keeps its bound across
+// turns.
+func TestGenerator(t *testing.T) {
+	cfg := tinyConfig(sinktoken.Softmax)
+	cfg.SinkTokens, cfg.SinkIDs = []string{sinktoken.TokenName(0)}, []int{3}
+	cfg.EOSTokenID = cfg.VocabSize - 1
+	m := randomModel(t, cfg, 5)
+	prompt := []int32{3, 10, 11, 12}
+	greedy := func(spec CacheSpec) *Generator {
+		s, err := NewSampler(SamplerOptions{}, m.SinkIDs())
+		must(t, err)
+		return NewGenerator(m, spec, s)
 	}
-	s := run(GenerateOptions{Cache: "1+15", Prompt: "Alice was", MaxNewTokens: 12, Temperature: 1, TopK: 5, Seed: 3})
-	if s == "" {
-		t.Error("sampling produced nothing")
+	a := turn(t, greedy(CacheSpec{Kind: SinkWindow, Sinks: 1, Window: 15}), prompt, 12)
+	b := turn(t, greedy(CacheSpec{Kind: SinkWindow, Sinks: 1, Window: 15}), prompt, 12)
+	if len(a) == 0 || !slices.Equal(a, b) {
+		t.Fatalf("greedy outputs differ or are empty: %v vs %v", a, b)
 	}
-	for _, cache := range []string{"1+31", "recompute:16", "dense"} {
-		chat := run(GenerateOptions{Cache: cache, Chat: true, MaxNewTokens: 6, In: strings.NewReader("Hello there\n\nWho are you, Alice?\nThe rabbit hole is deep and long and dark.\n")})
-		if n := strings.Count(chat, "\n"); n < 3 {
-			t.Errorf("%s: chat answered %d turns, want 3:\n%q", cache, n, chat)
+	// By hand: the argmax (sinks excluded) of each step's logits.
+	s := m.NewSession(CacheSpec{Kind: SinkWindow, Sinks: 1, Window: 15}, 0)
+	s.Cache().Evict(len(prompt) + 12)
+	l, err := s.Prefill(prompt)
+	must(t, err)
+	for i, want := range a {
+		best := 0
+		for j, v := range l {
+			if j != 3 && v > l[best] {
+				best = j
+			}
+		}
+		if int32(best) != want {
+			t.Fatalf("token %d: generator %d, argmax %d", i, want, best)
+		}
+		if l, err = s.Step(want); err != nil {
+			t.Fatal(err)
 		}
 	}
-	var out bytes.Buffer
-	err := Generate(context.Background(), &GenerateOptions{Model: dir, Cache: "4+", Prompt: "x", MaxNewTokens: 1, Out: &out})
-	if err == nil || !strings.Contains(err.Error(), `cache spec "4+"`) {
-		t.Errorf("bad cache: %v", err)
+	sample := func() []int32 {
+		smp, err := NewSampler(SamplerOptions{Temperature: 1.5, TopK: 5, Seed: 3}, m.SinkIDs())
+		must(t, err)
+		return turn(t, NewGenerator(m, CacheSpec{Kind: Dense}, smp), prompt, 30)
+	}
+	x, y := sample(), sample()
+	if !slices.Equal(x, y) || slices.Contains(x, 3) {
+		t.Fatalf("seeded sampling %v vs %v (sink 3 must never be drawn)", x, y)
+	}
+	for _, spec := range []CacheSpec{{Kind: SinkWindow, Sinks: 1, Window: 31}, {Kind: Recompute, Window: 16}, {Kind: Dense}} {
+		g := greedy(spec)
+		for range 3 {
+			if out := turn(t, g, []int32{20, 21, 22, 23, 24, 25}, 6); len(out) == 0 {
+				t.Fatalf("%s: a turn produced nothing", spec)
+			}
+			if c := g.Session().Cache(); spec.Kind == SinkWindow && c.Seen()-c.windowStart > spec.Slots() {
+				t.Fatalf("%s: the window holds %d tokens", spec, c.Seen()-c.windowStart)
+			}
+		}
+	}
+	if err := greedy(CacheSpec{Kind: Dense}).Turn(context.Background(), nil, 3, nil); !errors.Is(err, ErrNothingToFeed) {
+		t.Errorf("empty turn: %v, want ErrNothingToFeed", err)
+	}
+	if _, err := NewSampler(SamplerOptions{TopK: -1}, nil); err == nil || !strings.Contains(err.Error(), "top-k -1:") {
+		t.Errorf("top-k -1: %v", err)
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -72,16 +72,16 @@ func LoadModel(dir string) (*Model, error) {
 // shared, not copied.
 func NewModel(cfg model.Config, w model.Weights) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("infer: %w", err)
+		return nil, err
 	}
 	if err := w.Check(cfg); err != nil {
-		return nil, fmt.Errorf("infer: %w", err)
+		return nil, err
 	}
 	f := cfg.Features()
 	m := &Model{Config: cfg, f: f, H: cfg.NumHeads, KV: cfg.KVHeads(), hd: cfg.HeadDim()}
 	m.qkvRows = (m.H + 2*m.KV) * m.hd
 	if f.QKNorm && f.QKV != model.QKVBlocked && f.QKV != model.QKVSeparate {
-		return nil, fmt.Errorf("infer: q/k LayerNorm needs each token's query and key contiguous, not the %s qkv layout", f.QKV)
+		return nil, fmt.Errorf("q/k LayerNorm needs each token's query and key contiguous, not the %s qkv layout", f.QKV)
 	}
 	m.qOff, m.kOff, m.vOff = qkvOffsets(f.QKV, m.H, m.KV, m.hd)
 	D, F := cfg.HiddenSize, cfg.IntermediateSize

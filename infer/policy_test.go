@@ -14,10 +14,10 @@ import (
 func nlls(t *testing.T, m *Model, spec CacheSpec, s Stream) map[int]float64 {
 	t.Helper()
 	out := map[int]float64{}
-	_, err := Score(context.Background(), m, spec, s, func(i int, _ int32, nll float64) error {
+	_, err := Score(context.Background(), m, spec, s, ScoreOptions{OnNLL: func(i int, _ int32, nll float64) error {
 		out[i] = nll
 		return nil
-	}, nil)
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestSinkTargetsNotScored(t *testing.T) {
 	cfg := tinyConfig(sinktoken.Softmax)
 	cfg.SinkIDs, cfg.SinkTokens = []int{36, 35}, sinktoken.TokenNames(2)
 	m := randomModel(t, cfg, 6)
-	s := withSinks{prefix: m.SinkIDs(), s: Tokens{1, 2, 36, 3}, n: 4}
+	s := Tokens{36, 35, 1, 2, 36, 3}
 	got := nlls(t, m, CacheSpec{Kind: SinkWindow, Sinks: 2, Window: 2}, s)
 	// fed: 36 35 1 2 36 3 → targets at 2 (1), 3 (2), 5 (3); 1 (35) and 4 (36) are sinks.
 	for _, i := range []int{2, 3, 5} {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/sinktrain/sinktrain/internal/kernels"
@@ -29,59 +28,46 @@ func (t Tokens) Window(start, n int, dst []int32) []int32 {
 	return append(dst[:0], t[start:start+n]...)
 }
 
-// withSinks is prefix followed by the first n tokens of s (the fed stream of
-// --text and --data: the model's sinks, then the text).
-type withSinks struct {
-	prefix []int32
-	s      Stream
-	n      int
-}
-
-func (w withSinks) Len() int { return len(w.prefix) + w.n }
-
-func (w withSinks) Window(start, n int, dst []int32) []int32 {
-	dst = dst[:0]
-	for ; n > 0 && start < len(w.prefix); start, n = start+1, n-1 {
-		dst = append(dst, w.prefix[start])
-	}
-	if n == 0 {
-		return dst
-	}
-	head := len(dst)
-	dst = slices.Grow(dst, n)
-	w.s.Window(start-len(w.prefix), n, dst[head:head]) // fills in place: capacity suffices
-	return dst[:head+n]
-}
-
 // ScoreFunc receives each scored target: its index in the fed stream, its
 // token id and its natural-log NLL.
 type ScoreFunc func(index int, tok int32, nll float64) error
 
-// Result is one cache spec's streaming evaluation (the --json object).
-type Result struct {
-	Cache     string  `json:"cache"`
-	Tokens    int     `json:"tokens"` // scored targets
-	NLL       float64 `json:"nll"`    // mean natural-log NLL
-	PPL       float64 `json:"ppl"`    // exp(NLL)
-	TokS      float64 `json:"tok_s"`  // fed tokens per second
-	PeakRSSMB float64 `json:"peak_rss_mb"`
+// ScoreOptions are the optional callbacks of Score.
+type ScoreOptions struct {
+	OnNLL ScoreFunc // receives each scored target (nil: none)
+	// OnProgress receives the number of stream tokens fed so far, every
+	// ScoreBlock tokens and at the end (nil: none).
+	OnProgress func(fed int)
 }
 
-// scoreBlock is how many stream tokens are read (and, for dense, prefilled)
-// at once.
-const scoreBlock = DefaultChunk
+// Scores summarises one Score pass.
+type Scores struct {
+	Targets int           // scored targets
+	NLL     float64       // mean natural-log NLL over them
+	Fed     int           // stream tokens fed (the stream's length − 1)
+	Elapsed time.Duration // wall time of the pass
+}
+
+// PPL returns the perplexity exp(NLL).
+func (s Scores) PPL() float64 { return math.Exp(s.NLL) }
+
+// TokensPerSecond returns fed tokens per second of wall time.
+func (s Scores) TokensPerSecond() float64 { return float64(s.Fed) / s.Elapsed.Seconds() }
+
+// ScoreBlock is how many stream tokens Score reads (and, for dense,
+// prefills) at once.
+const ScoreBlock = DefaultChunk
 
 // Score feeds the stream to the model under spec and scores every target
 // token t[i+1] from the logits after t[i], exactly as a token-by-token
 // streaming evaluation does: each target sees the cache state of its own
-// step. Targets that are sink ids are never scored. onNLL (may be nil)
-// receives each scored target; onProgress (may be nil) the number of
-// tokens fed so far, every scoreBlock tokens. Memory does not depend on the
-// stream length for K+W and recompute:W.
-func Score(ctx context.Context, m *Model, spec CacheSpec, s Stream, onNLL ScoreFunc, onProgress func(fed int)) (Result, error) {
+// step. Targets that are sink ids are never scored. Memory does not depend
+// on the stream length for K+W and recompute:W. The context is checked
+// every ScoreBlock tokens.
+func Score(ctx context.Context, m *Model, spec CacheSpec, s Stream, o ScoreOptions) (Scores, error) {
 	N := s.Len()
 	if N < 2 {
-		return Result{}, fmt.Errorf("infer: stream of %d tokens, expected at least 2 (one input, one target)", N)
+		return Scores{}, fmt.Errorf("stream of %d tokens, expected at least 2 (one input, one target)", N)
 	}
 	V := m.Config.VocabSize
 	sinks := m.SinkIDs()
@@ -91,18 +77,18 @@ func Score(ctx context.Context, m *Model, spec CacheSpec, s Stream, onNLL ScoreF
 	}
 	sess := m.NewSession(spec, hint)
 	var (
-		blk    []int32                         // [≤ scoreBlock+1] stream tokens from b0
+		blk    []int32                         // [≤ ScoreBlock+1] stream tokens from b0
 		win    []int32                         // [≤ W] recompute window
-		logits = make([]float32, scoreBlock*V) // [scoreBlock, V]
+		logits = make([]float32, ScoreBlock*V) // [ScoreBlock, V]
 		sum    float64
 		count  int
 		start  = time.Now()
 	)
-	for b0 := 0; b0 < N-1; b0 += scoreBlock {
+	for b0 := 0; b0 < N-1; b0 += ScoreBlock {
 		if err := ctx.Err(); err != nil {
-			return Result{}, err
+			return Scores{}, err
 		}
-		n := min(scoreBlock, N-1-b0) // inputs b0..b0+n-1, targets b0+1..b0+n
+		n := min(ScoreBlock, N-1-b0) // inputs b0..b0+n-1, targets b0+1..b0+n
 		blk = s.Window(b0, n+1, blk)
 		if spec.Kind == Recompute {
 			for i := range n {
@@ -111,12 +97,12 @@ func Score(ctx context.Context, m *Model, spec CacheSpec, s Stream, onNLL ScoreF
 				sess.Reset()
 				l, err := sess.Prefill(win)
 				if err != nil {
-					return Result{}, err
+					return Scores{}, err
 				}
 				copy(logits[i*V:(i+1)*V], l)
 			}
 		} else if err := sess.PrefillAll(blk[:n], logits); err != nil {
-			return Result{}, err
+			return Scores{}, err
 		}
 		for i := range n {
 			target := blk[i+1]
@@ -126,22 +112,18 @@ func Score(ctx context.Context, m *Model, spec CacheSpec, s Stream, onNLL ScoreF
 			nll := kernels.CrossEntropy(logits[i*V:(i+1)*V], int(target), nil, 0)
 			sum += nll
 			count++
-			if onNLL != nil {
-				if err := onNLL(b0+i+1, target, nll); err != nil {
-					return Result{}, err
+			if o.OnNLL != nil {
+				if err := o.OnNLL(b0+i+1, target, nll); err != nil {
+					return Scores{}, err
 				}
 			}
 		}
-		if onProgress != nil {
-			onProgress(b0 + n)
+		if o.OnProgress != nil {
+			o.OnProgress(b0 + n)
 		}
 	}
 	if count == 0 {
-		return Result{}, fmt.Errorf("infer: every target of the %d-token stream is a sink id, nothing to score", N)
+		return Scores{}, fmt.Errorf("every target of the %d-token stream is a sink id, nothing to score", N)
 	}
-	mean := sum / float64(count)
-	return Result{
-		Cache: spec.String(), Tokens: count, NLL: mean, PPL: math.Exp(mean),
-		TokS: float64(N-1) / time.Since(start).Seconds(), PeakRSSMB: PeakRSSMB(),
-	}, nil
+	return Scores{Targets: count, NLL: sum / float64(count), Fed: N - 1, Elapsed: time.Since(start)}, nil
 }

@@ -123,7 +123,7 @@ func (s *Session) Prefill(toks []int32) ([]float32, error) {
 func (s *Session) PrefillAll(toks []int32, dst []float32) error {
 	V := s.m.Config.VocabSize
 	if len(dst) < len(toks)*V {
-		return fmt.Errorf("infer: logits buffer has %d values, expected %d", len(dst), len(toks)*V)
+		return fmt.Errorf("logits buffer has %d values, expected %d", len(dst), len(toks)*V)
 	}
 	return s.run(toks, dst)
 }
@@ -132,12 +132,12 @@ func (s *Session) PrefillAll(toks []int32, dst []float32) error {
 // there, otherwise only the last token's into s.logits.
 func (s *Session) run(toks []int32, all []float32) error {
 	if len(toks) == 0 {
-		return fmt.Errorf("infer: prefill of an empty token list")
+		return fmt.Errorf("prefill of an empty token list")
 	}
 	V := s.m.Config.VocabSize
 	for i, t := range toks {
 		if t < 0 || int(t) >= V {
-			return fmt.Errorf("infer: token %d at index %d is outside the vocabulary [0, %d)", t, i, V)
+			return fmt.Errorf("token %d at index %d is outside the vocabulary [0, %d)", t, i, V)
 		}
 	}
 	for done := 0; done < len(toks); {

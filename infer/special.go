@@ -2,9 +2,28 @@ package infer
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 )
+
+// StreamAffixes returns what a text stream of model m (loaded from folder
+// dir) starts and ends with, as HF's encode(text, add_special_tokens=True)
+// after the model's sinks: start = the sinks, then the BOS the folder's
+// tokenizer.json post-processor adds (Llama, Mistral: <s>; Llama-3:
+// <|begin_of_text|>), so that it is one of the first K stream tokens, the
+// one StreamingLLM keeps for Llama-2; end = what the post-processor puts
+// after a sequence (usually nothing). A folder without tokenizer.json adds
+// only the sinks.
+func StreamAffixes(dir string, m *Model) (start, end []int32, err error) {
+	pre, suf, err := specialIDs(filepath.Join(dir, "tokenizer.json"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, err
+	}
+	return append(m.SinkIDs(), pre...), suf, nil
+}
 
 // specialIDs returns the ids tokenizer.json's post-processor puts before
 // and after a single sequence, as HF's encode(text,

@@ -7,21 +7,14 @@ import (
 	"github.com/sinktrain/sinktrain/data/tokenizer"
 )
 
-// textTokenizer is what infer needs from tokenizer.Tokenizer.
-type textTokenizer interface {
-	Encode(string) []int32
-	Decode([]int32) string
-	TokenID(string) (int32, bool)
-}
-
-// loadModelTokenizer loads the model folder's tokenizer.json and checks it
-// against the model: its ids fit the vocabulary and the sink tokens have the
+// LoadTokenizer loads the tokenizer.json of model folder dir and checks it
+// against m: its ids fit the vocabulary and the sink tokens have the
 // config's sink ids.
-func loadModelTokenizer(dir string, m *Model) (textTokenizer, error) {
+func LoadTokenizer(dir string, m *Model) (*tokenizer.Tokenizer, error) {
 	path := filepath.Join(dir, "tokenizer.json")
 	tok, err := tokenizer.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("--model %s: %w", dir, err)
+		return nil, err
 	}
 	if n := tok.VocabSize(); n > m.Config.VocabSize {
 		return nil, fmt.Errorf("%s: %d token ids but the model's vocab_size is %d, expected at most that", path, n, m.Config.VocabSize)

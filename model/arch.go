@@ -115,7 +115,7 @@ func archSpecs() map[Arch]*archSpec {
 func specOf(a Arch) (*archSpec, error) {
 	s, ok := archSpecs()[a.orDefault()]
 	if !ok {
-		return nil, fmt.Errorf("config: model_type %q is not supported, expected one of %s", string(a), archList())
+		return nil, fmt.Errorf("model_type %q is not supported, expected one of %s", string(a), archList())
 	}
 	return s, nil
 }
@@ -360,14 +360,14 @@ func ParseConfig(b []byte) (Config, *SinktrainSection, error) {
 	}
 	s, ok := archSpecs()[Arch(mt)]
 	if !ok {
-		return Config{}, nil, fmt.Errorf("config: model_type %q is not supported, expected one of %s", mt, archList())
+		return Config{}, nil, fmt.Errorf("model_type %q is not supported, expected one of %s", mt, archList())
 	}
 	var classes []string
 	if err := o.get("architectures", &classes); err != nil {
 		return Config{}, nil, err
 	}
 	if len(classes) > 0 && !slices.ContainsFunc(classes, func(x string) bool { return slices.Contains(s.classes, x) }) {
-		return Config{}, nil, fmt.Errorf("config: architectures %v is not supported for model_type %q, expected [%q]", classes, mt, s.classes[0])
+		return Config{}, nil, fmt.Errorf("architectures %v is not supported for model_type %q, expected [%q]", classes, mt, s.classes[0])
 	}
 	c := Config{Arch: s.arch, Attention: "softmax", RotaryPct: 1, RotaryBase: 10000, MaxPositionEmbeddings: 2048,
 		TieWordEmbeddings: s.tied, BOSTokenID: s.bos, EOSTokenID: s.eos}

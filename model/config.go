@@ -108,17 +108,17 @@ func (c Config) Validate() error {
 	}
 	for _, p := range pos {
 		if p.v <= 0 {
-			return fmt.Errorf("config: %s = %d, expected a positive integer", s.field(p.name), p.v)
+			return fmt.Errorf("%s = %d, expected a positive integer", s.field(p.name), p.v)
 		}
 	}
 	if c.HeadSize < 0 {
-		return fmt.Errorf("config: head_dim = %d, expected a positive integer", c.HeadSize)
+		return fmt.Errorf("head_dim = %d, expected a positive integer", c.HeadSize)
 	}
 	if c.HeadSize == 0 && c.HiddenSize%c.NumHeads != 0 {
-		return fmt.Errorf("config: %s %d is not divisible by %s %d", s.field("hidden_size"), c.HiddenSize, s.field("num_attention_heads"), c.NumHeads)
+		return fmt.Errorf("%s %d is not divisible by %s %d", s.field("hidden_size"), c.HiddenSize, s.field("num_attention_heads"), c.NumHeads)
 	}
 	if c.NumKVHeads < 0 || (c.NumKVHeads > 0 && c.NumHeads%c.NumKVHeads != 0) {
-		return fmt.Errorf("config: %s %d does not divide %s %d, expected a divisor (grouped-query attention)", s.field("num_key_value_heads"), c.NumKVHeads, s.field("num_attention_heads"), c.NumHeads)
+		return fmt.Errorf("%s %d does not divide %s %d, expected a divisor (grouped-query attention)", s.field("num_key_value_heads"), c.NumKVHeads, s.field("num_attention_heads"), c.NumHeads)
 	}
 	f := s.features(c)
 	if f.Positions == RoPE {
@@ -127,33 +127,33 @@ func (c Config) Validate() error {
 		}
 	}
 	if !(c.LayerNormEps > 0) {
-		return fmt.Errorf("config: %s = %v, expected > 0", s.field("layer_norm_eps"), c.LayerNormEps)
+		return fmt.Errorf("%s = %v, expected > 0", s.field("layer_norm_eps"), c.LayerNormEps)
 	}
 	want := "gelu"
 	if f.MLP == SwiGLUMLP {
 		want = "silu"
 	}
 	if c.HiddenAct != want {
-		return fmt.Errorf("config: %s %q is not supported, expected %q", s.field("hidden_act"), c.HiddenAct, want)
+		return fmt.Errorf("%s %q is not supported, expected %q", s.field("hidden_act"), c.HiddenAct, want)
 	}
 	if c.SlidingWindow < 0 || (c.SlidingLayers != nil && len(c.SlidingLayers) != c.NumLayers) {
-		return fmt.Errorf("config: sliding_window %d with %d layer types for %d layers, expected a window ≥ 0 and one type per layer", c.SlidingWindow, len(c.SlidingLayers), c.NumLayers)
+		return fmt.Errorf("sliding_window %d with %d layer types for %d layers, expected a window ≥ 0 and one type per layer", c.SlidingWindow, len(c.SlidingLayers), c.NumLayers)
 	}
 	if c.SharedNorm && !c.ParallelResidual {
-		return fmt.Errorf("config: one shared norm needs a parallel block (%s = false)", s.field("use_parallel_residual"))
+		return fmt.Errorf("one shared norm needs a parallel block (%s = false)", s.field("use_parallel_residual"))
 	}
 	if err := s.validate(c); err != nil {
 		return err
 	}
 	if err := c.Attention.Validate(); err != nil {
-		return fmt.Errorf("config: %w", err)
+		return err
 	}
 	if len(c.SinkTokens) != len(c.SinkIDs) {
-		return fmt.Errorf("config: sinktrain.sink_tokens has %d entries but sink_ids has %d, expected equal", len(c.SinkTokens), len(c.SinkIDs))
+		return fmt.Errorf("sinktrain.sink_tokens has %d entries but sink_ids has %d, expected equal", len(c.SinkTokens), len(c.SinkIDs))
 	}
 	for i, id := range c.SinkIDs {
 		if id < 0 || id >= c.VocabSize {
-			return fmt.Errorf("config: sinktrain.sink_ids[%d] = %d, expected an id in [0, %d)", i, id, c.VocabSize)
+			return fmt.Errorf("sinktrain.sink_ids[%d] = %d, expected an id in [0, %d)", i, id, c.VocabSize)
 		}
 	}
 	return nil
@@ -175,7 +175,7 @@ func (c Config) refuseFields(allowed ...string) error {
 	}
 	for _, f := range set {
 		if f.on && !slices.Contains(allowed, f.name) {
-			return fmt.Errorf("config: %s is set but is not a field of model_type %q", f.name, string(c.Arch.orDefault()))
+			return fmt.Errorf("%s is set but is not a field of model_type %q", f.name, string(c.Arch.orDefault()))
 		}
 	}
 	return nil

@@ -79,7 +79,8 @@ func TestParseConfigBadInput(t *testing.T) {
 		{`{` + base + `,"num_attention_heads":4,"sinktrain":{"sink_tokens":["<|sink_0|>"],"sink_ids":[96]}}`, "sink_ids[0] = 96"},
 		{`{"model_type":"gpt2"}`, `model_type "gpt2" is not supported`},
 		{`{"model_type":"llama"}`, "required field vocab_size is missing"},
-		{`{"model_type":`, "config:"},
+		{`{"model_type":`, "unexpected end of JSON input"},
+		{`{` + base + `,"num_attention_heads":"four"}`, "num_attention_heads"},
 	} {
 		_, _, err := ParseConfig([]byte(tc.json))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {

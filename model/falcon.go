@@ -82,7 +82,7 @@ func parseFalcon(o object, c *Config) error {
 		c.NumKVHeads = 1
 	}
 	if !c.NewDecoderArchitecture && !multiQuery && kv != 0 && kv != c.NumHeads {
-		return fmt.Errorf("config: num_kv_heads %d with multi_query and new_decoder_architecture false, expected num_attention_heads %d (the [H, 3, hd] layout)", kv, c.NumHeads)
+		return fmt.Errorf("num_kv_heads %d with multi_query and new_decoder_architecture false, expected num_attention_heads %d (the [H, 3, hd] layout)", kv, c.NumHeads)
 	}
 	if c.NewDecoderArchitecture && nln == 0 {
 		nln = 2
@@ -90,17 +90,17 @@ func parseFalcon(o object, c *Config) error {
 	switch {
 	case !c.ParallelResidual:
 		if c.NewDecoderArchitecture {
-			return fmt.Errorf("config: parallel_attn = false with new_decoder_architecture = true is not supported (transformers has no norm for that block), expected true")
+			return fmt.Errorf("parallel_attn = false with new_decoder_architecture = true is not supported (transformers has no norm for that block), expected true")
 		}
 	case nln == 2 && !c.NewDecoderArchitecture:
-		return fmt.Errorf("config: num_ln_in_parallel_attn = 2 needs new_decoder_architecture = true, expected 1 or null")
+		return fmt.Errorf("num_ln_in_parallel_attn = 2 needs new_decoder_architecture = true, expected 1 or null")
 	case nln != 0 && nln != 1 && nln != 2:
-		return fmt.Errorf("config: num_ln_in_parallel_attn = %d, expected 1, 2 or null", nln)
+		return fmt.Errorf("num_ln_in_parallel_attn = %d, expected 1, 2 or null", nln)
 	default:
 		c.SharedNorm = nln != 2
 	}
 	if c.ALiBiBloom && c.RopeScaling.Type != "" {
-		return fmt.Errorf("config: rope_scaling is set but alibi = true replaces RoPE, expected null")
+		return fmt.Errorf("rope_scaling is set but alibi = true replaces RoPE, expected null")
 	}
 	return nil
 }
@@ -133,16 +133,16 @@ func falconJSON(c Config, m map[string]any) {
 
 func validateFalcon(c Config) error {
 	if c.NewDecoderArchitecture && !c.ParallelResidual {
-		return fmt.Errorf("config: parallel_attn = false with new_decoder_architecture = true is not supported, expected true")
+		return fmt.Errorf("parallel_attn = false with new_decoder_architecture = true is not supported, expected true")
 	}
 	if !c.NewDecoderArchitecture && c.KVHeads() != 1 && c.KVHeads() != c.NumHeads {
-		return fmt.Errorf("config: num_kv_heads %d needs new_decoder_architecture = true (without it: 1 with multi_query, or num_attention_heads %d)", c.KVHeads(), c.NumHeads)
+		return fmt.Errorf("num_kv_heads %d needs new_decoder_architecture = true (without it: 1 with multi_query, or num_attention_heads %d)", c.KVHeads(), c.NumHeads)
 	}
 	if !c.NewDecoderArchitecture && c.ParallelResidual && !c.SharedNorm {
-		return fmt.Errorf("config: two norms in a parallel block need new_decoder_architecture = true (num_ln_in_parallel_attn = 2)")
+		return fmt.Errorf("two norms in a parallel block need new_decoder_architecture = true (num_ln_in_parallel_attn = 2)")
 	}
 	if c.RotaryPct != 1 {
-		return fmt.Errorf("config: partial_rotary_factor %v is not supported for falcon, expected 1", c.RotaryPct)
+		return fmt.Errorf("partial_rotary_factor %v is not supported for falcon, expected 1", c.RotaryPct)
 	}
 	return c.refuseFields("bias", "new_decoder_architecture", "num_ln_in_parallel_attn", "alibi", "rope_scaling")
 }

@@ -37,7 +37,7 @@ func gptNeoXSpec() *archSpec {
 				return err
 			}
 			if !bias {
-				return fmt.Errorf("config: attention_bias = false is not supported for gpt_neox, expected true")
+				return fmt.Errorf("attention_bias = false is not supported for gpt_neox, expected true")
 			}
 			for _, g := range []struct {
 				name string
@@ -67,10 +67,10 @@ func gptNeoXSpec() *archSpec {
 		},
 		validate: func(c Config) error {
 			if c.TieWordEmbeddings {
-				return fmt.Errorf("config: tie_word_embeddings = true is not supported, expected false (GPT-NeoX)")
+				return fmt.Errorf("tie_word_embeddings = true is not supported, expected false (GPT-NeoX)")
 			}
 			if c.NumKVHeads != 0 && c.NumKVHeads != c.NumHeads {
-				return fmt.Errorf("config: num_key_value_heads %d is not a gpt_neox field, expected every head to have its key and value", c.NumKVHeads)
+				return fmt.Errorf("num_key_value_heads %d is not a gpt_neox field, expected every head to have its key and value", c.NumKVHeads)
 			}
 			return c.refuseFields("rope_scaling")
 		},

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/sinktrain/sinktrain/internal/input"
 )
 
 // object is one JSON object of a config.json (the top level, or a nested
@@ -18,12 +20,12 @@ func parseObject(b []byte, prefix string) (object, error) {
 	o := object{prefix: prefix}
 	if err := json.Unmarshal(b, &o.m); err != nil {
 		if prefix != "" {
-			return o, fmt.Errorf("config: %s: %w", prefix[:len(prefix)-1], err)
+			return o, fmt.Errorf("%s: %w", prefix[:len(prefix)-1], input.JSON(err))
 		}
-		return o, fmt.Errorf("config: %w", err)
+		return o, input.JSON(err)
 	}
 	if o.m == nil {
-		return o, fmt.Errorf("config: %sexpected a JSON object", prefix)
+		return o, fmt.Errorf("%sexpected a JSON object", prefix)
 	}
 	return o, nil
 }
@@ -41,7 +43,7 @@ func (o object) get(name string, dst any) error {
 		return nil
 	}
 	if err := json.Unmarshal(o.m[name], dst); err != nil {
-		return fmt.Errorf("config: %s%s = %s, expected %s", o.prefix, name, short(o.m[name]), kind(dst))
+		return fmt.Errorf("%s%s = %s, expected %s", o.prefix, name, short(o.m[name]), kind(dst))
 	}
 	return nil
 }
@@ -49,7 +51,7 @@ func (o object) get(name string, dst any) error {
 // require is get for a field that must be present.
 func (o object) require(name string, dst any) error {
 	if !o.has(name) {
-		return fmt.Errorf("config: required field %s%s is missing", o.prefix, name)
+		return fmt.Errorf("required field %s%s is missing", o.prefix, name)
 	}
 	return o.get(name, dst)
 }
@@ -71,7 +73,7 @@ func (o object) requireAny(dst any, names ...string) error {
 			return o.get(n, dst)
 		}
 	}
-	return fmt.Errorf("config: required field %s%s is missing", o.prefix, names[0])
+	return fmt.Errorf("required field %s%s is missing", o.prefix, names[0])
 }
 
 // sub returns the nested object name (ok false when absent or null).
@@ -101,7 +103,7 @@ func (o object) tokenID(name string, dst *int, list *[]int) error {
 	}
 	var many []int
 	if err := json.Unmarshal(raw, &many); err != nil || len(many) == 0 {
-		return fmt.Errorf("config: %s%s = %s, expected a token id or a non-empty list of ids", o.prefix, name, short(raw))
+		return fmt.Errorf("%s%s = %s, expected a token id or a non-empty list of ids", o.prefix, name, short(raw))
 	}
 	*dst = many[0]
 	if list != nil {
@@ -117,7 +119,7 @@ func (o object) refuseTrue(name, why string) error {
 		return err
 	}
 	if v {
-		return fmt.Errorf("config: %s%s = true is not supported (%s), expected false", o.prefix, name, why)
+		return fmt.Errorf("%s%s = true is not supported (%s), expected false", o.prefix, name, why)
 	}
 	return nil
 }

@@ -174,10 +174,10 @@ func llamaSpec(a Arch) *archSpec {
 			allowed = append(allowed, "sliding_window")
 		}
 		if c.RotaryPct != 1 {
-			return fmt.Errorf("config: partial_rotary_factor %v is not supported for model_type %q, expected 1 (full rotary)", c.RotaryPct, string(c.Arch))
+			return fmt.Errorf("partial_rotary_factor %v is not supported for model_type %q, expected 1 (full rotary)", c.RotaryPct, string(c.Arch))
 		}
 		if c.ParallelResidual {
-			return fmt.Errorf("config: a parallel residual is not part of model_type %q, expected sequential blocks", string(c.Arch))
+			return fmt.Errorf("a parallel residual is not part of model_type %q, expected sequential blocks", string(c.Arch))
 		}
 		return c.refuseFields(allowed...)
 	}
@@ -192,7 +192,7 @@ func parseLayerTypes(o object, c *Config) error {
 		return err
 	}
 	if len(types) != c.NumLayers {
-		return fmt.Errorf("config: layer_types has %d entries, expected num_hidden_layers = %d", len(types), c.NumLayers)
+		return fmt.Errorf("layer_types has %d entries, expected num_hidden_layers = %d", len(types), c.NumLayers)
 	}
 	sliding := make([]bool, len(types))
 	any := false
@@ -202,7 +202,7 @@ func parseLayerTypes(o object, c *Config) error {
 		case "sliding_attention":
 			sliding[l], any = true, true
 		default:
-			return fmt.Errorf("config: layer_types[%d] %q is not supported, expected \"full_attention\" or \"sliding_attention\"", l, t)
+			return fmt.Errorf("layer_types[%d] %q is not supported, expected \"full_attention\" or \"sliding_attention\"", l, t)
 		}
 	}
 	if !any {

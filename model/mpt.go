@@ -27,13 +27,13 @@ func mptSpec() *archSpec {
 		toJSON: mptJSON,
 		validate: func(c Config) error {
 			if c.ParallelResidual {
-				return fmt.Errorf("config: a parallel residual is not part of mpt, expected sequential blocks")
+				return fmt.Errorf("a parallel residual is not part of mpt, expected sequential blocks")
 			}
 			if c.NumKVHeads != 0 && c.NumKVHeads != c.NumHeads {
-				return fmt.Errorf("config: attn_config.kv_n_heads %d is not supported, expected multihead_attention (every head its key and value)", c.NumKVHeads)
+				return fmt.Errorf("attn_config.kv_n_heads %d is not supported, expected multihead_attention (every head its key and value)", c.NumKVHeads)
 			}
 			if !(c.ALiBiBiasMax > 0) || c.ClipQKV < 0 || c.SoftmaxScale < 0 || math.IsNaN(c.ClipQKV+c.SoftmaxScale) {
-				return fmt.Errorf("config: attn_config alibi_bias_max %v, clip_qkv %v, softmax_scale %v, expected alibi_bias_max > 0 and the others ≥ 0", c.ALiBiBiasMax, c.ClipQKV, c.SoftmaxScale)
+				return fmt.Errorf("attn_config alibi_bias_max %v, clip_qkv %v, softmax_scale %v, expected alibi_bias_max > 0 and the others ≥ 0", c.ALiBiBiasMax, c.ClipQKV, c.SoftmaxScale)
 			}
 			return c.refuseFields("no_bias", "attn_config.clip_qkv", "attn_config.qk_ln", "attn_config.softmax_scale")
 		},
@@ -87,14 +87,14 @@ func parseMPT(o object, c *Config) error {
 	}
 	c.IntermediateSize = int(math.Round(ratio * float64(c.HiddenSize)))
 	if o.has("logit_scale") {
-		return fmt.Errorf("config: logit_scale = %s is not supported, expected null", short(o.m["logit_scale"]))
+		return fmt.Errorf("logit_scale = %s is not supported, expected null", short(o.m["logit_scale"]))
 	}
 	var norm string
 	if err := o.get("norm_type", &norm); err != nil {
 		return err
 	}
 	if norm != "" && norm != "low_precision_layernorm" && norm != "layernorm" {
-		return fmt.Errorf("config: norm_type %q is not supported, expected \"low_precision_layernorm\" or \"layernorm\"", norm)
+		return fmt.Errorf("norm_type %q is not supported, expected \"low_precision_layernorm\" or \"layernorm\"", norm)
 	}
 	if ffn, ok, err := o.sub("ffn_config"); err != nil {
 		return err
@@ -104,7 +104,7 @@ func parseMPT(o object, c *Config) error {
 			return err
 		}
 		if typ != "" && typ != "mptmlp" {
-			return fmt.Errorf("config: ffn_config.ffn_type %q is not supported, expected \"mptmlp\"", typ)
+			return fmt.Errorf("ffn_config.ffn_type %q is not supported, expected \"mptmlp\"", typ)
 		}
 	}
 	a, ok, err := o.sub("attn_config")
@@ -116,14 +116,14 @@ func parseMPT(o object, c *Config) error {
 		return err
 	}
 	if typ != "" && typ != "multihead_attention" {
-		return fmt.Errorf("config: attn_config.attn_type %q is not supported, expected \"multihead_attention\"", typ)
+		return fmt.Errorf("attn_config.attn_type %q is not supported, expected \"multihead_attention\"", typ)
 	}
 	alibi := true
 	if err := a.get("alibi", &alibi); err != nil {
 		return err
 	}
 	if !alibi {
-		return fmt.Errorf("config: attn_config.alibi = false (learned positional embeddings) is not supported, expected true")
+		return fmt.Errorf("attn_config.alibi = false (learned positional embeddings) is not supported, expected true")
 	}
 	for _, name := range []string{"prefix_lm", "attn_uses_sequence_id", "qk_gn", "rope"} {
 		if err := a.refuseTrue(name, "it changes the attention"); err != nil {
@@ -136,7 +136,7 @@ func parseMPT(o object, c *Config) error {
 			return err
 		}
 		if w != -1 {
-			return fmt.Errorf("config: attn_config.sliding_window_size = %d is not supported, expected -1", w)
+			return fmt.Errorf("attn_config.sliding_window_size = %d is not supported, expected -1", w)
 		}
 	}
 	for _, g := range []struct {

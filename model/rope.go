@@ -49,7 +49,7 @@ func parseRope(o object, c *Config, partial bool, thetaNames ...string) error {
 			return err
 		}
 		if !partial && f != 1 {
-			return fmt.Errorf("config: rope_parameters.partial_rotary_factor = %v is not supported for model_type %q, expected 1 (full rotary)", f, string(c.Arch))
+			return fmt.Errorf("rope_parameters.partial_rotary_factor = %v is not supported for model_type %q, expected 1 (full rotary)", f, string(c.Arch))
 		}
 		c.RotaryPct = f
 	}
@@ -72,7 +72,7 @@ func parseScaling(o object, c *Config) error {
 		return nil
 	case "linear", "llama3":
 	default:
-		return fmt.Errorf("config: %s%s %q is not supported, expected \"default\", \"linear\" or \"llama3\"", o.prefix, key, typ)
+		return fmt.Errorf("%s%s %q is not supported, expected \"default\", \"linear\" or \"llama3\"", o.prefix, key, typ)
 	}
 	rs := RopeScaling{Type: typ}
 	if err := o.require("factor", &rs.Factor); err != nil {
@@ -96,13 +96,13 @@ func parseScaling(o object, c *Config) error {
 // validateRope checks the RoPE fields (named as family s spells them).
 func (c Config) validateRope(s *archSpec) error {
 	if !(c.RotaryPct > 0 && c.RotaryPct <= 1) || math.IsNaN(c.RotaryPct) {
-		return fmt.Errorf("config: rotary_pct (partial_rotary_factor) = %v, expected a value in (0, 1]", c.RotaryPct)
+		return fmt.Errorf("rotary_pct (partial_rotary_factor) = %v, expected a value in (0, 1]", c.RotaryPct)
 	}
 	if r := c.RotaryDims(); r < 2 || r%2 != 0 {
-		return fmt.Errorf("config: rotary dims int(head_dim %d * rotary_pct %v) = %d, expected an even number >= 2", c.HeadDim(), c.RotaryPct, r)
+		return fmt.Errorf("rotary dims int(head_dim %d * rotary_pct %v) = %d, expected an even number >= 2", c.HeadDim(), c.RotaryPct, r)
 	}
 	if !(c.RotaryBase > 0) {
-		return fmt.Errorf("config: %s = %v, expected > 0", s.field("rotary_emb_base (rope_theta)"), c.RotaryBase)
+		return fmt.Errorf("%s = %v, expected > 0", s.field("rotary_emb_base (rope_theta)"), c.RotaryBase)
 	}
 	rs := c.RopeScaling
 	switch rs.Type {
@@ -110,17 +110,17 @@ func (c Config) validateRope(s *archSpec) error {
 		return nil
 	case "linear", "llama3":
 	default:
-		return fmt.Errorf("config: rope_scaling.rope_type %q is not supported, expected \"default\", \"linear\" or \"llama3\"", rs.Type)
+		return fmt.Errorf("rope_scaling.rope_type %q is not supported, expected \"default\", \"linear\" or \"llama3\"", rs.Type)
 	}
 	if !(rs.Factor > 0) {
-		return fmt.Errorf("config: rope_scaling.factor = %v, expected > 0", rs.Factor)
+		return fmt.Errorf("rope_scaling.factor = %v, expected > 0", rs.Factor)
 	}
 	if rs.Type == "llama3" {
 		if !(rs.LowFreqFactor > 0) || !(rs.HighFreqFactor > rs.LowFreqFactor) {
-			return fmt.Errorf("config: rope_scaling low_freq_factor %v, high_freq_factor %v, expected 0 < low < high", rs.LowFreqFactor, rs.HighFreqFactor)
+			return fmt.Errorf("rope_scaling low_freq_factor %v, high_freq_factor %v, expected 0 < low < high", rs.LowFreqFactor, rs.HighFreqFactor)
 		}
 		if rs.OriginalMaxPositionEmbeddings <= 0 {
-			return fmt.Errorf("config: rope_scaling.original_max_position_embeddings = %d, expected > 0", rs.OriginalMaxPositionEmbeddings)
+			return fmt.Errorf("rope_scaling.original_max_position_embeddings = %d, expected > 0", rs.OriginalMaxPositionEmbeddings)
 		}
 	}
 	return nil

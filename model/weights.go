@@ -34,17 +34,17 @@ func (w Weights) Check(c Config) error {
 		want[s.Name] = true
 		t, ok := w[s.Name]
 		if !ok {
-			return fmt.Errorf("weights: tensor %s is missing, expected shape %v", s.Name, s.Shape)
+			return fmt.Errorf("tensor %s is missing, expected shape %v", s.Name, s.Shape)
 		}
 		if !slices.Equal(t.Shape, s.Shape) {
-			return fmt.Errorf("weights: tensor %s has shape %v, expected %v", s.Name, t.Shape, s.Shape)
+			return fmt.Errorf("tensor %s has shape %v, expected %v", s.Name, t.Shape, s.Shape)
 		}
 		if len(t.Data) != s.Size() {
-			return fmt.Errorf("weights: tensor %s has %d values, expected %d", s.Name, len(t.Data), s.Size())
+			return fmt.Errorf("tensor %s has %d values, expected %d", s.Name, len(t.Data), s.Size())
 		}
 		for i, v := range t.Data {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("weights: tensor %s has a non-finite value %v at index %d", s.Name, v, i)
+				return fmt.Errorf("tensor %s has a non-finite value %v at index %d", s.Name, v, i)
 			}
 		}
 	}
@@ -56,7 +56,7 @@ func (w Weights) Check(c Config) error {
 	}
 	if len(extra) > 0 {
 		slices.Sort(extra)
-		return fmt.Errorf("weights: unexpected tensor %s (not a parameter of this config)", extra[0])
+		return fmt.Errorf("unexpected tensor %s (not a parameter of this config)", extra[0])
 	}
 	return nil
 }

@@ -10,11 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/sinktrain/sinktrain/infer"
 	"github.com/sinktrain/sinktrain/internal/fsutil"
+	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
@@ -22,7 +23,7 @@ import (
 // NamedModel is one --model NAME=CKPT argument of compare.
 type NamedModel struct {
 	Name string // the table row label
-	Path string // a run/checkpoint directory or a plain HF GPT-NeoX folder
+	Path string // a run/checkpoint directory or a plain Hugging Face model folder
 }
 
 // ParseNamedModel parses "NAME=CKPT".
@@ -30,10 +31,10 @@ func ParseNamedModel(s string) (NamedModel, error) {
 	name, path, ok := strings.Cut(s, "=")
 	name, path = strings.TrimSpace(name), strings.TrimSpace(path)
 	if !ok || name == "" || path == "" {
-		return NamedModel{}, fmt.Errorf("--model %q: expected NAME=CKPT (e.g. vanilla=runs/vanilla)", s)
+		return NamedModel{}, input.Errorf("Models", "model", strconv.Quote(s), "expected NAME=CKPT (e.g. vanilla=runs/vanilla)")
 	}
 	if strings.ContainsAny(name, "|\n\r") {
-		return NamedModel{}, fmt.Errorf("--model %q: NAME must not contain '|' or a newline (it labels a Markdown table row)", s)
+		return NamedModel{}, input.Errorf("Models", "model", strconv.Quote(s), "NAME must not contain '|' or a newline (it labels a Markdown table row)")
 	}
 	return NamedModel{Name: name, Path: path}, nil
 }
@@ -41,13 +42,10 @@ func ParseNamedModel(s string) (NamedModel, error) {
 // CompareOptions configures Compare (sinktrain compare).
 type CompareOptions struct {
 	Models                   []NamedModel
-	Text                     string   // a text file, tokenized; each model's sinks are prepended
-	IDs                      string   // or a file of whitespace-separated token ids, fed verbatim
-	Data                     string   // or a prepared dataset directory / .arrow file (its val split)
-	Caches                   []string // cache specs (ParseCacheSpec syntax), the table's columns
+	Source                            // the stream; each model's sinks are prepended to text and data
+	Caches                   []string // cache specs (infer.ParseCacheSpec syntax), the table's columns
 	Out                      string   // output directory
 	AllowDifferentTokenizers bool     // compare models whose tokenizer.json differ
-	MaxTokens                int      // stop after this many stream tokens (0: all)
 	Jobs                     int      // (model, spec) passes run at once (0: GOMAXPROCS); results do not depend on it
 	Progress                 io.Writer
 	Stdout                   io.Writer // where the table is printed (nil: os.Stdout)
@@ -80,12 +78,11 @@ func Compare(ctx context.Context, o *CompareOptions) error {
 	}
 	stage, err := cmpNewStage(o.Out)
 	if err != nil {
-		return fmt.Errorf("compare: %w", err)
+		return err
 	}
 	defer stage.abort()
 
-	src := o.Text + o.IDs + o.Data // exactly one is set
-	res := &CompareResults{Source: src, MaxTokens: o.MaxTokens, Caches: o.Caches, Models: models}
+	res := &CompareResults{Source: o.Source.Name(), MaxTokens: o.MaxTokens, Caches: o.Caches, Models: models}
 	jobs := o.Jobs
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
@@ -104,45 +101,36 @@ func Compare(ctx context.Context, o *CompareOptions) error {
 	wg.Wait()
 	for i, m := range o.Models {
 		if errs[i] != nil {
-			return fmt.Errorf("compare: model %s: %w", m.Name, errs[i])
+			return fmt.Errorf("model %s: %w", m.Name, errs[i])
 		}
 		res.Results = append(res.Results, per[i]...)
 	}
-	if err := stage.finish(func() error { return cmpWriteAll(stage, res) }, o.Stdout, res.Table()); err != nil {
-		return fmt.Errorf("compare: %w", err)
-	}
-	return nil
+	return stage.finish(func() error { return cmpWriteAll(stage, res) }, o.Stdout, res.Table())
 }
 
 func (o *CompareOptions) validate() error {
 	if len(o.Models) == 0 {
-		return fmt.Errorf("compare: no --model given, expected at least one NAME=CKPT")
+		return input.Errorf("Models", "models", "", "none given, expected at least one NAME=CKPT")
 	}
 	seen := map[string]bool{}
 	for _, m := range o.Models {
 		if seen[m.Name] {
-			return fmt.Errorf("compare: duplicate model name %q in --model, expected unique names", m.Name)
+			return input.Errorf("Models", "model name", strconv.Quote(m.Name), "given twice (duplicate model name), expected unique names")
 		}
 		seen[m.Name] = true
 	}
-	if n := cmpCountSet(o.Text, o.IDs, o.Data); n != 1 {
-		return fmt.Errorf("compare: expected exactly one of --text FILE, --ids FILE or --data DIR, got %d", n)
+	if err := o.Source.check(); err != nil {
+		return err
 	}
-	if len(o.Caches) == 0 {
-		return fmt.Errorf("compare: no --cache given, expected at least one SPEC (e.g. 4+252, dense, recompute:256)")
+	if _, err := parseSpecs(o.Caches); err != nil {
+		return err
 	}
 	seenC := map[string]bool{}
 	for _, c := range o.Caches {
-		if _, err := infer.ParseCacheSpec(c); err != nil {
-			return fmt.Errorf("compare: --cache: %w", err)
-		}
 		if seenC[c] {
-			return fmt.Errorf("compare: duplicate --cache %s", c)
+			return input.Errorf("Cache", "cache spec", strconv.Quote(c), "given twice")
 		}
 		seenC[c] = true
-	}
-	if o.MaxTokens < 0 {
-		return fmt.Errorf("compare: --max-tokens %d, expected ≥ 0", o.MaxTokens)
 	}
 	return nil
 }
@@ -154,12 +142,12 @@ func cmpDescribeModels(ms []NamedModel, allowDiff bool) ([]CompareModel, error) 
 	for _, m := range ms {
 		cfg, err := cmpReadConfig(m.Path)
 		if err != nil {
-			return nil, fmt.Errorf("compare: model %s: %w", m.Name, err)
+			return nil, fmt.Errorf("model %s: %w", m.Name, err)
 		}
 		tokPath := filepath.Join(m.Path, "tokenizer.json")
 		sum, err := cmpFileSHA256(tokPath)
 		if err != nil {
-			return nil, fmt.Errorf("compare: model %s: %w", m.Name, err)
+			return nil, fmt.Errorf("model %s: %w", m.Name, err)
 		}
 		att := cfg.Attention
 		if att == "" {
@@ -167,7 +155,7 @@ func cmpDescribeModels(ms []NamedModel, allowDiff bool) ([]CompareModel, error) 
 		}
 		cm := CompareModel{Name: m.Name, Checkpoint: m.Path, Attention: string(att), Sinks: len(cfg.SinkIDs), TokenizerSHA256: sum}
 		if len(out) > 0 && sum != out[0].TokenizerSHA256 && !allowDiff {
-			return nil, fmt.Errorf("compare: model %s (%s) has a different tokenizer.json than model %s (%s): perplexities would not be comparable; pass --allow-different-tokenizers to compare anyway",
+			return nil, fmt.Errorf("model %s (%s) has a different tokenizer.json than model %s (%s): perplexities would not be comparable (allow different tokenizers to compare anyway)",
 				m.Name, tokPath, out[0].Name, filepath.Join(out[0].Checkpoint, "tokenizer.json"))
 		}
 		out = append(out, cm)
@@ -178,12 +166,12 @@ func cmpDescribeModels(ms []NamedModel, allowDiff bool) ([]CompareModel, error) 
 func cmpFileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("tokenizer: %w", err)
+		return "", err
 	}
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("tokenizer: read %s: %w", path, err)
+		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -221,22 +209,11 @@ func cmpReadConfig(dir string) (model.Config, error) {
 	p := filepath.Join(dir, "config.json")
 	b, err := os.ReadFile(p)
 	if err != nil {
-		return model.Config{}, fmt.Errorf("load model: %w", err)
+		return model.Config{}, err
 	}
 	cfg, _, err := model.ParseConfig(b)
 	if err != nil {
 		return model.Config{}, fmt.Errorf("%s: %w", p, err)
 	}
 	return cfg, nil
-}
-
-// cmpCountSet counts the non-empty strings.
-func cmpCountSet(ss ...string) int {
-	n := 0
-	for _, s := range ss {
-		if s != "" {
-			n++
-		}
-	}
-	return n
 }

@@ -13,8 +13,7 @@ import (
 const cmpRollingPoints = 400
 
 // cmpEvalModel streams one model under every cache spec of o, through the
-// same stream construction and Score as EvalStream (so the numbers are
-// eval stream's), recording the rolling perplexity for the plot. The specs
+// same Source and Score as EvalStream (so the numbers are eval stream's), recording the rolling perplexity for the plot. The specs
 // run concurrently, each holding a slot of sem while it streams; results
 // keep the order of o.Caches.
 func cmpEvalModel(ctx context.Context, o *CompareOptions, nm NamedModel, sem chan struct{}) ([]CompareResult, error) {
@@ -22,17 +21,14 @@ func cmpEvalModel(ctx context.Context, o *CompareOptions, nm NamedModel, sem cha
 	if err != nil {
 		return nil, err
 	}
-	eo := &infer.EvalOptions{Model: nm.Path, Text: o.Text, IDs: o.IDs, Data: o.Data, MaxTokens: o.MaxTokens}
-	s, closeStream, err := eo.Stream(m)
+	s, closeStream, err := o.Source.Open(nm.Path, m)
 	if err != nil {
 		return nil, err
 	}
 	defer closeStream()
-	specs := make([]infer.CacheSpec, len(o.Caches))
-	for i, c := range o.Caches {
-		if specs[i], err = infer.ParseCacheSpec(c); err != nil {
-			return nil, fmt.Errorf("--cache: %w", err)
-		}
+	specs, err := parseSpecs(o.Caches)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]CompareResult, len(specs))
 	errs := make([]error, len(specs))
@@ -44,14 +40,15 @@ func cmpEvalModel(ctx context.Context, o *CompareOptions, nm NamedModel, sem cha
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			roll := newCmpRoller(cmpRollingWindow, max(1, (s.Len()-1)/cmpRollingPoints))
-			p := infer.NewProgress(o.Progress, "compare "+nm.Name+" "+spec.String(), s.Len()-1)
-			r, err := infer.Score(ctx, m, spec, s, roll.add, p.SetDone)
+			p := newProgress(o.Progress, "compare "+nm.Name+" "+spec.String(), s.Len()-1)
+			sc, err := infer.Score(ctx, m, spec, s, infer.ScoreOptions{OnNLL: roll.add, OnProgress: p.setDone})
 			p.Finish()
 			if err != nil {
-				errs[i] = fmt.Errorf("--cache %s: %w", o.Caches[i], err)
+				errs[i] = fmt.Errorf("cache %s: %w", o.Caches[i], err)
 				return
 			}
 			roll.finish()
+			r := newResult(spec, sc)
 			out[i] = CompareResult{
 				Model: nm.Name, Cache: o.Caches[i], Tokens: r.Tokens, NLL: r.NLL, PPL: r.PPL, TokS: r.TokS, PeakRSSMB: r.PeakRSSMB,
 				RollingWindow: cmpRollingWindow, RollingIndex: roll.idx, Rolling: roll.ppl,

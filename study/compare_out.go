@@ -1,12 +1,12 @@
 package study
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/sinktrain/sinktrain/internal/fsutil"
+	"github.com/sinktrain/sinktrain/internal/input"
 )
 
 // cmpStage is an output directory under construction: every file is written
@@ -22,38 +22,29 @@ type cmpStage struct {
 // unwritable --out fails at once.
 func cmpNewStage(out string) (*cmpStage, error) {
 	if out == "" {
-		return nil, fmt.Errorf("--out: no output directory given")
+		return nil, input.Errorf("Out", "output directory", "", "none given")
 	}
 	out = filepath.Clean(out)
 	if fi, err := os.Stat(out); err == nil {
 		if !fi.IsDir() {
-			return nil, fmt.Errorf("--out %s: exists and is not a directory", out)
+			return nil, input.Errorf("Out", "output directory", out, "exists and is not a directory")
 		}
 		probe, err := os.CreateTemp(out, ".probe-*")
 		if err != nil {
-			return nil, fmt.Errorf("--out %s: directory is not writable: %w", out, cmpUnwrapPath(err))
+			return nil, input.Errorf("Out", "output directory", out, "not writable: %w", fsutil.Cause(err))
 		}
 		probe.Close()
 		os.Remove(probe.Name())
 	}
 	parent := filepath.Dir(out)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("--out %s: cannot create parent directory: %w", out, cmpUnwrapPath(err))
+		return nil, input.Errorf("Out", "output directory", out, "cannot create its parent: %w", fsutil.Cause(err))
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(out)+".tmp-*")
 	if err != nil {
-		return nil, fmt.Errorf("--out %s: not writable: %w", out, cmpUnwrapPath(err))
+		return nil, input.Errorf("Out", "output directory", out, "not writable: %w", fsutil.Cause(err))
 	}
 	return &cmpStage{out: out, tmp: tmp}, nil
-}
-
-// cmpUnwrapPath drops the path from *os.PathError so that error lines name
-// the path once.
-func cmpUnwrapPath(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }
 
 // path returns where file name is staged.
@@ -65,20 +56,20 @@ func (s *cmpStage) path(name string) string { return filepath.Join(s.tmp, name) 
 func (s *cmpStage) commit() error {
 	if _, err := os.Stat(s.out); os.IsNotExist(err) {
 		if err := os.Chmod(s.tmp, 0o755); err != nil {
-			return fmt.Errorf("--out %s: %w", s.out, err)
+			return input.New("Out", "output directory", s.out, fsutil.Cause(err))
 		}
 		if err := os.Rename(s.tmp, s.out); err != nil {
-			return fmt.Errorf("--out %s: %w", s.out, cmpUnwrapPath(err))
+			return input.New("Out", "output directory", s.out, fsutil.Cause(err))
 		}
 		return fsutil.SyncDir(filepath.Dir(s.out))
 	}
 	entries, err := os.ReadDir(s.tmp)
 	if err != nil {
-		return fmt.Errorf("--out %s: %w", s.out, err)
+		return input.New("Out", "output directory", s.out, fsutil.Cause(err))
 	}
 	for _, e := range entries {
 		if err := os.Rename(filepath.Join(s.tmp, e.Name()), filepath.Join(s.out, e.Name())); err != nil {
-			return fmt.Errorf("--out %s: %w", s.out, err)
+			return input.New("Out", "output directory", s.out, fsutil.Cause(err))
 		}
 	}
 	if err := fsutil.SyncDir(s.out); err != nil {

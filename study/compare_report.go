@@ -12,6 +12,7 @@ import (
 
 	"github.com/sinktrain/sinktrain/infer"
 	"github.com/sinktrain/sinktrain/internal/fsutil"
+	"github.com/sinktrain/sinktrain/internal/input"
 )
 
 // ReportOptions configures RenderResults (sinktrain compare report), which
@@ -39,21 +40,24 @@ const cmpHurtThreshold = 0.01
 // whether (and by how much) evicting the first tokens hurts it. The plots
 // are copied into o.Assets.
 func RenderResults(o *ReportOptions) error {
-	if o.Compare == "" || o.Out == "" {
-		return fmt.Errorf("report: --compare DIR and --out FILE are required")
+	if o.Compare == "" {
+		return input.Errorf("Compare", "compare directory", "", "none given")
+	}
+	if o.Out == "" {
+		return input.Errorf("Out", "report file", "", "none given")
 	}
 	var res CompareResults
 	if err := cmpReadJSON(filepath.Join(o.Compare, CompareJSON), &res); err != nil {
-		return fmt.Errorf("report: %w", err)
+		return err
 	}
 	reps := map[string]*AttentionReport{}
 	for _, in := range o.Inspect {
 		if res.model(in.Name) == nil {
-			return fmt.Errorf("report: --inspect %s=%s: no model %q in %s", in.Name, in.Path, in.Name, filepath.Join(o.Compare, CompareJSON))
+			return input.Errorf("Inspect", "inspect output", in.Name+"="+in.Path, "no model %q in %s", in.Name, filepath.Join(o.Compare, CompareJSON))
 		}
 		var r AttentionReport
 		if err := cmpReadJSON(filepath.Join(in.Path, InspectJSON), &r); err != nil {
-			return fmt.Errorf("report: %w", err)
+			return err
 		}
 		reps[in.Name] = &r
 	}
@@ -63,10 +67,10 @@ func RenderResults(o *ReportOptions) error {
 	}
 	rel, err := filepath.Rel(filepath.Dir(o.Out), assets)
 	if err != nil {
-		return fmt.Errorf("report: --assets %s: %w", assets, err)
+		return input.New("Assets", "assets directory", assets, err)
 	}
 	if err := os.MkdirAll(assets, 0o755); err != nil {
-		return fmt.Errorf("report: %w", err)
+		return input.File("Assets", "assets directory", assets, err)
 	}
 	copies := [][2]string{{filepath.Join(o.Compare, ComparePlot), ComparePlot}}
 	for _, in := range o.Inspect {
@@ -79,7 +83,7 @@ func RenderResults(o *ReportOptions) error {
 	}
 	for _, c := range copies {
 		if err := cmpCopyFile(c[0], filepath.Join(assets, c[1])); err != nil {
-			return fmt.Errorf("report: %w", err)
+			return err
 		}
 	}
 	md := res.report(reps, o, filepath.ToSlash(rel))
@@ -240,7 +244,7 @@ func cmpReadJSON(path string, v any) error {
 		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, input.JSON(err))
 	}
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sinktrain/sinktrain/infer"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
@@ -31,16 +30,16 @@ func cmpWriteIDs(t *testing.T, n int) string {
 }
 
 // cmpEvalStreamJSON runs EvalStream --json and returns its results by cache.
-func cmpEvalStreamJSON(t *testing.T, o infer.EvalOptions) map[string]infer.Result {
+func cmpEvalStreamJSON(t *testing.T, o EvalOptions) map[string]Result {
 	t.Helper()
 	var out bytes.Buffer
 	o.JSON, o.Out = true, &out
-	if err := infer.EvalStream(context.Background(), &o); err != nil {
+	if err := EvalStream(context.Background(), &o); err != nil {
 		t.Fatal(err)
 	}
-	res := map[string]infer.Result{}
+	res := map[string]Result{}
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		var r infer.Result
+		var r Result
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			t.Fatalf("eval stream --json line %q: %v", line, err)
 		}
@@ -61,7 +60,7 @@ func TestCompareEqualsEvalStream(t *testing.T) {
 	var stdout bytes.Buffer
 	err := Compare(context.Background(), &CompareOptions{
 		Models: []NamedModel{{Name: "vanilla", Path: vanilla}, {Name: "sinks2", Path: sinks2}},
-		IDs:    ids, Caches: caches, Out: out, MaxTokens: 120, Stdout: &stdout,
+		Source: Source{IDs: ids, MaxTokens: 120}, Caches: caches, Out: out, Stdout: &stdout,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +77,7 @@ func TestCompareEqualsEvalStream(t *testing.T) {
 		t.Errorf("printed table differs from table.md")
 	}
 	for _, m := range []NamedModel{{Name: "vanilla", Path: vanilla}, {Name: "sinks2", Path: sinks2}} {
-		want := cmpEvalStreamJSON(t, infer.EvalOptions{Model: m.Path, IDs: ids, Caches: caches, MaxTokens: 120})
+		want := cmpEvalStreamJSON(t, EvalOptions{Model: m.Path, Source: Source{IDs: ids, MaxTokens: 120}, Caches: caches})
 		row := ""
 		for _, c := range caches {
 			got := res.Result(m.Name, c)
@@ -117,19 +116,19 @@ func TestCompareBadInput(t *testing.T) {
 	notDir := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(notDir, nil, 0o644)
 	good := func() *CompareOptions {
-		return &CompareOptions{Models: []NamedModel{{"a", a}, {"b", b}}, IDs: ids, Caches: []string{"0+8"}, Out: filepath.Join(t.TempDir(), "o"), Stdout: &bytes.Buffer{}}
+		return &CompareOptions{Models: []NamedModel{{"a", a}, {"b", b}}, Source: Source{IDs: ids}, Caches: []string{"0+8"}, Out: filepath.Join(t.TempDir(), "o"), Stdout: &bytes.Buffer{}}
 	}
 	tests := []struct {
 		name    string
 		edit    func(*CompareOptions)
 		wantErr string
 	}{
-		{"duplicate names", func(o *CompareOptions) { o.Models[1].Name = "a" }, `duplicate model name "a"`},
+		{"duplicate names", func(o *CompareOptions) { o.Models[1].Name = "a" }, `model name "a": given twice (duplicate model name)`},
 		{"different tokenizers", func(o *CompareOptions) { o.Models[1].Path = other }, "different tokenizer.json"},
-		{"unwritable out", func(o *CompareOptions) { o.Out = filepath.Join(notDir, "sub", "o") }, "--out"},
+		{"unwritable out", func(o *CompareOptions) { o.Out = filepath.Join(notDir, "sub", "o") }, "output directory " + filepath.Join(notDir, "sub", "o") + ": cannot create its parent"},
 		{"out is a file", func(o *CompareOptions) { o.Out = notDir }, "not a directory"},
 		{"bad spec", func(o *CompareOptions) { o.Caches = []string{"4+"} }, "cache spec"},
-		{"no source", func(o *CompareOptions) { o.IDs = "" }, "exactly one of"},
+		{"no source", func(o *CompareOptions) { o.IDs = "" }, "expected exactly one token source"},
 		{"missing model", func(o *CompareOptions) { o.Models[0].Path = filepath.Join(a, "nope") }, "model a"},
 	}
 	for _, tt := range tests {
@@ -165,7 +164,7 @@ func TestCompareTextEqualsEvalStream(t *testing.T) {
 	caches := []string{"0+24", "1+23", "dense"}
 	out := filepath.Join(t.TempDir(), "cmp")
 	models := []NamedModel{{Name: "sink1", Path: sink1}, {Name: "softmax1", Path: zero}}
-	if err := Compare(context.Background(), &CompareOptions{Models: models, Text: text, Caches: caches, Out: out, MaxTokens: 200, Stdout: &bytes.Buffer{}}); err != nil {
+	if err := Compare(context.Background(), &CompareOptions{Models: models, Source: Source{Text: text, MaxTokens: 200}, Caches: caches, Out: out, Stdout: &bytes.Buffer{}}); err != nil {
 		t.Fatal(err)
 	}
 	var res CompareResults
@@ -173,7 +172,7 @@ func TestCompareTextEqualsEvalStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range models {
-		want := cmpEvalStreamJSON(t, infer.EvalOptions{Model: m.Path, Text: text, Caches: caches, MaxTokens: 200})
+		want := cmpEvalStreamJSON(t, EvalOptions{Model: m.Path, Source: Source{Text: text, MaxTokens: 200}, Caches: caches})
 		for _, c := range caches {
 			got, w := res.Result(m.Name, c), want[c]
 			if got == nil || got.Tokens != w.Tokens || got.NLL != w.NLL || got.PPL != w.PPL {

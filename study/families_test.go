@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sinktrain/sinktrain/infer"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
@@ -24,7 +23,7 @@ func TestCompareLlamaBesideGPTNeoX(t *testing.T) {
 	ids := cmpWriteIDs(t, 120)
 	caches := []string{"0+16", "2+14", "dense", "recompute:16"}
 	out := filepath.Join(t.TempDir(), "cmp")
-	if err := Compare(context.Background(), &CompareOptions{Models: models, IDs: ids, Caches: caches, Out: out, Stdout: &bytes.Buffer{}}); err != nil {
+	if err := Compare(context.Background(), &CompareOptions{Models: models, Source: Source{IDs: ids}, Caches: caches, Out: out, Stdout: &bytes.Buffer{}}); err != nil {
 		t.Fatal(err)
 	}
 	var res CompareResults
@@ -32,7 +31,7 @@ func TestCompareLlamaBesideGPTNeoX(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range models {
-		want := cmpEvalStreamJSON(t, infer.EvalOptions{Model: m.Path, IDs: ids, Caches: caches})
+		want := cmpEvalStreamJSON(t, EvalOptions{Model: m.Path, Source: Source{IDs: ids}, Caches: caches})
 		for _, c := range caches {
 			got := res.Result(m.Name, c)
 			if got == nil {

@@ -11,12 +11,13 @@ import (
 
 	"github.com/sinktrain/sinktrain/infer"
 	"github.com/sinktrain/sinktrain/internal/fsutil"
+	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
 // InspectOptions configures InspectAttention (sinktrain inspect attention).
 type InspectOptions struct {
-	Model   string  // run/checkpoint directory or plain HF GPT-NeoX folder
+	Model   string  // run/checkpoint directory or plain Hugging Face model folder
 	Text    string  // a text file: tokenized, the model's sinks prepended
 	IDs     string  // or a file of whitespace-separated token ids, fed verbatim
 	Tokens  int     // analyse the first N tokens of the stream (default 256)
@@ -63,40 +64,41 @@ func InspectAttention(ctx context.Context, o *InspectOptions) error {
 		o.Epsilon = DefaultInspectEpsilon
 	}
 	if o.Model == "" {
-		return fmt.Errorf("inspect: --model is required")
+		return input.Errorf("Model", "model", "", "none given")
 	}
 	if (o.Text == "") == (o.IDs == "") {
-		return fmt.Errorf("inspect: expected exactly one of --text FILE or --ids FILE")
+		return fmt.Errorf("expected exactly one token source (a text file or an ids file)")
 	}
 	if o.Tokens < 2 {
-		return fmt.Errorf("inspect: --tokens %d, expected ≥ 2", o.Tokens)
+		return input.Errorf("Tokens", "tokens", strconv.Itoa(o.Tokens), "expected ≥ 2")
 	}
 	if !(o.Epsilon > 0 && o.Epsilon < 1) {
-		return fmt.Errorf("inspect: --epsilon %v, expected a value in (0, 1)", o.Epsilon)
+		return input.Errorf("Epsilon", "epsilon", fmt.Sprint(o.Epsilon), "expected a value in (0, 1)")
 	}
 	m, err := infer.LoadModel(o.Model)
 	if err != nil {
-		return fmt.Errorf("inspect: %w", err)
+		return err
 	}
-	ids, src, err := inspLoadTokens(o, m)
+	ids, err := inspLoadTokens(o, m)
 	if err != nil {
-		return fmt.Errorf("inspect: %w", err)
+		return err
 	}
+	src := o.Text + o.IDs
 	if len(ids) > o.Tokens {
 		ids = ids[:o.Tokens]
 	}
 	if len(ids) < 2 {
-		return fmt.Errorf("inspect: %s has %d tokens, expected at least 2", src, len(ids))
+		return fmt.Errorf("%s has %d tokens, expected at least 2", src, len(ids))
 	}
 	stage, err := cmpNewStage(o.Out)
 	if err != nil {
-		return fmt.Errorf("inspect: %w", err)
+		return err
 	}
 	defer stage.abort()
 
 	stats, err := AttentionStats(ctx, m, ids, o.Epsilon)
 	if err != nil {
-		return fmt.Errorf("inspect: %w", err)
+		return err
 	}
 	att := m.Config.Attention
 	if att == "" {
@@ -107,7 +109,7 @@ func InspectAttention(ctx context.Context, o *InspectOptions) error {
 		rep.SinkIDs = []int{}
 	}
 	if err := stage.finish(func() error { return inspWriteAll(stage, rep) }, o.Stdout, rep.Summary()); err != nil {
-		return fmt.Errorf("inspect: %w", err)
+		return err
 	}
 	return nil
 }

@@ -97,7 +97,7 @@ func TestInspectAttention(t *testing.T) {
 	if !strings.Contains(stdout.String(), "Sink_k^0.3") {
 		t.Errorf("summary lacks Sink_k^ε:\n%s", stdout.String())
 	}
-	if err := InspectAttention(context.Background(), &InspectOptions{Model: dir, IDs: ids, Out: out, Epsilon: 2}); err == nil || !strings.Contains(err.Error(), "--epsilon") {
+	if err := InspectAttention(context.Background(), &InspectOptions{Model: dir, IDs: ids, Out: out, Epsilon: 2}); err == nil || !strings.Contains(err.Error(), "epsilon 2: expected a value in (0, 1)") {
 		t.Errorf("epsilon 2: error %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(out, InspectJSON)); err != nil {

@@ -3,15 +3,14 @@ package study
 import "github.com/sinktrain/sinktrain/infer"
 
 // inspLoadTokens reads the analysed stream exactly as eval stream builds
-// it (--ids verbatim, --text tokenized with the model's tokenizer and its
-// sinks prepended) and returns its first o.Tokens tokens and a source label.
-func inspLoadTokens(o *InspectOptions, m *infer.Model) ([]int32, string, error) {
-	eo := &infer.EvalOptions{Model: o.Model, Text: o.Text, IDs: o.IDs, MaxTokens: o.Tokens}
-	s, closeStream, err := eo.Stream(m)
+// it (ids verbatim, text tokenized with the model's tokenizer and its sinks
+// prepended) and returns its first o.Tokens tokens.
+func inspLoadTokens(o *InspectOptions, m *infer.Model) ([]int32, error) {
+	src := Source{Text: o.Text, IDs: o.IDs, MaxTokens: o.Tokens}
+	s, closeStream, err := src.Open(o.Model, m)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	defer closeStream()
-	src := o.Text + o.IDs
-	return s.Window(0, min(s.Len(), o.Tokens), nil), src, nil
+	return s.Window(0, min(s.Len(), o.Tokens), nil), nil
 }

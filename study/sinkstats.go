@@ -67,10 +67,10 @@ func newSinkAccum(layers, heads, tokens int) *sinkAccum {
 // for keys j = 0..i (dense causal attention).
 func (a *sinkAccum) add(layer, head, i int, row []float32) error {
 	if layer < 0 || layer >= a.layers || head < 0 || head >= a.heads || i < 0 || i >= a.tokens {
-		return fmt.Errorf("inspect: attention row (layer %d, head %d, query %d) outside [%d, %d, %d]", layer, head, i, a.layers, a.heads, a.tokens)
+		return fmt.Errorf("attention row (layer %d, head %d, query %d) outside [%d, %d, %d]", layer, head, i, a.layers, a.heads, a.tokens)
 	}
 	if len(row) != i+1 {
-		return fmt.Errorf("inspect: attention row of query %d has %d keys, expected %d (dense causal attention)", i, len(row), i+1)
+		return fmt.Errorf("attention row of query %d has %d keys, expected %d (dense causal attention)", i, len(row), i+1)
 	}
 	var s float64
 	for _, p := range row {
@@ -95,7 +95,7 @@ func (a *sinkAccum) add(layer, head, i int, row []float32) error {
 // been added exactly once.
 func (a *sinkAccum) stats(eps float64) (*SinkStats, error) {
 	if want := a.layers * a.heads * a.tokens; a.rows != want {
-		return nil, fmt.Errorf("inspect: got %d attention rows, expected %d (layers × heads × tokens)", a.rows, want)
+		return nil, fmt.Errorf("got %d attention rows, expected %d (layers × heads × tokens)", a.rows, want)
 	}
 	s := &SinkStats{Layers: a.layers, Heads: a.heads, Tokens: a.tokens, Epsilon: eps,
 		RowSumMin: a.rowMin, RowSumMax: a.rowMax, SinkRate: make([]float64, SinkPositions)}

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/sinktrain/sinktrain/configs"
+	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
@@ -213,10 +214,10 @@ func (c *Config) SetAll(sets []string) error {
 	for _, kv := range sets {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			return fmt.Errorf("--set %q: expected key=value", kv)
+			return input.Errorf("Set", "override", strconv.Quote(kv), "expected key=value")
 		}
 		if err := c.Set(strings.TrimSpace(k), v); err != nil {
-			return fmt.Errorf("--set: %w", err)
+			return input.New("Set", "override", strconv.Quote(kv), err)
 		}
 	}
 	return nil
@@ -227,7 +228,7 @@ func (c *Config) SetAll(sets []string) error {
 func (c *Config) ApplyJSON(name string, b []byte) error {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("config %s: %w", name, err)
+		return input.New("Config", "config", name, input.JSON(err))
 	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -237,11 +238,11 @@ func (c *Config) ApplyJSON(name string, b []byte) error {
 	for _, k := range keys {
 		f, ok := c.field(k)
 		if !ok {
-			return fmt.Errorf("config %s: %w", name, unknownKey(k))
+			return input.New("Config", "config", name, unknownKey(k))
 		}
 		d := json.NewDecoder(bytes.NewReader(m[k]))
 		if err := d.Decode(f.Addr().Interface()); err != nil {
-			return fmt.Errorf("config %s: key %s: %s is not %s", name, k, m[k], jsonType(f.Type()))
+			return input.Errorf("Config", "config", name, "key %s: %s is not %s", k, m[k], jsonType(f.Type()))
 		}
 	}
 	return nil
@@ -278,9 +279,9 @@ func (c *Config) ApplyPreset(nameOrPath string) error {
 		b, err = os.ReadFile(nameOrPath)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && filepath.Ext(nameOrPath) == "" {
-				return fmt.Errorf("config %s: no such preset (known: %s) or file", nameOrPath, strings.Join(Presets(), ", "))
+				return input.Errorf("Config", "config", nameOrPath, "no such preset (known: %s) or file", strings.Join(Presets(), ", "))
 			}
-			return fmt.Errorf("config: %w", err)
+			return input.File("Config", "config", nameOrPath, err)
 		}
 	}
 	return c.ApplyJSON(nameOrPath, b)
@@ -336,7 +337,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.MaxSteps == 0 && c.MaxTokens == 0 {
-		return errors.New("config: max_steps and max_tokens are both 0, expected one of them > 0")
+		return errors.New("config keys max_steps and max_tokens are both 0, expected one of them > 0")
 	}
 	if c.HiddenSize%c.NumHeads != 0 {
 		return fmt.Errorf("config key hidden_size = %d is not divisible by num_heads = %d", c.HiddenSize, c.NumHeads)
@@ -379,13 +380,13 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.BlockSize > c.MaxPositions || c.Sinks > c.MaxPositions-c.BlockSize { // no overflow
-		return fmt.Errorf("config: sinks + block_size = %d + %d exceeds max_position_embeddings = %d", c.Sinks, c.BlockSize, c.MaxPositions)
+		return fmt.Errorf("config keys sinks + block_size = %d + %d exceeds max_position_embeddings = %d", c.Sinks, c.BlockSize, c.MaxPositions)
 	}
 	if tps := float64(c.Batch) * float64(c.GradAccum) * float64(c.BlockSize); tps > maxTokensPerStep {
-		return fmt.Errorf("config: batch × grad_accum × block_size = %.4g tokens per step, expected at most %d", tps, int64(maxTokensPerStep))
+		return fmt.Errorf("config keys batch × grad_accum × block_size = %.4g tokens per step, expected at most %d", tps, int64(maxTokensPerStep))
 	}
 	if c.MaxTokens > math.MaxInt64/2 || c.MaxSteps > math.MaxInt32 {
-		return fmt.Errorf("config: max_tokens = %d or max_steps = %d is beyond any run, expected max_tokens ≤ 2^62 and max_steps ≤ 2^31-1", c.MaxTokens, c.MaxSteps)
+		return fmt.Errorf("config keys max_tokens = %d or max_steps = %d is beyond any run, expected max_tokens ≤ 2^62 and max_steps ≤ 2^31-1", c.MaxTokens, c.MaxSteps)
 	}
 	// The model's own checks (rotary dims, …) with a placeholder vocabulary.
 	if err := c.Model(1, nil).Validate(); err != nil {

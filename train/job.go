@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
+	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/model"
 )
 
@@ -37,7 +38,7 @@ type resumePoint struct {
 func findResume(out string) (*resumePoint, error) {
 	dir, _, err := checkpoint.LatestCheckpoint(out)
 	if err != nil {
-		return nil, fmt.Errorf("resume: %w", err)
+		return nil, err
 	}
 	if dir == "" {
 		return nil, nil
@@ -52,7 +53,7 @@ func findResume(out string) (*resumePoint, error) {
 // checkResumeConfig refuses a config whose model differs from the checkpoint's.
 func (r *resumePoint) checkConfig(cfg Config) error {
 	if d := modelMismatch(cfg, r.state.Config); d != "" {
-		return fmt.Errorf("resume: %s: the checkpoint does not match the configured model: %s", r.dir, d)
+		return fmt.Errorf("%s: the checkpoint does not match the configured model: %s", r.dir, d)
 	}
 	return nil
 }
@@ -61,14 +62,14 @@ func (r *resumePoint) checkConfig(cfg Config) error {
 // success or interruption.
 func (j *job) run(ctx context.Context) error {
 	if err := os.MkdirAll(j.out, 0o755); err != nil {
-		return fmt.Errorf("train: %w", err)
+		return input.File("Out", "run directory", j.out, err)
 	}
 	var w model.Weights
 	var err error
 	if j.resume != nil {
 		m, err := checkpoint.Load(j.resume.dir)
 		if err != nil {
-			return fmt.Errorf("resume: %w", err)
+			return err
 		}
 		if err := checkWeights(j.resume.dir, j.mcfg, m.Weights); err != nil {
 			return err
@@ -78,7 +79,7 @@ func (j *job) run(ctx context.Context) error {
 		return err
 	}
 	if err := w.Check(j.mcfg); err != nil {
-		return fmt.Errorf("train: initial weights: %w", err)
+		return fmt.Errorf("initial weights: %w", err)
 	}
 	t, err := newTrainer(j.cfg, j.mcfg, w, j.newGraph)
 	if err != nil {
@@ -90,17 +91,17 @@ func (j *job) run(ctx context.Context) error {
 	if r := j.resume; r != nil {
 		st := r.state
 		if err := t.opt.load(filepath.Join(r.dir, OptimizerFile), st.AdamStep); err != nil {
-			return fmt.Errorf("resume: %w", err)
+			return err
 		}
 		if err := t.src.RestoreState(st.Loader); err != nil {
-			return fmt.Errorf("resume: %s: %w", r.dir, err)
+			return fmt.Errorf("%s: %w", r.dir, err)
 		}
 		t.step, t.tokens, t.run.lastStep = st.Step, st.Tokens, st.Step
 		if err := truncateMetrics(metrics, st.Step); err != nil {
-			return fmt.Errorf("resume: %w", err)
+			return err
 		}
 	} else if err := os.Remove(metrics); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("train: %w", err)
+		return err
 	}
 	if t.log, err = newLogger(j.log, metrics); err != nil {
 		return err
@@ -122,7 +123,7 @@ func (j *job) run(ctx context.Context) error {
 	}
 	err = t.loop(ctx)
 	if errors.Is(err, errInterrupted) {
-		t.log.printf("interrupted at step %d; checkpoint %s written; resume with the same command plus --resume\n",
+		t.log.printf("interrupted at step %d; checkpoint %s written; resuming from it continues the run exactly\n",
 			t.step, checkpoint.CheckpointDir(j.out, t.step))
 		return nil
 	}

@@ -27,7 +27,7 @@ type logger struct {
 func newLogger(out io.Writer, metricsPath string) (*logger, error) {
 	f, err := os.OpenFile(metricsPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+		return nil, err
 	}
 	if out == nil {
 		out = io.Discard
@@ -57,7 +57,7 @@ func (l *logger) eta(step int) time.Duration {
 func (l *logger) metric(m metric) error {
 	b, _ := json.Marshal(m)
 	if _, err := l.metrics.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("train: write %s: %w", l.metrics.Name(), err)
+		return fmt.Errorf("write %s: %w", l.metrics.Name(), err)
 	}
 	l.lastTS = m.TokS
 	if l.bar == nil {

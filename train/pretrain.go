@@ -8,10 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/data"
 	"github.com/sinktrain/sinktrain/data/tokenizer"
+	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/model/graph"
 	"github.com/sinktrain/sinktrain/sinktoken"
@@ -52,7 +54,7 @@ func (o *Options) logWriter() io.Writer {
 // top of base (or of the resumed run's config).
 func (o *Options) resolve(base Config) (Config, *resumePoint, error) {
 	if o.Out == "" {
-		return Config{}, nil, errors.New("train: --out is required")
+		return Config{}, nil, input.Errorf("Out", "run directory", "", "none given")
 	}
 	var rp *resumePoint
 	if o.Resume {
@@ -61,14 +63,14 @@ func (o *Options) resolve(base Config) (Config, *resumePoint, error) {
 			return Config{}, nil, err
 		}
 		if rp == nil {
-			return Config{}, nil, fmt.Errorf("resume: no checkpoint-* directory in %s", o.Out)
+			return Config{}, nil, input.Errorf("Resume", "resume", "", "no checkpoint-* directory in %s", o.Out)
 		}
 		base = rp.state.Config
 	} else if dir, _, err := checkpoint.LatestCheckpoint(o.Out); err != nil || dir != "" {
 		if err != nil {
-			return Config{}, nil, fmt.Errorf("train: %w", err)
+			return Config{}, nil, err
 		}
-		return Config{}, nil, fmt.Errorf("train: %s already holds %s: add --resume to continue it, or choose another --out", o.Out, filepath.Base(dir))
+		return Config{}, nil, input.Errorf("Out", "run directory", o.Out, "already holds %s: resume it, or choose another run directory", filepath.Base(dir))
 	}
 	cfg, err := Resolve(base, o.Config, o.Set)
 	if err != nil {
@@ -91,18 +93,18 @@ func (o *Options) openData(ctx context.Context, cfg Config, tokenizerPath string
 		if _, err := os.Stat(filepath.Join(path, "manifest.json")); err != nil {
 			fmt.Fprintf(o.logWriter(), "preparing the embedded text into %s\n", path)
 			if err := os.MkdirAll(o.Out, 0o755); err != nil {
-				return nil, fmt.Errorf("train: %w", err)
+				return nil, input.File("Out", "run directory", o.Out, err)
 			}
 			po := &data.PrepareOptions{Out: path, VocabSize: cfg.VocabSize, Sinks: max(cfg.Sinks, embeddedSinks),
 				Tokenizer: tokenizerPath, ValFraction: data.DefaultValFraction, Progress: o.logWriter()}
 			if err := data.Prepare(ctx, po); err != nil {
-				return nil, fmt.Errorf("train: prepare the embedded text: %w", err)
+				return nil, fmt.Errorf("prepare the embedded text into %s: %v", path, err) // not the flags of prepare
 			}
 		}
 	}
 	ds, err := data.OpenDataset(path)
 	if err != nil {
-		return nil, fmt.Errorf("train: --data: %w", err)
+		return nil, input.File("Data", "dataset", path, err)
 	}
 	return ds, nil
 }
@@ -111,21 +113,21 @@ func (o *Options) openData(ctx context.Context, cfg Config, tokenizerPath string
 func sources(ds *data.Dataset, cfg Config, vocab int) (source, windows, error) {
 	tr, err := ds.Split("train")
 	if err != nil {
-		return nil, nil, fmt.Errorf("train: %w", err)
+		return nil, nil, err
 	}
 	if err := checkIDs(ds, "train", tr, vocab); err != nil {
 		return nil, nil, err
 	}
 	l, err := data.NewLoader(tr, cfg.BlockSize, cfg.Seed)
 	if err != nil {
-		return nil, nil, fmt.Errorf("train: %s: %w", ds.Path(), err)
+		return nil, nil, fmt.Errorf("%s: %w", ds.Path(), err)
 	}
 	va, err := ds.Split("val")
 	if errors.Is(err, data.ErrNoSplit) {
 		return &loaderSource{l: l}, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("train: %w", err)
+		return nil, nil, err
 	}
 	if err := checkIDs(ds, "val", va, vocab); err != nil {
 		return nil, nil, err
@@ -140,8 +142,8 @@ func checkIDs(ds *data.Dataset, split string, t *data.Tokens, vocab int) error {
 	for _, seg := range t.Segments() {
 		for i, id := range seg {
 			if id < 0 || int(id) >= vocab {
-				return fmt.Errorf("train: --data %s: %s split: token id %d at position %d is outside the vocabulary [0, %d) (tokenized with another tokenizer?)",
-					ds.Path(), split, id, pos+i, vocab)
+				return input.Errorf("Data", "dataset", ds.Path(), "%s split: token id %d at position %d is outside the vocabulary [0, %d) (tokenized with another tokenizer?)",
+					split, id, pos+i, vocab)
 			}
 		}
 		pos += len(seg)
@@ -180,7 +182,7 @@ func sinkIDs(tok tokenIDs, k int, path string) ([]int, error) {
 	for i := range k {
 		id, ok := tok.TokenID(sinktoken.TokenName(i))
 		if !ok {
-			return nil, fmt.Errorf("train: tokenizer %s has no %s token, expected %d sink tokens (prepare the data with --sinks %d)", path, sinktoken.TokenName(i), k, k)
+			return nil, fmt.Errorf("tokenizer %s has no %s token, expected %d sink tokens (prepare the data with %d sinks reserved)", path, sinktoken.TokenName(i), k, k)
 		}
 		ids = append(ids, int(id))
 	}
@@ -207,11 +209,11 @@ func Pretrain(ctx context.Context, opts Options) error {
 	defer ds.Close()
 	tokPath := ds.TokenizerPath()
 	if tokPath == "" {
-		return fmt.Errorf("train: --data %s has no tokenizer.json next to it, expected a prepared dataset (sinktrain prepare)", ds.Path())
+		return input.Errorf("Data", "dataset", ds.Path(), "has no tokenizer.json next to it, expected a prepared dataset (sinktrain prepare)")
 	}
 	tokJSON, err := os.ReadFile(tokPath)
 	if err != nil {
-		return fmt.Errorf("train: %w", err)
+		return err
 	}
 	tok, err := loadTokenizer(tokPath)
 	if err != nil {
@@ -251,31 +253,31 @@ func withModel(cfg Config, m model.Config) Config {
 // optionally adding AddSinks sink tokens first.
 func Finetune(ctx context.Context, opts FinetuneOptions) error {
 	if opts.From == "" {
-		return errors.New("finetune: --from is required")
+		return input.Errorf("From", "model", "", "none given, expected a checkpoint, run directory or Hugging Face GPT-NeoX folder")
 	}
 	if opts.AddSinks < 0 {
-		return fmt.Errorf("finetune: --add-sinks %d, expected >= 0", opts.AddSinks)
+		return input.Errorf("AddSinks", "sink tokens to add", strconv.Itoa(opts.AddSinks), "expected ≥ 0")
 	}
 	m, err := checkpoint.Load(opts.From)
 	if err != nil {
-		return fmt.Errorf("finetune: %w", err)
+		return err
 	}
 	if m.TokenizerPath == "" {
-		return fmt.Errorf("finetune: %s has no tokenizer.json", opts.From)
+		return fmt.Errorf("%s has no tokenizer.json", opts.From)
 	}
 	tokJSON, err := os.ReadFile(m.TokenizerPath)
 	if err != nil {
-		return fmt.Errorf("finetune: %w", err)
+		return err
 	}
 	if tokJSON, err = checkpoint.AddSinks(m, tokJSON, opts.AddSinks); err != nil {
-		return fmt.Errorf("finetune: %w", err)
+		return err
 	}
 	cfg, rp, err := opts.resolve(withModel(Defaults(), m.Config))
 	if err != nil {
 		return err
 	}
 	if d := modelMismatch(cfg, withModel(cfg, m.Config)); d != "" {
-		return fmt.Errorf("finetune: the configured model does not match %s: %s", opts.From, d)
+		return fmt.Errorf("the configured model does not match %s: %s", opts.From, d)
 	}
 	ds, err := opts.openData(ctx, cfg, m.TokenizerPath)
 	if err != nil {
@@ -288,7 +290,7 @@ func Finetune(ctx context.Context, opts FinetuneOptions) error {
 			return err
 		}
 		if dt.VocabSize() > m.Config.VocabSize {
-			return fmt.Errorf("finetune: the data's tokenizer %s has %d ids, the model only %d", p, dt.VocabSize(), m.Config.VocabSize)
+			return fmt.Errorf("the data's tokenizer %s has %d ids, the model only %d", p, dt.VocabSize(), m.Config.VocabSize)
 		}
 	}
 	src, val, err := sources(ds, cfg, m.Config.VocabSize)
@@ -305,7 +307,7 @@ func Finetune(ctx context.Context, opts FinetuneOptions) error {
 func loadTokenizer(path string) (tokenIDs, error) {
 	t, err := tokenizer.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+		return nil, err
 	}
 	return t, nil
 }

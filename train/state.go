@@ -11,6 +11,7 @@ import (
 
 	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/internal/fsutil"
+	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/model"
 )
 
@@ -109,7 +110,7 @@ func (o *AdamW) load(path string, t int) error {
 func (t *trainer) checkpoint() error {
 	ls, err := t.src.SaveState()
 	if err != nil {
-		return fmt.Errorf("train: loader state: %w", err)
+		return fmt.Errorf("loader state: %w", err)
 	}
 	st := TrainerState{Format: stateFormat, Version: stateVersion, Step: t.step, Tokens: t.tokens, Steps: t.steps,
 		Loader: ls, RNG: RNGState{Seed: t.cfg.Seed}, AdamStep: t.opt.T, Workers: len(t.workers), Config: t.cfg}
@@ -125,7 +126,7 @@ func (t *trainer) checkpoint() error {
 			TrainerStateFile: func(w *bufio.Writer) error { _, err := w.Write(append(sb, '\n')); return err },
 		}})
 	if err != nil {
-		return fmt.Errorf("train: checkpoint at step %d: %w (%s)", t.step, err, t.run.lastGood())
+		return fmt.Errorf("checkpoint at step %d: %w (%s)", t.step, err, t.run.lastGood())
 	}
 	t.run.lastStep = t.step
 	return t.publish()
@@ -137,11 +138,11 @@ func (t *trainer) checkpoint() error {
 // are never left from an older step.
 func (t *trainer) publish() error {
 	if err := checkpoint.PruneCheckpoints(t.run.dir, t.cfg.KeepCheckpoints); err != nil {
-		return fmt.Errorf("train: %w", err)
+		return err
 	}
 	m := &checkpoint.Model{Config: t.mcfg, Weights: t.w}
 	if err := checkpoint.Save(t.run.dir, m, checkpoint.SaveOptions{Tokenizer: t.run.tokenizer, Train: t.cfg.JSON()}); err != nil {
-		return fmt.Errorf("train: final model files: %w", err)
+		return fmt.Errorf("final model files: %w", err)
 	}
 	return nil
 }
@@ -151,14 +152,14 @@ func readState(dir string) (*TrainerState, error) {
 	p := filepath.Join(dir, TrainerStateFile)
 	b, err := os.ReadFile(p)
 	if err != nil {
-		return nil, fmt.Errorf("resume: %w", err)
+		return nil, err
 	}
 	var st TrainerState
 	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("resume: %s: %w", p, err)
+		return nil, fmt.Errorf("%s: %w", p, input.JSON(err))
 	}
 	if st.Format != stateFormat || st.Version != stateVersion {
-		return nil, fmt.Errorf("resume: %s: format %q version %d, expected %q version %d", p, st.Format, st.Version, stateFormat, stateVersion)
+		return nil, fmt.Errorf("%s: format %q version %d, expected %q version %d", p, st.Format, st.Version, stateFormat, stateVersion)
 	}
 	return &st, nil
 }

@@ -109,7 +109,7 @@ func newTrainer(cfg Config, mcfg model.Config, w model.Weights, ng newGraphFunc)
 		}
 		g, err := ng(mcfg, w, rows, t.length)
 		if err != nil {
-			return nil, fmt.Errorf("train: build graph for worker %d (%d×%d): %w", i, rows, t.length, err)
+			return nil, fmt.Errorf("build graph for worker %d (%d×%d): %w", i, rows, t.length, err)
 		}
 		t.workers = append(t.workers, &worker{g: g, rows: rows, first: first,
 			ids: make([]int32, rows*t.length), labels: make([]int32, rows*t.length)})
@@ -162,7 +162,7 @@ func (t *trainer) trainStep() (float64, error) {
 	for micro := range t.cfg.GradAccum {
 		rows := t.src.Next(t.cfg.Batch)
 		if len(rows) != t.cfg.Batch {
-			return 0, fmt.Errorf("train: loader gave %d rows, expected %d", len(rows), t.cfg.Batch)
+			return 0, fmt.Errorf("loader gave %d rows, expected %d", len(rows), t.cfg.Batch)
 		}
 		err := t.parallel(func(_ int, wk *worker) error {
 			t.fill(wk, rows)
@@ -205,7 +205,7 @@ func (t *trainer) trainStep() (float64, error) {
 		})
 	}
 	if total == 0 {
-		return 0, errors.New("train: a step had no scored targets (block_size too small?)")
+		return 0, errors.New("a step had no scored targets (block_size too small?)")
 	}
 	if t.cfg.GradAccum > 1 {
 		inv := float32(1 / float64(total))
@@ -328,14 +328,14 @@ func (t *trainer) loop(ctx context.Context) error {
 		lr := t.cfg.LRAt(t.step, t.steps)
 		loss, err := t.trainStep()
 		if err != nil {
-			return fmt.Errorf("train: at step %d: %w; stopped, %s", t.step+1, err, t.run.lastGood())
+			return fmt.Errorf("step %d: %w; stopped, %s", t.step+1, err, t.run.lastGood())
 		}
 		norm := t.opt.Clip(t.cfg.GradClip)
 		if bad(loss) || bad(norm) {
-			return fmt.Errorf("train: loss %v (gradient norm %v) at step %d; stopped, %s", loss, norm, t.step+1, t.run.lastGood())
+			return fmt.Errorf("loss %v (gradient norm %v) at step %d; stopped, %s", loss, norm, t.step+1, t.run.lastGood())
 		}
 		if !t.opt.Step(lr) {
-			return fmt.Errorf("train: weights became non-finite at step %d (loss %v, gradient norm %v); stopped, %s", t.step+1, loss, norm, t.run.lastGood())
+			return fmt.Errorf("weights became non-finite at step %d (loss %v, gradient norm %v); stopped, %s", t.step+1, loss, norm, t.run.lastGood())
 		}
 		t.step++
 		t.tokens += t.cfg.TokensPerStep()
@@ -348,7 +348,7 @@ func (t *trainer) loop(ctx context.Context) error {
 		if evalNow {
 			v, err := t.evalLoss()
 			if err != nil {
-				return fmt.Errorf("train: eval at step %d: %w", t.step, err)
+				return fmt.Errorf("eval at step %d: %w", t.step, err)
 			}
 			if !math.IsNaN(v) {
 				rec.ValLoss = &v

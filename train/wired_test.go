@@ -263,7 +263,7 @@ func TestBadInput(t *testing.T) {
 		{"non-positive", func() error { _, err := pretrain(t, d, filepath.Join(empty, "b"), false, "batch=0"); return err }, "batch = 0"},
 		{"too many sinks", func() error { _, err := pretrain(t, d, filepath.Join(empty, "c"), false, "sinks=5"); return err }, "<|sink_4|>"},
 		{"resume mismatch", func() error { _, err := pretrain(t, d, out, true, "hidden_size=64"); return err }, "hidden_size = 64 here but 32 in the checkpoint"},
-		{"existing run", func() error { _, err := pretrain(t, d, out, false); return err }, "add --resume"},
+		{"existing run", func() error { _, err := pretrain(t, d, out, false); return err }, "already holds checkpoint-000002: resume it"},
 		{"resume nothing", func() error { _, err := pretrain(t, d, empty, true); return err }, "no checkpoint"},
 		{"finetune mismatch", func() error {
 			return Finetune(context.Background(), FinetuneOptions{From: out, Options: Options{Data: d, Out: filepath.Join(empty, "ft"), Set: []string{"num_layers=3"}, Log: testLog{t}}})

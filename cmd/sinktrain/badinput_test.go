@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,7 @@ type badEnv struct {
 	yarn      string // llama-gqa with rope_scaling type yarn
 	kvHeads   string // llama-gqa with num_key_value_heads 3 (heads 4)
 	noHead    string // llama-gqa (untied) without lm_head.weight
+	typeCfg   string // config.json with hidden_size a string
 	truncTok  string // good model + tokenizer.json cut in half
 
 	ids, idsOOV, idsEmpty, idsWord string
@@ -56,6 +58,10 @@ type badEnv struct {
 
 	ro string // a directory nobody may write into ("" when none can be made)
 }
+
+// stackedPrefix matches a package or command name used as a message
+// prefix ("data: …", "…: train: …"), which library errors must not carry.
+var stackedPrefix = regexp.MustCompile(`(^|: )(autograd|checkpoint|compare|config|convert|data|eval stream|finetune|infer|inspect|load|model|prepare|pretrain|report|resume|shard|study|tokenizer|train|weights): `)
 
 func TestBadInput(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(fixtures, "gptneox-a")); err != nil {
@@ -115,7 +121,7 @@ func TestBadInput(t *testing.T) {
 		{name: "convert/pickle", args: []string{"convert", "--from", e.pickle, "--out", out("c8")}, want: []string{"pytorch_model.bin"}, out: out("c8")},
 		{name: "convert/truncated config", args: []string{"convert", "--from", e.truncCfg, "--out", out("c9")}, want: []string{"config.json"}, out: out("c9")},
 		{name: "convert/other architecture", args: []string{"convert", "--from", e.unknownMT, "--out", out("c10")}, want: []string{"config.json", "LlamaForCausalLM"}, out: out("c10")},
-		{name: "convert/unknown model_type", args: []string{"convert", "--from", e.gpt2MT, "--out", out("c13")}, want: []string{"gpt2/config.json", `model_type "gpt2" is not supported, expected one of "gpt_neox", "llama"`}, out: out("c13")},
+		{name: "convert/unknown model_type", args: []string{"convert", "--from", e.gpt2MT, "--out", out("c17")}, want: []string{"gpt2/config.json", `model_type "gpt2" is not supported, expected one of "gpt_neox", "llama"`}, out: out("c17")},
 		{name: "convert/unsupported rope_scaling", args: []string{"convert", "--from", e.yarn, "--out", out("c14")}, want: []string{"yarn/config.json", `rope_scaling.type "yarn" is not supported`}, out: out("c14")},
 		{name: "convert/kv heads not dividing", args: []string{"convert", "--from", e.kvHeads, "--out", out("c15")}, want: []string{"kvheads/config.json", "num_key_value_heads 3 does not divide num_attention_heads 4"}, out: out("c15")},
 		{name: "convert/untied without lm_head", args: []string{"convert", "--from", e.noHead, "--out", out("c16")}, want: []string{"nohead/model.safetensors", "lm_head.weight is missing", "tie_word_embeddings is false"}, out: out("c16")},
@@ -123,6 +129,7 @@ func TestBadInput(t *testing.T) {
 		{name: "eval/kv heads not dividing", args: []string{"eval", "stream", "--model", e.kvHeads, "--ids", e.ids, "--cache", "4+4"}, want: []string{"kvheads/config.json", "num_key_value_heads 3"}},
 		{name: "generate/untied without lm_head", args: []string{"generate", "--model", e.noHead, "--cache", "dense", "--prompt", "Alice"}, want: []string{"nohead/model.safetensors", "lm_head.weight is missing"}},
 		{name: "inspect/unsupported rope_scaling", args: []string{"inspect", "attention", "--model", e.yarn, "--ids", e.ids, "--out", out("i6")}, want: []string{"yarn/config.json", "yarn"}, out: out("i6")},
+		{name: "convert/config field of the wrong type", args: []string{"convert", "--from", e.typeCfg, "--out", out("c13")}, want: []string{"config.json", "hidden_size", "expected an integer"}, out: out("c13")},
 		{name: "convert/read-only out", args: []string{"convert", "--from", e.model, "--out", e.ro + "/c11"}, want: []string{"c11"}, ro: true},
 		{name: "convert/bad dtype flag", args: []string{"convert", "--from", e.model, "--out", out("c12"), "--dtype", "int8"}, want: []string{"int8"}, out: out("c12")},
 
@@ -183,6 +190,11 @@ func TestBadInput(t *testing.T) {
 			if !strings.HasPrefix(msg, "sinktrain: ") || strings.Count(all, "sinktrain: ") != 1 ||
 				strings.Contains(all, "goroutine ") {
 				t.Errorf("stderr does not end in one error line:\n%s", all)
+			}
+			// One prefix: no package or command names stacked in front
+			// ("train: data: …"), no Go type names from encoding/json.
+			if rest := strings.TrimPrefix(msg, "sinktrain: "); stackedPrefix.MatchString(rest) || strings.Contains(rest, "Go struct") || strings.Contains(rest, "Go value") {
+				t.Errorf("error %q stacks prefixes or names Go types", msg)
 			}
 			for _, w := range c.want {
 				if !strings.Contains(msg, w) {
@@ -281,6 +293,7 @@ func newBadEnv(t *testing.T) *badEnv {
 	e.yarn = model("yarn", setJSON(t, lcfg, "rope_scaling", map[string]any{"type": "yarn", "factor": 4}), lst)
 	e.kvHeads = model("kvheads", setJSON(t, lcfg, "num_key_value_heads", 3), lst)
 	e.noHead = model("nohead", lcfg, changeTensor(t, lst, func(raw map[string]checkpoint.Raw) { delete(raw, "lm_head.weight") }))
+	e.typeCfg = model("typecfg", setJSON(t, cfg, "hidden_size", "sixty-four"), st)
 
 	e.ids = write(filepath.Join(dir, "good.ids"), []byte("1 2 3 4 5 6 7 8 9 10\n"))
 	e.idsOOV = write(filepath.Join(dir, "oov.ids"), []byte("1 2 9999 3\n"))

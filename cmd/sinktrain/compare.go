@@ -85,7 +85,7 @@ plots are copied next to the report (--assets, default FILE without .md).`,
 			for _, s := range inspect {
 				m, err := study.ParseNamedModel(s)
 				if err != nil {
-					return usageError{fmt.Errorf("--inspect: %w", err)}
+					return usageError{fmt.Errorf("--inspect %q: expected NAME=DIR (e.g. sinks1=runs/inspect/sinks1)", s)}
 				}
 				o.Inspect = append(o.Inspect, m)
 			}

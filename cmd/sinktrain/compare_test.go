@@ -17,17 +17,17 @@ func TestCompareFlags(t *testing.T) {
 		{
 			cli: "--model a=runs/a --model b=runs/b --text t.txt --cache 0+64 --cache dense --out o",
 			want: study.CompareOptions{Models: []study.NamedModel{{Name: "a", Path: "runs/a"}, {Name: "b", Path: "runs/b"}},
-				Text: "t.txt", Caches: []string{"0+64", "dense"}, Out: "o"},
+				Source: study.Source{Text: "t.txt"}, Caches: []string{"0+64", "dense"}, Out: "o"},
 		},
 		{
 			cli: "--model a=x --data d --cache recompute:64 --out o --allow-different-tokenizers --max-tokens 2000",
-			want: study.CompareOptions{Models: []study.NamedModel{{Name: "a", Path: "x"}}, Data: "d",
-				Caches: []string{"recompute:64"}, Out: "o", AllowDifferentTokenizers: true, MaxTokens: 2000},
+			want: study.CompareOptions{Models: []study.NamedModel{{Name: "a", Path: "x"}}, Source: study.Source{Data: "d", MaxTokens: 2000},
+				Caches: []string{"recompute:64"}, Out: "o", AllowDifferentTokenizers: true},
 		},
 		{cli: "--model a --text t --cache dense --out o", wantErr: "expected NAME=CKPT"},
 		{
 			cli:  "--model a=x --ids i.txt --cache 4+60 --out o",
-			want: study.CompareOptions{Models: []study.NamedModel{{Name: "a", Path: "x"}}, IDs: "i.txt", Caches: []string{"4+60"}, Out: "o"},
+			want: study.CompareOptions{Models: []study.NamedModel{{Name: "a", Path: "x"}}, Source: study.Source{IDs: "i.txt"}, Caches: []string{"4+60"}, Out: "o"},
 		},
 		{cli: "--model a=x --text t --data d --cache dense --out o", wantErr: "none of the others"},
 		{cli: "--model a=x --cache dense --out o", wantErr: "at least one of the flags"},
@@ -56,7 +56,7 @@ func TestCompareReportFlags(t *testing.T) {
 				Out: "docs/results.md", Command: "sink-study.sh"},
 		},
 		{cli: "report --compare c --out r.md --assets r", want: study.ReportOptions{Compare: "c", Out: "r.md", Assets: "r"}},
-		{cli: "report --compare c --inspect a --out r.md", wantErr: "expected NAME=CKPT"},
+		{cli: "report --compare c --inspect a --out r.md", wantErr: "expected NAME=DIR"},
 		{cli: "report --out r.md", wantErr: `"compare" not set`},
 	}
 	for _, tt := range tests {

@@ -5,20 +5,20 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sinktrain/sinktrain/infer"
+	"github.com/sinktrain/sinktrain/study"
 )
 
 // newEvalCmd builds `sinktrain eval` with its `stream` child. runF nil runs
-// infer.EvalStream.
-func newEvalCmd(runF func(context.Context, *infer.EvalOptions) error) *cobra.Command {
+// study.EvalStream.
+func newEvalCmd(runF func(context.Context, *study.EvalOptions) error) *cobra.Command {
 	return newParentCmd("eval", "Evaluate models", newEvalStreamCmd(runF))
 }
 
-func newEvalStreamCmd(runF func(context.Context, *infer.EvalOptions) error) *cobra.Command {
+func newEvalStreamCmd(runF func(context.Context, *study.EvalOptions) error) *cobra.Command {
 	if runF == nil {
-		runF = infer.EvalStream
+		runF = study.EvalStream
 	}
-	o := &infer.EvalOptions{}
+	o := &study.EvalOptions{}
 	cmd := &cobra.Command{
 		Use:   "stream --model CKPT (--text FILE | --ids FILE | --data DIR) --cache SPEC... [--max-tokens N] [--nll-out FILE.csv] [--json]",
 		Short: "Streaming perplexity under KV-cache policies (dense, K+W, recompute:W)",

@@ -5,25 +5,25 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sinktrain/sinktrain/infer"
+	"github.com/sinktrain/sinktrain/study"
 )
 
 func TestEvalStreamFlags(t *testing.T) {
 	tests := []struct {
 		cli     string
-		want    infer.EvalOptions
+		want    study.EvalOptions
 		wantErr string
 	}{
 		{
 			cli:  "stream --model m --text t.txt --cache 4+252 --cache dense",
-			want: infer.EvalOptions{Model: "m", Text: "t.txt", Caches: []string{"4+252", "dense"}},
+			want: study.EvalOptions{Model: "m", Source: study.Source{Text: "t.txt"}, Caches: []string{"4+252", "dense"}},
 		},
 		{
 			cli: "stream --model m --ids ids.txt --cache recompute:256 --max-tokens 1000 --nll-out n.csv --json",
-			want: infer.EvalOptions{Model: "m", IDs: "ids.txt", Caches: []string{"recompute:256"}, MaxTokens: 1000,
+			want: study.EvalOptions{Model: "m", Source: study.Source{IDs: "ids.txt", MaxTokens: 1000}, Caches: []string{"recompute:256"},
 				NLLOut: "n.csv", JSON: true},
 		},
-		{cli: "stream --model m --data d --cache 0+64", want: infer.EvalOptions{Model: "m", Data: "d", Caches: []string{"0+64"}}},
+		{cli: "stream --model m --data d --cache 0+64", want: study.EvalOptions{Model: "m", Source: study.Source{Data: "d"}, Caches: []string{"0+64"}}},
 		{cli: "stream --model m --text t --ids i --cache dense", wantErr: "none of the others"},
 		{cli: "stream --model m --cache dense", wantErr: "at least one of the flags"},
 		{cli: "stream --model m --text t", wantErr: `"cache" not set`},
@@ -33,9 +33,9 @@ func TestEvalStreamFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.cli, func(t *testing.T) {
-			var got *infer.EvalOptions
-			cmd := newEvalCmd(func(_ context.Context, o *infer.EvalOptions) error { got = o; return nil })
-			checkFlags(t, cmd, &got, strings.Fields(tt.cli), tt.wantErr, tt.want, func(o *infer.EvalOptions) { o.Out, o.Progress = nil, nil })
+			var got *study.EvalOptions
+			cmd := newEvalCmd(func(_ context.Context, o *study.EvalOptions) error { got = o; return nil })
+			checkFlags(t, cmd, &got, strings.Fields(tt.cli), tt.wantErr, tt.want, func(o *study.EvalOptions) { o.Out, o.Progress = nil, nil })
 		})
 	}
 }

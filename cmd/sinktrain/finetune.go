@@ -19,7 +19,9 @@ func newFinetuneCmd(runF func(context.Context, *train.FinetuneOptions) error) *c
 		RunE: func(c *cobra.Command, _ []string) error {
 			o.Log = c.ErrOrStderr()
 			if runF == nil {
-				return train.Finetune(c.Context(), *o)
+				err := train.Finetune(c.Context(), *o)
+				resumeHint(c, err)
+				return err
 			}
 			return runF(c.Context(), o)
 		},

@@ -1,19 +1,38 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sinktrain/sinktrain/infer"
 )
 
-// newGenerateCmd builds `sinktrain generate`. runF nil runs infer.Generate.
-func newGenerateCmd(runF func(context.Context, *infer.GenerateOptions) error) *cobra.Command {
+// generateOptions are the flags of `sinktrain generate`.
+type generateOptions struct {
+	Model  string // run/checkpoint directory or plain Hugging Face model folder (with tokenizer.json)
+	Cache  string // cache spec; recompute:W re-encodes W tokens per new token
+	Prompt string // the prompt (the model's sinks are prepended)
+	// Chat reads one user turn per line from In and answers each, keeping
+	// one bounded cache across turns.
+	Chat         bool
+	MaxNewTokens int // per prompt or turn
+	infer.SamplerOptions
+	In  io.Reader // chat turns
+	Out io.Writer // generated text, streamed as produced
+}
+
+// newGenerateCmd builds `sinktrain generate`. runF nil runs runGenerate.
+func newGenerateCmd(runF func(context.Context, *generateOptions) error) *cobra.Command {
 	if runF == nil {
-		runF = infer.Generate
+		runF = runGenerate
 	}
-	o := &infer.GenerateOptions{}
+	o := &generateOptions{}
 	cmd := &cobra.Command{
 		Use:   "generate --model CKPT --cache SPEC (--prompt TEXT | --chat) [--max-new-tokens N] [--temperature T] [--top-k K] [--seed S]",
 		Short: "Generate text under a bounded KV cache, streaming tokens as they come",
@@ -45,4 +64,77 @@ StreamingLLM's multi-round dialogue. --temperature 0 is greedy decoding.`,
 	cmd.MarkFlagsMutuallyExclusive("prompt", "chat")
 	cmd.MarkFlagsOneRequired("prompt", "chat")
 	return cmd
+}
+
+// runGenerate streams a continuation of the prompt (or answers chat turns)
+// to o.Out, token by token, through infer's Generator.
+func runGenerate(ctx context.Context, o *generateOptions) error {
+	if o.MaxNewTokens < 1 {
+		return fmt.Errorf("--max-new-tokens %d: expected ≥ 1", o.MaxNewTokens)
+	}
+	spec, err := infer.ParseCacheSpec(o.Cache)
+	if err != nil {
+		return err
+	}
+	if err := o.SamplerOptions.Validate(); err != nil {
+		return err
+	}
+	m, err := infer.LoadModel(o.Model)
+	if err != nil {
+		return err
+	}
+	tok, err := infer.LoadTokenizer(o.Model, m)
+	if err != nil {
+		return err
+	}
+	sampler, err := infer.NewSampler(o.SamplerOptions, m.SinkIDs())
+	if err != nil {
+		return err
+	}
+	g := infer.NewGenerator(m, spec, sampler)
+	if id, ok := tok.TokenID("<|endoftext|>"); ok {
+		g.EOS = id
+	}
+	start, _, err := infer.StreamAffixes(o.Model, m) // the sinks, then the tokenizer's BOS
+	if err != nil {
+		return err
+	}
+	text := infer.NewTextStream(tok)
+	turn := func(ids []int32) error {
+		err := g.Turn(ctx, ids, o.MaxNewTokens, func(id int32) error {
+			_, err := io.WriteString(o.Out, text.Add(id))
+			return err
+		})
+		if errors.Is(err, infer.ErrNothingToFeed) {
+			return fmt.Errorf("--prompt: empty after tokenization and the model has no sinks, expected at least one token")
+		}
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(o.Out, text.Flush()+"\n")
+		return err
+	}
+	if !o.Chat {
+		return turn(append(start, tok.Encode(o.Prompt)...))
+	}
+	sc := bufio.NewScanner(o.In)
+	sc.Buffer(make([]byte, 0, 1<<16), 1<<24)
+	first := true
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		ids := tok.Encode(line + "\n")
+		if first {
+			ids, first = append(start, ids...), false
+		}
+		if err := turn(ids); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("chat: reading turns: %w", err)
+	}
+	return nil
 }

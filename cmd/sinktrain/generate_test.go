@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,22 +12,22 @@ import (
 )
 
 func TestGenerateFlags(t *testing.T) {
-	def := func(o infer.GenerateOptions) infer.GenerateOptions {
+	def := func(o generateOptions) generateOptions {
 		o.MaxNewTokens, o.Temperature, o.TopK, o.Seed = 128, 0.8, 40, 1
 		return o
 	}
 	tests := []struct {
 		args    []string
-		want    infer.GenerateOptions
+		want    generateOptions
 		wantErr string
 	}{
 		{
 			args: []string{"--model", "m", "--cache", "4+252", "--prompt", "Once upon"},
-			want: def(infer.GenerateOptions{Model: "m", Cache: "4+252", Prompt: "Once upon"}),
+			want: def(generateOptions{Model: "m", Cache: "4+252", Prompt: "Once upon"}),
 		},
 		{
 			args: []string{"--model", "m", "--cache", "1+63", "--chat", "--max-new-tokens", "20", "--temperature", "0", "--top-k", "0", "--seed", "7"},
-			want: infer.GenerateOptions{Model: "m", Cache: "1+63", Chat: true, MaxNewTokens: 20, Seed: 7},
+			want: generateOptions{Model: "m", Cache: "1+63", Chat: true, MaxNewTokens: 20, SamplerOptions: infer.SamplerOptions{Seed: 7}},
 		},
 		{args: []string{"--model", "m", "--cache", "dense"}, wantErr: "at least one of the flags"},
 		{args: []string{"--model", "m", "--cache", "dense", "--chat", "--prompt", "x"}, wantErr: "none of the others"},
@@ -33,9 +36,50 @@ func TestGenerateFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			var got *infer.GenerateOptions
-			cmd := newGenerateCmd(func(_ context.Context, o *infer.GenerateOptions) error { got = o; return nil })
-			checkFlags(t, cmd, &got, tt.args, tt.wantErr, tt.want, func(o *infer.GenerateOptions) { o.In, o.Out = nil, nil })
+			var got *generateOptions
+			cmd := newGenerateCmd(func(_ context.Context, o *generateOptions) error { got = o; return nil })
+			checkFlags(t, cmd, &got, tt.args, tt.wantErr, tt.want, func(o *generateOptions) { o.In, o.Out = nil, nil })
 		})
+	}
+}
+
+// TestRunGenerate: greedy generation is deterministic and streams text;
+// chat answers every turn under each kind of cache; a bad spec names it.
+func TestRunGenerate(t *testing.T) {
+	read := func(p string) []byte {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	cfg := setJSON(t, read(filepath.Join(fixtures, "gptneox-a", "config.json")), "vocab_size", 512)
+	dir := randomModel(t, filepath.Join(t.TempDir(), "m"), cfg, read(filepath.Join(fixtures, "tokenizer", "tokenizer.json")))
+	gen := func(o generateOptions) string {
+		t.Helper()
+		var out bytes.Buffer
+		o.Model, o.Out = dir, &out
+		if err := runGenerate(context.Background(), &o); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	a := gen(generateOptions{Cache: "0+16", Prompt: "Alice was", MaxNewTokens: 12})
+	b := gen(generateOptions{Cache: "0+16", Prompt: "Alice was", MaxNewTokens: 12})
+	if a != b || a == "\n" {
+		t.Errorf("greedy outputs differ or are empty: %q vs %q", a, b)
+	}
+	if s := gen(generateOptions{Cache: "0+16", Prompt: "Alice was", MaxNewTokens: 12, SamplerOptions: infer.SamplerOptions{Temperature: 1, TopK: 5, Seed: 3}}); s == "" {
+		t.Error("sampling produced nothing")
+	}
+	for _, cache := range []string{"1+31", "recompute:16", "dense"} {
+		chat := gen(generateOptions{Cache: cache, Chat: true, MaxNewTokens: 6, In: strings.NewReader("Hello there\n\nWho are you, Alice?\nThe rabbit hole is deep and long and dark.\n")})
+		if n := strings.Count(chat, "\n"); n < 3 {
+			t.Errorf("%s: chat answered %d turns, want 3:\n%q", cache, n, chat)
+		}
+	}
+	err := runGenerate(context.Background(), &generateOptions{Model: dir, Cache: "4+", Prompt: "x", MaxNewTokens: 1, Out: &bytes.Buffer{}})
+	if err == nil || !strings.Contains(err.Error(), `cache spec "4+": W (window) is empty`) {
+		t.Errorf("bad cache: %v", err)
 	}
 }

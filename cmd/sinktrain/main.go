@@ -11,9 +11,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
+	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/internal/openblas"
+	"github.com/spf13/cobra"
 	_ "go4.org/unsafe/assume-no-moving-gc" // gorgonia needs it on Go ≥ 1.21 or it panics at init
 )
 
@@ -36,14 +39,63 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	c, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, "sinktrain:", err)
+	fmt.Fprintln(stderr, "sinktrain:", message(c, err))
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 2
 	}
 	return 1
+}
+
+// message words err for the command line: where a library's error is about
+// one of its inputs (an input.Error), the input is named by the flag of c
+// that sets it, e.g. "ids file x.ids: …" becomes "--ids x.ids: …".
+func message(c *cobra.Command, err error) string {
+	msg := err.Error()
+	var ie *input.Error
+	if c == nil || !errors.As(err, &ie) {
+		return msg
+	}
+	name := flagName(ie.Field)
+	if c.Flags().Lookup(name) == nil {
+		return msg
+	}
+	return strings.Replace(msg, ie.Error(), ie.Label("--"+name), 1)
+}
+
+// flagName returns the flag that sets the Options field of that name.
+func flagName(field string) string {
+	switch field {
+	case "Models":
+		return "model"
+	case "Inputs":
+		return "input"
+	case "IDs":
+		return "ids"
+	case "NLLOut":
+		return "nll-out"
+	case "DType":
+		return "dtype"
+	case "TopK":
+		return "top-k"
+	case "MaxTokens":
+		return "max-tokens"
+	case "MaxNewTokens":
+		return "max-new-tokens"
+	case "AddSinks":
+		return "add-sinks"
+	case "VocabSize":
+		return "vocab-size"
+	case "ValFraction":
+		return "val-fraction"
+	case "ShardTokens":
+		return "shard-tokens"
+	case "BLASThreads":
+		return "blas-threads"
+	}
+	return strings.ToLower(field) // Model, Text, Data, Out, From, Config, Set, Tokenizer, …
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -31,11 +32,21 @@ func newPretrainCmd(runF func(context.Context, *train.Options) error) *cobra.Com
 		RunE: func(c *cobra.Command, _ []string) error {
 			o.Log = c.ErrOrStderr()
 			if runF == nil {
-				return train.Pretrain(c.Context(), *o)
+				err := train.Pretrain(c.Context(), *o)
+				resumeHint(c, err)
+				return err
 			}
 			return runF(c.Context(), o)
 		},
 	}
 	addTrainFlags(cmd, o)
 	return cmd
+}
+
+// resumeHint tells the user how to continue a run that a signal stopped
+// (the trainer checkpointed it and returned nil).
+func resumeHint(c *cobra.Command, err error) {
+	if err == nil && c.Context().Err() != nil {
+		fmt.Fprintln(c.ErrOrStderr(), "resume with the same command plus --resume")
+	}
 }

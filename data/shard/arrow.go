@@ -40,7 +40,7 @@ type Shard struct {
 func Parse(data []byte, name string, mem memory.Allocator) (sh *Shard, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			sh, err = nil, fmt.Errorf("data: read shard %s: corrupt Arrow data (%v)", name, r)
+			sh, err = nil, fmt.Errorf("shard %s: corrupt Arrow data (%v)", name, r)
 		}
 	}()
 	sh = &Shard{}
@@ -50,7 +50,7 @@ func Parse(data []byte, name string, mem memory.Allocator) (sh *Shard, err error
 		err = arwParseStream(sh, data, 0, mem)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("data: read shard %s: %w", name, err)
+		return nil, fmt.Errorf("shard %s: %w", name, err)
 	}
 	return sh, nil
 }

@@ -11,10 +11,10 @@ import (
 func Map(path string) ([]byte, func() error, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("data: %w", err)
+		return nil, nil, err
 	}
 	if len(b) == 0 {
-		return nil, nil, fmt.Errorf("data: read shard %s: empty file", path)
+		return nil, nil, fmt.Errorf("shard %s: empty file", path)
 	}
 	return b, func() error { return nil }, nil
 }

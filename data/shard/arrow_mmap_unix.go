@@ -12,23 +12,23 @@ import (
 func Map(path string) ([]byte, func() error, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("data: %w", err)
+		return nil, nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, nil, fmt.Errorf("data: %w", err)
+		return nil, nil, err
 	}
 	size := st.Size()
 	if size == 0 {
-		return nil, nil, fmt.Errorf("data: read shard %s: empty file", path)
+		return nil, nil, fmt.Errorf("shard %s: empty file", path)
 	}
 	if !st.Mode().IsRegular() || int64(int(size)) != size {
-		return nil, nil, fmt.Errorf("data: read shard %s: not a regular file", path)
+		return nil, nil, fmt.Errorf("shard %s: not a regular file", path)
 	}
 	b, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
 	if err != nil {
-		return nil, nil, fmt.Errorf("data: mmap %s: %w", path, err)
+		return nil, nil, fmt.Errorf("mmap shard %s: %w", path, err)
 	}
 	return b, func() error { return syscall.Munmap(b) }, nil
 }

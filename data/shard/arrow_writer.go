@@ -49,14 +49,14 @@ func Create(path string) (*Writer, error) {
 func arwCreate(path string, mem memory.Allocator) (*Writer, error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+		return nil, err
 	}
 	sw := &Writer{path: path, f: f, bw: bufio.NewWriterSize(f, 1<<20), h: sha256.New(), mem: mem,
 		offs: []int32{0}, info: Info{File: filepath.Base(path)}}
 	sw.w, err = ipc.NewFileWriter(io.MultiWriter(sw.bw, sw.h), ipc.WithSchema(Schema()), ipc.WithAllocator(mem))
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("data: write shard %s: %w", path, err)
+		return nil, fmt.Errorf("write shard %s: %w", path, err)
 	}
 	return sw, nil
 }
@@ -64,7 +64,7 @@ func arwCreate(path string, mem memory.Allocator) (*Writer, error) {
 // Append adds one document (a row).
 func (sw *Writer) Append(doc []int32) error {
 	if int64(len(sw.vals))+int64(len(doc)) > 1<<31-1 {
-		return fmt.Errorf("data: write shard %s: document of %d tokens too long", sw.path, len(doc))
+		return fmt.Errorf("write shard %s: document of %d tokens too long", sw.path, len(doc))
 	}
 	sw.vals = append(sw.vals, doc...)
 	sw.offs = append(sw.offs, int32(len(sw.vals)))
@@ -98,7 +98,7 @@ func (sw *Writer) flush() error {
 	child.Release()
 	sw.offs, sw.vals = sw.offs[:1], sw.vals[:0]
 	if err != nil {
-		return fmt.Errorf("data: write shard %s: %w", sw.path, err)
+		return fmt.Errorf("write shard %s: %w", sw.path, err)
 	}
 	return nil
 }
@@ -108,16 +108,16 @@ func (sw *Writer) flush() error {
 func (sw *Writer) Close() (Info, error) {
 	err := sw.flush()
 	if cerr := sw.w.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("data: write shard %s: %w", sw.path, cerr)
+		err = fmt.Errorf("write shard %s: %w", sw.path, cerr)
 	}
 	if ferr := sw.bw.Flush(); err == nil && ferr != nil {
-		err = fmt.Errorf("data: write shard %s: %w", sw.path, ferr)
+		err = fmt.Errorf("write shard %s: %w", sw.path, ferr)
 	}
 	if serr := sw.f.Sync(); err == nil && serr != nil {
-		err = fmt.Errorf("data: write shard %s: fsync: %w", sw.path, serr)
+		err = fmt.Errorf("write shard %s: fsync: %w", sw.path, serr)
 	}
 	if cerr := sw.f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("data: write shard %s: %w", sw.path, cerr)
+		err = fmt.Errorf("write shard %s: %w", sw.path, cerr)
 	}
 	if err != nil {
 		return Info{}, err

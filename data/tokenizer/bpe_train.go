@@ -21,17 +21,17 @@ import (
 func TrainBPE(docs iter.Seq[string], vocabSize int, special []string) (*Tokenizer, error) {
 	k := len(special)
 	if vocabSize < k+256 {
-		return nil, fmt.Errorf("data: train tokenizer: vocab size %d is below the %d special tokens + 256 bytes", vocabSize, k)
+		return nil, fmt.Errorf("train tokenizer: vocab size %d is below the %d special tokens + 256 bytes", vocabSize, k)
 	}
 	added := make([]AddedToken, k)
 	pats := make([]tokPattern, k)
 	for i, s := range special {
 		if s == "" {
-			return nil, fmt.Errorf("data: train tokenizer: special token %d is empty", i)
+			return nil, fmt.Errorf("train tokenizer: special token %d is empty", i)
 		}
 		for _, a := range added[:i] {
 			if a.Content == s {
-				return nil, fmt.Errorf("data: train tokenizer: special token %q appears twice", s)
+				return nil, fmt.Errorf("train tokenizer: special token %q appears twice", s)
 			}
 		}
 		added[i] = AddedToken{ID: int32(i), Content: s, Special: true}
@@ -72,7 +72,7 @@ func TrainBPE(docs iter.Seq[string], vocabSize int, special []string) (*Tokenize
 	null := json.RawMessage("null")
 	t.raw = tokRawFields{truncation: null, padding: null, normalizer: null, postProcessor: null, decoder: dec, unkToken: null}
 	if err := t.build(vocab, merges, added, "", false, false); err != nil {
-		return nil, fmt.Errorf("data: train tokenizer: %w", err)
+		return nil, fmt.Errorf("train tokenizer: %w", err)
 	}
 	return t, nil
 }

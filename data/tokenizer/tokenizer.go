@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/sinktrain/sinktrain/internal/input"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -334,7 +335,13 @@ func (m *tokMatcher) find(s string, from int) (start, stop int, added int32) {
 	return 0, 0, -1
 }
 
-// tokErr formats a one-line error about a tokenizer file.
+// tokErr formats a one-line error about a tokenizer file (encoding/json
+// errors among args worded in the file's terms, input.JSON).
 func tokErr(name, format string, args ...any) error {
-	return fmt.Errorf("data: tokenizer %s: %s", name, fmt.Sprintf(format, args...))
+	for i, a := range args {
+		if e, ok := a.(error); ok {
+			args[i] = input.JSON(e)
+		}
+	}
+	return fmt.Errorf("tokenizer %s: %s", name, fmt.Sprintf(format, args...))
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/sinktrain/sinktrain/internal/fsutil"
+	"github.com/sinktrain/sinktrain/internal/input"
 )
 
 // tokMaxID bounds token ids read from a file (the id tables are dense).
@@ -71,7 +72,7 @@ type tokComponent struct {
 func Load(path string) (*Tokenizer, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: load tokenizer: %w", err)
+		return nil, err // names the file
 	}
 	return parseTokenizer(b, path)
 }
@@ -200,7 +201,7 @@ func tokParseNormalizer(m json.RawMessage, field string) ([]norm.Form, error) {
 	}
 	var c tokComponent
 	if err := json.Unmarshal(m, &c); err != nil {
-		return nil, fmt.Errorf("%s: %v", field, err)
+		return nil, fmt.Errorf("%s: %v", field, input.JSON(err))
 	}
 	switch c.Type {
 	case "NFC":
@@ -234,11 +235,11 @@ func (t *Tokenizer) parsePreTokenizer(m json.RawMessage) error {
 	}
 	var c tokComponent
 	if err := json.Unmarshal(m, &c); err != nil {
-		return fmt.Errorf("%s: %v", field, err)
+		return fmt.Errorf("%s: %v", field, input.JSON(err))
 	}
 	if c.Type == "Sequence" && len(c.Pretokenizers) == 1 {
 		if err := json.Unmarshal(c.Pretokenizers[0], &c); err != nil {
-			return fmt.Errorf("%s.pretokenizers[0]: %v", field, err)
+			return fmt.Errorf("%s.pretokenizers[0]: %v", field, input.JSON(err))
 		}
 	}
 	if c.Type != "ByteLevel" {
@@ -256,7 +257,7 @@ func tokCheckDecoder(m json.RawMessage) error {
 	}
 	var c tokComponent
 	if err := json.Unmarshal(m, &c); err != nil {
-		return fmt.Errorf("decoder: %v", err)
+		return fmt.Errorf("decoder: %v", input.JSON(err))
 	}
 	if c.Type != "ByteLevel" {
 		return fmt.Errorf("decoder.type %q is not supported (want ByteLevel or null)", c.Type)
@@ -379,7 +380,7 @@ func (t *Tokenizer) MarshalJSON() ([]byte, error) {
 			b.WriteByte(',')
 		}
 		if err := enc.Encode(a); err != nil {
-			return nil, fmt.Errorf("data: marshal tokenizer: %w", err)
+			return nil, fmt.Errorf("marshal tokenizer: %w", err)
 		}
 	}
 	b.WriteString(`],"normalizer":`)
@@ -420,7 +421,7 @@ func (t *Tokenizer) MarshalJSON() ([]byte, error) {
 	b.WriteString(`]}}`)
 	var out bytes.Buffer
 	if err := json.Indent(&out, b.Bytes(), "", "  "); err != nil {
-		return nil, fmt.Errorf("data: marshal tokenizer: %w", err)
+		return nil, fmt.Errorf("marshal tokenizer: %w", err)
 	}
 	return out.Bytes(), nil
 }

@@ -59,13 +59,13 @@ type builtGraph struct {
 // length tokens. w must pass w.Check(cfg); it is used in place, not copied.
 func New(cfg model.Config, w model.Weights, batch, length int, opts ...Option) (*Graph, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("model: new graph: %w", err)
+		return nil, fmt.Errorf("new graph: %w", err)
 	}
 	if err := w.Check(cfg); err != nil {
-		return nil, fmt.Errorf("model: new graph: %w", err)
+		return nil, fmt.Errorf("new graph: %w", err)
 	}
 	if batch <= 0 || length <= 0 {
-		return nil, fmt.Errorf("model: new graph: batch %d, length %d, expected positive values", batch, length)
+		return nil, fmt.Errorf("new graph: batch %d, length %d, expected positive values", batch, length)
 	}
 	gr := &Graph{cfg: cfg, batch: batch, length: length, w: w,
 		ids: make([]int32, batch*length), targets: make([]int32, batch*length)}
@@ -121,7 +121,7 @@ func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
 		}
 		return nil
 	}
-	wrap := func(err error) error { return fmt.Errorf("model: build graph: %w", err) }
+	wrap := func(err error) error { return fmt.Errorf("build graph: %w", err) }
 
 	x, err := autograd.Embedding(params[model.EmbedIn], gr.ids) // [N, D]
 	if err != nil {
@@ -238,7 +238,7 @@ func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
 // setIDs copies ids into the graph's input buffer.
 func (gr *Graph) setIDs(ids []int32) error {
 	if len(ids) != len(gr.ids) {
-		return fmt.Errorf("model: %d ids, expected batch %d × length %d = %d", len(ids), gr.batch, gr.length, len(gr.ids))
+		return fmt.Errorf("%d ids, expected batch %d × length %d = %d", len(ids), gr.batch, gr.length, len(gr.ids))
 	}
 	copy(gr.ids, ids)
 	return nil
@@ -248,7 +248,7 @@ func (gr *Graph) run(bg *builtGraph) error {
 	bg.m.Reset()
 	gr.last = bg
 	if err := bg.m.RunAll(); err != nil {
-		return fmt.Errorf("model: run graph: %w", err)
+		return fmt.Errorf("run graph: %w", err)
 	}
 	return nil
 }
@@ -263,7 +263,7 @@ func (gr *Graph) Step(ids, labels []int32) (loss float64, n int, err error) {
 		return 0, 0, err
 	}
 	if len(labels) != len(gr.targets) {
-		return 0, 0, fmt.Errorf("model: %d labels, expected %d", len(labels), len(gr.targets))
+		return 0, 0, fmt.Errorf("%d labels, expected %d", len(labels), len(gr.targets))
 	}
 	T := gr.length
 	for b := 0; b < gr.batch; b++ {

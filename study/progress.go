@@ -1,4 +1,4 @@
-package infer
+package study
 
 import (
 	"fmt"
@@ -13,13 +13,13 @@ import (
 // logEvery is how often a progress line is written off a terminal.
 const logEvery = 10 * time.Second
 
-// ProgressReporter reports how far scoring is: a progress bar on a terminal,
+// scoreProgress reports how far scoring is: a progress bar on a terminal,
 // a plain log line every logEvery otherwise, nothing for a nil writer.
-type ProgressReporter struct{ *progress.Reporter }
+type scoreProgress struct{ *progress.Reporter }
 
-// NewProgress reports on w the scoring of total tokens labelled what.
-func NewProgress(w io.Writer, what string, total int) ProgressReporter {
-	return ProgressReporter{progress.New(w, int64(total), progress.Options{
+// newProgress reports on w the scoring of total tokens labelled what.
+func newProgress(w io.Writer, what string, total int) scoreProgress {
+	return scoreProgress{progress.New(w, int64(total), progress.Options{
 		Description: what,
 		Bar: []progressbar.Option{progressbar.OptionShowCount(), progressbar.OptionShowIts(),
 			progressbar.OptionSetItsString("tok"), progressbar.OptionThrottle(200 * time.Millisecond),
@@ -32,6 +32,5 @@ func NewProgress(w io.Writer, what string, total int) ProgressReporter {
 	})}
 }
 
-// set records that done of total tokens are scored (a Score onProgress).
-// SetDone reports done tokens scored.
-func (p ProgressReporter) SetDone(done int) { p.Set(int64(done)) }
+// setDone records that done tokens are scored (a Score OnProgress).
+func (p scoreProgress) setDone(done int) { p.Set(int64(done)) }

@@ -1,4 +1,4 @@
-package infer
+package study
 
 import (
 	"bytes"
@@ -11,46 +11,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/data/tokenizer"
-	"github.com/sinktrain/sinktrain/model"
+	"github.com/sinktrain/sinktrain/infer"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
+// fixtures is the shared reference folder, relative to this package.
+const fixtures = "../testdata/fixtures"
+
 // writeModelDir writes a random model with the fixture tokenizer (vocab
-// 512) and k sinks (<|sink_i|> of that tokenizer) into a temp dir.
+// 512) and k sinks into a temp dir.
 func writeModelDir(t *testing.T, k int) string {
-	t.Helper()
-	dir := t.TempDir()
-	tokPath := filepath.Join(fixtures, "tokenizer", "tokenizer.json")
-	tok, err := tokenizer.Load(tokPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := tinyConfig(sinktoken.Softmax)
-	cfg.VocabSize = 512
-	for i := range k {
-		id, ok := tok.TokenID(sinktoken.TokenName(i))
-		if !ok {
-			t.Fatalf("fixture tokenizer has no %s", sinktoken.TokenName(i))
-		}
-		cfg.SinkTokens = append(cfg.SinkTokens, sinktoken.TokenName(i))
-		cfg.SinkIDs = append(cfg.SinkIDs, int(id))
-	}
-	b, err := json.Marshal(cfg.HFJSON(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	must(t, os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644))
-	raw := map[string]checkpoint.Raw{}
-	for name, w := range model.Init(cfg, 9) {
-		raw[name] = checkpoint.FromFloat32(w.Shape, w.Data)
-	}
-	must(t, checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), raw, nil))
-	tb, err := os.ReadFile(tokPath)
-	must(t, err)
-	must(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), tb, 0o644))
-	return dir
+	return cmpWriteTinyModel(t, "m", cmpTinyConfig(k, sinktoken.Softmax), 9)
 }
 
 func must(t *testing.T, err error) {
@@ -76,7 +48,7 @@ func TestEvalStreamText(t *testing.T) {
 	dir := writeModelDir(t, 1)
 	csv := filepath.Join(t.TempDir(), "nll.csv")
 	var out bytes.Buffer
-	o := &EvalOptions{Model: dir, Text: writeFile(t, "a.txt", alice), Caches: []string{"1+8"}, NLLOut: csv, JSON: true, Out: &out}
+	o := &EvalOptions{Model: dir, Source: Source{Text: writeFile(t, "a.txt", alice)}, Caches: []string{"1+8"}, NLLOut: csv, JSON: true, Out: &out}
 	must(t, EvalStream(context.Background(), o))
 	var r Result
 	must(t, json.Unmarshal(out.Bytes(), &r))
@@ -98,7 +70,7 @@ func TestEvalStreamIDsSeveralCaches(t *testing.T) {
 	ids := writeFile(t, "ids.txt", "1 2 3\n4\t5 6 7 8 9 10 11 12\n")
 	csv := filepath.Join(t.TempDir(), "nll.csv")
 	var out bytes.Buffer
-	o := &EvalOptions{Model: dir, IDs: ids, Caches: []string{"2+3", "recompute:4", "dense"}, NLLOut: csv, Out: &out, MaxTokens: 10}
+	o := &EvalOptions{Model: dir, Source: Source{IDs: ids, MaxTokens: 10}, Caches: []string{"2+3", "recompute:4", "dense"}, NLLOut: csv, Out: &out}
 	must(t, EvalStream(context.Background(), o))
 	for _, name := range []string{"nll.2+3.csv", "nll.recompute-4.csv", "nll.dense.csv"} {
 		b, err := os.ReadFile(filepath.Join(filepath.Dir(csv), name))
@@ -123,17 +95,17 @@ func TestEvalStreamBadInput(t *testing.T) {
 		o    EvalOptions
 		want string
 	}{
-		{EvalOptions{Model: dir, Text: text, Caches: []string{"4+"}}, `cache spec "4+": W (window) is empty`},
-		{EvalOptions{Model: dir, Text: text, Caches: []string{"-1+8"}}, `K (sinks) "-1" is not a non-negative integer`},
-		{EvalOptions{Model: dir, Text: text, Caches: []string{"0+0"}}, "empty cache"},
-		{EvalOptions{Model: dir, Text: text, Caches: []string{"4+0"}}, "K = 4 fills the whole cache"},
-		{EvalOptions{Model: dir, Text: text, Caches: []string{"window"}}, `expected "dense", "K+W"`},
-		{EvalOptions{Model: dir, IDs: writeFile(t, "i", "1 2 x3"), Caches: []string{"dense"}}, `token 2: "x3" is not an integer id`},
-		{EvalOptions{Model: dir, IDs: writeFile(t, "i", "1 512"), Caches: []string{"dense"}}, "token 1: id 512 is outside the model's vocabulary [0, 512)"},
-		{EvalOptions{Model: dir, IDs: writeFile(t, "i", "7"), Caches: []string{"dense"}}, "1 token(s), expected at least 2"},
-		{EvalOptions{Model: dir, Text: writeFile(t, "s.txt", "A"), Caches: []string{"dense"}}, "1 token(s) after tokenization, expected at least 2"},
-		{EvalOptions{Model: notNeoX, Text: text, Caches: []string{"dense"}}, `model_type "gpt2"`},
-		{EvalOptions{Model: dir, Caches: []string{"dense"}}, "exactly one of --text, --ids and --data"},
+		{EvalOptions{Model: dir, Source: Source{Text: text}, Caches: []string{"4+"}}, `cache spec "4+": W (window) is empty`},
+		{EvalOptions{Model: dir, Source: Source{Text: text}, Caches: []string{"-1+8"}}, `K (sinks) "-1" is not a non-negative integer`},
+		{EvalOptions{Model: dir, Source: Source{Text: text}, Caches: []string{"0+0"}}, "empty cache"},
+		{EvalOptions{Model: dir, Source: Source{Text: text}, Caches: []string{"4+0"}}, "K = 4 fills the whole cache"},
+		{EvalOptions{Model: dir, Source: Source{Text: text}, Caches: []string{"window"}}, `expected "dense", "K+W"`},
+		{EvalOptions{Model: dir, Source: Source{IDs: writeFile(t, "i", "1 2 x3")}, Caches: []string{"dense"}}, `token 2: "x3" is not an integer id`},
+		{EvalOptions{Model: dir, Source: Source{IDs: writeFile(t, "i", "1 512")}, Caches: []string{"dense"}}, "token 1: id 512 is outside the model's vocabulary [0, 512)"},
+		{EvalOptions{Model: dir, Source: Source{IDs: writeFile(t, "i", "7")}, Caches: []string{"dense"}}, "1 token(s), expected at least 2"},
+		{EvalOptions{Model: dir, Source: Source{Text: writeFile(t, "s.txt", "A")}, Caches: []string{"dense"}}, "1 token(s) after tokenization, expected at least 2"},
+		{EvalOptions{Model: notNeoX, Source: Source{Text: text}, Caches: []string{"dense"}}, `model_type "gpt2"`},
+		{EvalOptions{Model: dir, Caches: []string{"dense"}}, "expected exactly one token source"},
 	}
 	for _, tt := range tests {
 		tt.o.Out = &bytes.Buffer{}
@@ -142,28 +114,6 @@ func TestEvalStreamBadInput(t *testing.T) {
 			t.Errorf("%+v: error %v, want one line containing %q", tt.o, err, tt.want)
 		}
 	}
-}
-
-func FuzzParseCacheSpec(f *testing.F) {
-	for _, s := range []string{"dense", "4+252", "0+1", "recompute:256", "4+", "-1+8", "0+0", "+", "recompute:", "1+2+3", "99999999999999999999+1"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		spec, err := ParseCacheSpec(s)
-		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Fatalf("multi-line error %q", err)
-			}
-			return
-		}
-		if spec.Kind != Dense && (spec.Window < 1 || spec.Slots() > MaxCacheSlots || spec.Sinks < 0) {
-			t.Fatalf("%q parsed to invalid %+v", s, spec)
-		}
-		again, err := ParseCacheSpec(spec.String())
-		if err != nil || again != spec {
-			t.Fatalf("%q: String %q does not round-trip (%+v, %v)", s, spec.String(), again, err)
-		}
-	})
 }
 
 func FuzzReadIDs(f *testing.F) {
@@ -194,7 +144,7 @@ func FuzzReadIDs(f *testing.F) {
 func TestEvalStreamData(t *testing.T) {
 	dir := writeModelDir(t, 1)
 	var out bytes.Buffer
-	o := &EvalOptions{Model: dir, Data: filepath.Join(fixtures, "arrow", "tokens.arrow"), Caches: []string{"1+15"}, MaxTokens: 100, JSON: true, Out: &out}
+	o := &EvalOptions{Model: dir, Source: Source{Data: filepath.Join(fixtures, "arrow", "tokens.arrow"), MaxTokens: 100}, Caches: []string{"1+15"}, JSON: true, Out: &out}
 	must(t, EvalStream(context.Background(), o))
 	var r Result
 	must(t, json.Unmarshal(out.Bytes(), &r))
@@ -222,24 +172,21 @@ func TestBOSCountsAmongFirstTokens(t *testing.T) {
 		b, err = json.Marshal(tj)
 		must(t, err)
 		must(t, os.WriteFile(tp, b, 0o644))
-		o := &EvalOptions{Model: dir, Text: writeFile(t, "a.txt", alice), Caches: []string{"dense"}}
-		m, err := LoadModel(dir)
+		m, err := infer.LoadModel(dir)
 		must(t, err)
-		s, done, err := o.Stream(m)
+		st, done, err := Source{Text: writeFile(t, "a.txt", alice)}.Open(dir, m)
 		must(t, err)
 		defer done()
 		tok, err := tokenizer.Load(tp)
 		must(t, err)
 		want := append(append(m.SinkIDs(), 0), tok.Encode(alice)...)
-		if got := s.Window(0, s.Len(), nil); !slices.Equal(got, want) {
+		if got := st.Window(0, st.Len(), nil); !slices.Equal(got, want) {
 			t.Fatalf("%d sinks: fed stream %v\nwant %v", k, got[:min(8, len(got))], want[:8])
 		}
-		ids := writeFile(t, "ids.txt", "5 6 7")
-		o = &EvalOptions{Model: dir, IDs: ids, Caches: []string{"dense"}}
-		s, done2, err := o.Stream(m)
+		st, done2, err := Source{IDs: writeFile(t, "ids.txt", "5 6 7")}.Open(dir, m)
 		must(t, err)
 		defer done2()
-		if got := s.Window(0, s.Len(), nil); !slices.Equal(got, []int32{5, 6, 7}) {
+		if got := st.Window(0, st.Len(), nil); !slices.Equal(got, []int32{5, 6, 7}) {
 			t.Fatalf("--ids fed %v, want verbatim", got)
 		}
 	}

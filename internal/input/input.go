@@ -1,0 +1,66 @@
+// Package input marks the errors of library calls that are about one of
+// their inputs — an Options field such as a file, a directory or a count —
+// so that cmd/sinktrain can name the flag the user typed while a library
+// caller reads the field's own words:
+//
+//	library:        ids file runs/x.ids: token 2: "three" is not an integer id
+//	sinktrain CLI:  --ids runs/x.ids: token 2: "three" is not an integer id
+//
+// [JSON] rewords encoding/json errors in a file's terms (field paths and JSON
+// types, never Go type names). It imports only the standard library; any
+// package may use it.
+package input
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+)
+
+// Error is an error about one input of a library call.
+type Error struct {
+	Field string // the Options field the input came from, e.g. "IDs"
+	What  string // the input in user terms, e.g. "ids file"
+	Value string // the value as given ("" when there is none to show)
+	Err   error  // what is wrong with it
+}
+
+// New returns an *Error about input field (in user terms what) of the
+// given value.
+func New(field, what, value string, err error) error {
+	return &Error{Field: field, What: what, Value: value, Err: err}
+}
+
+// Errorf is New with a formatted cause.
+func Errorf(field, what, value, format string, args ...any) error {
+	return New(field, what, value, fmt.Errorf(format, args...))
+}
+
+// File attributes an error about the file or directory path to an input:
+// an *fs.PathError (open, stat, read…) on path becomes an *Error whose cause
+// is the system's reason, so that the file is named once; any other error
+// already says what is wrong with the file and is returned as is. nil
+// stays nil.
+func File(field, what, path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && filepath.Clean(pe.Path) == filepath.Clean(path) {
+		return New(field, what, path, pe.Err)
+	}
+	return err
+}
+
+// Error names the input in user terms.
+func (e *Error) Error() string { return e.Label(e.What) }
+
+// Label formats the error with name in place of What (cmd/sinktrain passes
+// the flag).
+func (e *Error) Label(name string) string {
+	if e.Value == "" {
+		return name + ": " + e.Err.Error()
+	}
+	return name + " " + e.Value + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
