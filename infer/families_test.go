@@ -1,8 +1,10 @@
 package infer
 
 import (
+	"context"
 	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
@@ -142,8 +144,9 @@ func TestFixturesStreamNLL(t *testing.T) {
 	}
 }
 
-// TestFixturesGreedy: greedy decoding of generate.prompt gives HF
-// generate's 20 tokens (do_sample=False, EOS disabled).
+// TestFixturesGreedy: the Generator with a greedy Sampler continues
+// generate.prompt with HF generate's 20 tokens (do_sample=False, EOS
+// disabled: here EOS is set to no token).
 func TestFixturesGreedy(t *testing.T) {
 	for _, name := range streamFixtures {
 		t.Run(name, func(t *testing.T) {
@@ -157,30 +160,22 @@ func TestFixturesGreedy(t *testing.T) {
 			}
 			ref := fixtureRef(t, name)
 			prompt, want := refInts(t, ref, "generate.prompt"), refInts(t, ref, "generate.greedy")
-			s := m.NewSession(CacheSpec{Kind: Dense}, 0)
-			logits, err := s.Prefill(prompt)
+			sampler, err := NewSampler(SamplerOptions{Temperature: 0}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for i, w := range want {
-				next := argmax(logits)
-				if next != w {
-					t.Fatalf("token %d: %d, HF generated %d (all: %v)", i, next, w, want)
-				}
-				if logits, err = s.Step(next); err != nil {
-					t.Fatal(err)
-				}
+			g := NewGenerator(m, CacheSpec{Kind: Dense}, sampler)
+			g.EOS, g.MoreEOS = -1, nil
+			var got []int32
+			if err := g.Turn(context.Background(), prompt, len(want), func(tok int32) error {
+				got = append(got, tok)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("greedy tokens %v, HF generated %v", got, want)
 			}
 		})
 	}
-}
-
-func argmax(v []float32) int32 {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return int32(best)
 }
