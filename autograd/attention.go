@@ -25,29 +25,33 @@ const (
 	NormSinkLogit
 )
 
-// CausalAttention is fused causal self-attention over split heads, merging
-// the heads on output:
+// CausalAttention is fused causal self-attention over split heads, with
+// grouped-query attention (kvHeads KV dividing the H query heads: query head
+// h reads kv head h/(H/KV); KV = H is multi-head attention), merging the
+// heads on output:
 //
-//	heads [3,B,H,T,hd] (q, k, v; see RoPEHeads) → ctx [B·T, H·hd]
+//	heads [B, H+2·KV, T, hd] (per batch row: H q heads, KV k heads, KV v heads; see RoPEHeads) → ctx [B·T, H·hd]
 //	s_ij = q_i·k_j / √hd  (j ≤ i),  p_ij = normalised s (see Normalizer)
 //	ctx[b·T+i, h·hd:(h+1)·hd] = Σ_j p_ij v_j
 //
 // sink is the [H] sink-logit parameter for NormSinkLogit and must be nil
-// otherwise. Backward (per batch and head, D_i = Σ_j p_ij (dO_i·v_j) = dO_i·O_i):
+// otherwise. Backward (per batch and query head, D_i = Σ_j p_ij (dO_i·v_j) = dO_i·O_i):
 //
 //	dv = pᵀ·dO,  ds_ij = p_ij (dO_i·v_j − D_i),  dq = ds·k/√hd,  dk = dsᵀ·q/√hd
 //	db_h = −Σ_{b,i} p_sink(b,h,i)·D_i,  p_sink = exp(b_h)/denominator
 //
+// dk and dv of a kv head sum those of the H/KV query heads sharing it.
 // The probabilities of the last run stay readable with [AttentionProbs].
-func CausalAttention(heads, sink *G.Node, norm Normalizer) (*G.Node, error) {
-	if err := wantDims("CausalAttention", "heads", heads, 5); err != nil {
+func CausalAttention(heads *G.Node, kvHeads int, sink *G.Node, norm Normalizer) (*G.Node, error) {
+	if err := wantDims("CausalAttention", "heads", heads, 4); err != nil {
 		return nil, err
 	}
 	s := heads.Shape()
-	if s[0] != 3 {
-		return nil, fmt.Errorf("autograd: CausalAttention: heads %s has shape %v, expected [3,B,H,T,hd]", heads.Name(), s)
+	H := s[1] - 2*kvHeads
+	if kvHeads <= 0 || H <= 0 || H%kvHeads != 0 {
+		return nil, fmt.Errorf("autograd: CausalAttention: heads %s has shape %v, expected [B, H+2·%d, T, hd] with %d kv heads dividing H", heads.Name(), s, kvHeads, kvHeads)
 	}
-	a := &attnShape{B: s[1], H: s[2], T: s[3], hd: s[4], norm: norm}
+	a := &attnShape{B: s[0], H: H, KV: kvHeads, T: s[2], hd: s[3], norm: norm}
 	children := G.Nodes{heads}
 	switch norm {
 	case NormSoftmax, NormSoftmax1:
@@ -80,10 +84,19 @@ func AttentionProbs[T Float](n *G.Node) []T {
 
 // attnShape is the geometry and the forward state the backward reads.
 type attnShape struct {
-	B, H, T, hd int
-	norm        Normalizer
-	probs       any // []T [B,H,T,T] probabilities of the last forward
-	psink       any // []T [B,H,T] denominator share of the sink (0 for softmax)
+	B, H, KV, T, hd int
+	norm            Normalizer
+	probs           any // []T [B,H,T,T] probabilities of the last forward
+	psink           any // []T [B,H,T] denominator share of the sink (0 for softmax)
+}
+
+// offsets returns where the q, k and v blocks [T, hd] that query head h of
+// batch row b reads start in the heads tensor.
+func (a *attnShape) offsets(b, h int) (q, k, v int) {
+	S, blk := a.H+2*a.KV, a.T*a.hd
+	g := h / (a.H / a.KV)
+	row := b * S
+	return (row + h) * blk, (row + a.H + g) * blk, (row + a.H + a.KV + g) * blk
 }
 
 type attentionOp struct {
@@ -92,12 +105,12 @@ type attentionOp struct {
 	out outBuf // [B·T, H·hd]
 }
 
-// attentionGradOp computes dheads [3,B,H,T,hd] from (heads, dctx).
+// attentionGradOp computes dheads [B,H+2KV,T,hd] from (heads, dctx).
 type attentionGradOp struct {
 	base
 	a       *attnShape
 	scratch any    // []T [T,T]
-	out     outBuf // [3,B,H,T,hd]
+	out     outBuf // [B,H+2KV,T,hd]
 }
 
 // sinkGradOp computes db [H] from (ctx, dctx).
@@ -116,9 +129,9 @@ var (
 
 func (o *attentionOp) Type() hm.Type {
 	if o.arity == 2 {
-		return fnType(2, 5, 1)
+		return fnType(2, 4, 1)
 	}
-	return fnType(2, 5)
+	return fnType(2, 4)
 }
 
 func (o *attentionOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
@@ -168,14 +181,13 @@ func attentionFwd[T Float](a *attnShape, in []G.Value, ctx []T) {
 		sinks = vals[T](in[1])
 	}
 	scale := T(1 / math.Sqrt(float64(hd)))
-	blk := B * H * Tn * hd
+	blk := Tn * hd
 	hasExtra := a.norm != NormSoftmax
 	for b := 0; b < B; b++ {
 		for h := 0; h < H; h++ {
 			bh := b*H + h
-			q := x[bh*Tn*hd : (bh+1)*Tn*hd]
-			k := x[blk+bh*Tn*hd : blk+(bh+1)*Tn*hd]
-			v := x[2*blk+bh*Tn*hd : 2*blk+(bh+1)*Tn*hd]
+			qo, ko, vo := a.offsets(b, h)
+			q, k, v := x[qo:qo+blk], x[ko:ko+blk], x[vo:vo+blk]
 			p := probs[bh*Tn*Tn : (bh+1)*Tn*Tn]
 			var extra T
 			if sinks != nil {
@@ -208,16 +220,16 @@ func (o *attentionOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	return res, nil
 }
 
-func (o *attentionGradOp) Type() hm.Type { return fnType(5, 5, 2) }
+func (o *attentionGradOp) Type() hm.Type { return fnType(4, 4, 2) }
 
 func (o *attentionGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	a := o.a
-	return tensor.Shape{3, a.B, a.H, a.T, a.hd}, nil
+	return tensor.Shape{a.B, a.H + 2*a.KV, a.T, a.hd}, nil
 }
 
 func (o *attentionGradOp) Do(in ...G.Value) (G.Value, error) {
 	a := o.a
-	out, err := o.output(in, &o.out, 3, a.B, a.H, a.T, a.hd)
+	out, err := o.output(in, &o.out, a.B, a.H+2*a.KV, a.T, a.hd)
 	if err != nil {
 		return nil, err
 	}
@@ -236,18 +248,25 @@ func attentionBwd[T Float](a *attnShape, x, dctx, dx, ds []T) error {
 		return fmt.Errorf("autograd: CausalAttentionGrad ran before its forward")
 	}
 	scale := T(1 / math.Sqrt(float64(hd)))
-	blk := B * H * Tn * hd
+	blk := Tn * hd
+	rep := H / a.KV
 	for b := 0; b < B; b++ {
 		for h := 0; h < H; h++ {
 			bh := b*H + h
-			off := bh * Tn * hd
-			q, k, v := x[off:off+Tn*hd], x[blk+off:blk+off+Tn*hd], x[2*blk+off:2*blk+off+Tn*hd]
-			dq, dk, dv := dx[off:off+Tn*hd], dx[blk+off:blk+off+Tn*hd], dx[2*blk+off:2*blk+off+Tn*hd]
+			qo, ko, vo := a.offsets(b, h)
+			q, k, v := x[qo:qo+blk], x[ko:ko+blk], x[vo:vo+blk]
+			dq, dk, dv := dx[qo:qo+blk], dx[ko:ko+blk], dx[vo:vo+blk]
 			p := probs[bh*Tn*Tn : (bh+1)*Tn*Tn]
 			dO := dctx[b*Tn*D+h*hd:]
+			// The first query head of a kv group writes its dk and dv, the
+			// others add to them.
+			var acc T
+			if h%rep != 0 {
+				acc = 1
+			}
 			// dv[j0:j1] = p[j0:T, j0:j1]ᵀ·dO[j0:T] (rows i < j0 have p_ij = 0).
 			blocks(Tn, func(j0, j1 int) {
-				gemm(true, false, j1-j0, hd, Tn-j0, 1, p[j0*Tn+j0:], Tn, dO[j0*D:], D, 0, dv[j0*hd:], hd)
+				gemm(true, false, j1-j0, hd, Tn-j0, 1, p[j0*Tn+j0:], Tn, dO[j0*D:], D, acc, dv[j0*hd:], hd)
 			})
 			// ds over the visible columns of each row block, then dq.
 			blocks(Tn, func(i0, i1 int) {
@@ -257,7 +276,7 @@ func attentionBwd[T Float](a *attnShape, x, dctx, dx, ds []T) error {
 			})
 			// dk[j0:j1] = ds[j0:T, j0:j1]ᵀ·q[j0:T].
 			blocks(Tn, func(j0, j1 int) {
-				gemm(true, false, j1-j0, hd, Tn-j0, 1, ds[j0*Tn+j0:], Tn, q[j0*hd:], hd, 0, dk[j0*hd:], hd)
+				gemm(true, false, j1-j0, hd, Tn-j0, 1, ds[j0*Tn+j0:], Tn, q[j0*hd:], hd, acc, dk[j0*hd:], hd)
 			})
 		}
 	}

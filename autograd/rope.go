@@ -9,21 +9,48 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// RoPEHeads splits the fused GPT-NeoX qkv projection into heads and applies
-// partial rotary position embeddings to q and k:
+// QKVLayout says how the columns of a fused qkv projection map to heads
+// (model.QKVLayout's names).
+type QKVLayout int
+
+const (
+	// QKVPerHead is GPT-NeoX's query_key_value: per head h, [q_h | k_h | v_h]
+	// (KVHeads = Heads).
+	QKVPerHead QKVLayout = iota
+	// QKVBlocked is [q_0 … q_{H−1} | k_0 … k_{KV−1} | v_0 … v_{KV−1}]: MPT's
+	// Wqkv, and Llama's q_proj, k_proj and v_proj as one Linear over the
+	// [ConcatRows] of the three weights.
+	QKVBlocked
+)
+
+// RoPE configures [RoPEHeads].
+type RoPE struct {
+	Heads   int // H
+	KVHeads int // KV, dividing H; 0 means H. QKVPerHead needs KV = H.
+	// InvFreq are the inverse frequencies θ_i of the rotation
+	// (model.Config.InvFreq: float32 values, rope_scaling applied); the first
+	// rot = 2·len(InvFreq) dims of each head rotate (rot ≤ head dim).
+	InvFreq []float64
+	Layout  QKVLayout
+}
+
+// RoPEHeads splits a fused qkv projection into heads and applies rotary
+// position embeddings to q and k:
 //
-//	qkv [B·T, 3D] viewed as [B,T,H,3·hd];  q = [:hd], k = [hd:2hd], v = [2hd:]
-//	y [3,B,H,T,hd]: y[0]=rope(q), y[1]=rope(k), y[2]=v
+//	qkv [B·T, (H+2·KV)·hd], columns as r.Layout says
+//	y [B, H+2·KV, T, hd]: per batch row, H query heads, KV key heads, KV value heads
 //
-// rope rotates the first rot dims of a head with the NeoX rotate_half
-// pairing (i with i+rot/2), position t = 0…T−1, θ_i = base^(−2i/rot):
+// rope rotates the first rot dims of a head with the NeoX/Llama
+// rotate_half pairing (i with i+rot/2) at position t = 0…T−1:
 //
 //	x'_i = x_i·cos(tθ_i) − x_{i+rot/2}·sin(tθ_i)
 //	x'_{i+rot/2} = x_{i+rot/2}·cos(tθ_i) + x_i·sin(tθ_i)      (i < rot/2)
 //
-// Angles are computed in float32 as transformers does. Backward applies the
-// transposed rotation and merges the heads back into the qkv layout.
-func RoPEHeads(qkv *G.Node, batch, heads, rot int, theta float64) (*G.Node, error) {
+// The cos/sin table [T, rot/2] is computed once, here, from float32 angles
+// tθ_i as transformers' float32 product of positions and inv_freq. Backward
+// applies the transposed rotation and merges the heads back into the qkv
+// layout.
+func RoPEHeads(qkv *G.Node, batch int, r RoPE) (*G.Node, error) {
 	if err := wantDims("RoPEHeads", "qkv", qkv, 2); err != nil {
 		return nil, err
 	}
@@ -31,37 +58,68 @@ func RoPEHeads(qkv *G.Node, batch, heads, rot int, theta float64) (*G.Node, erro
 	if batch <= 0 || s[0]%batch != 0 {
 		return nil, fmt.Errorf("autograd: RoPEHeads: %d rows are not divisible by batch %d", s[0], batch)
 	}
-	if heads <= 0 || s[1]%(3*heads) != 0 {
-		return nil, fmt.Errorf("autograd: RoPEHeads: width %d is not 3·heads(%d)·head_dim", s[1], heads)
+	H, KV := r.Heads, r.KVHeads
+	if KV == 0 {
+		KV = H
 	}
-	hd := s[1] / (3 * heads)
-	if rot < 0 || rot > hd || rot%2 != 0 {
-		return nil, fmt.Errorf("autograd: RoPEHeads: rotary dims %d, expected an even number in [0, %d]", rot, hd)
+	if H <= 0 || KV <= 0 || H%KV != 0 {
+		return nil, fmt.Errorf("autograd: RoPEHeads: %d kv heads do not divide %d heads", KV, H)
 	}
-	if !(theta > 0) {
-		return nil, fmt.Errorf("autograd: RoPEHeads: base %v, expected > 0", theta)
+	switch r.Layout {
+	case QKVPerHead:
+		if KV != H {
+			return nil, fmt.Errorf("autograd: RoPEHeads: the per-head qkv layout has as many kv heads as heads, got %d and %d", KV, H)
+		}
+	case QKVBlocked:
+	default:
+		return nil, fmt.Errorf("autograd: RoPEHeads: unknown qkv layout %d", r.Layout)
+	}
+	S := H + 2*KV
+	if s[1]%S != 0 {
+		return nil, fmt.Errorf("autograd: RoPEHeads: width %d is not (heads %d + 2·kv heads %d)·head_dim", s[1], H, KV)
+	}
+	hd := s[1] / S
+	rot := 2 * len(r.InvFreq)
+	if rot == 0 || rot > hd {
+		return nil, fmt.Errorf("autograd: RoPEHeads: %d inverse frequencies rotate %d dims, expected 2 to head_dim %d", len(r.InvFreq), rot, hd)
+	}
+	for i, f := range r.InvFreq {
+		if !(f > 0) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("autograd: RoPEHeads: inverse frequency %d is %v, expected a finite value > 0", i, f)
+		}
 	}
 	T := s[0] / batch
-	r := &ropeShape{B: batch, T: T, H: heads, hd: hd, rot: rot}
-	r.cos, r.sin = ropeTable(T, rot, theta)
-	return apply(&ropeOp{base: base{name: "RoPEHeads", arity: 1}, r: r}, "rope("+qkv.Name()+")", qkv)
+	sh := &ropeShape{B: batch, T: T, H: H, KV: KV, hd: hd, rot: rot, layout: r.Layout}
+	sh.cos, sh.sin = ropeTable(T, r.InvFreq)
+	return apply(&ropeOp{base: base{name: "RoPEHeads", arity: 1}, r: sh}, "rope("+qkv.Name()+")", qkv)
 }
 
 // ropeShape holds the geometry and the cos/sin tables [T, rot/2].
 type ropeShape struct {
-	B, T, H, hd, rot int
-	cos, sin         []float64 // [T, rot/2]
+	B, T, H, KV, hd, rot int
+	layout               QKVLayout
+	cos, sin             []float64 // [T, rot/2]
 }
 
-// ropeTable returns cos and sin of t·θ_i (float32 angles, as transformers).
-func ropeTable(T, rot int, base float64) (cos, sin []float64) {
-	half := rot / 2
+// heads returns H + 2·KV, the number of heads of the output.
+func (r *ropeShape) heads() int { return r.H + 2*r.KV }
+
+// col returns the first qkv column of output head j.
+func (r *ropeShape) col(j int) int {
+	if r.layout == QKVPerHead {
+		return (j%r.H)*3*r.hd + (j/r.H)*r.hd
+	}
+	return j * r.hd
+}
+
+// ropeTable returns cos and sin of t·θ_i, the angle rounded to float32
+// as transformers' float32 matmul of inv_freq and positions.
+func ropeTable(T int, inv []float64) (cos, sin []float64) {
+	half := len(inv)
 	cos, sin = make([]float64, T*half), make([]float64, T*half)
-	for i := 0; i < half; i++ {
-		p := float32(math.Pow(base, float64(float32(2*i)/float32(rot))))
-		inv := 1 / p
+	for i, f := range inv {
 		for t := 0; t < T; t++ {
-			a := float64(float32(t) * inv)
+			a := float64(float32(t) * float32(f))
 			cos[t*half+i], sin[t*half+i] = math.Cos(a), math.Sin(a)
 		}
 	}
@@ -71,14 +129,14 @@ func ropeTable(T, rot int, base float64) (cos, sin []float64) {
 type ropeOp struct {
 	base
 	r   *ropeShape
-	out outBuf // [3, B, H, T, hd]
+	out outBuf // [B, H+2KV, T, hd]
 }
 
-// ropeGradOp maps dy [3,B,H,T,hd] back to dqkv [B·T, 3D].
+// ropeGradOp maps dy [B,H+2KV,T,hd] back to dqkv [B·T, (H+2KV)·hd].
 type ropeGradOp struct {
 	base
 	r   *ropeShape
-	out outBuf // [B·T, 3D]
+	out outBuf // [B·T, (H+2KV)·hd]
 }
 
 var (
@@ -87,16 +145,16 @@ var (
 	_ G.Op   = (*ropeGradOp)(nil)
 )
 
-func (o *ropeOp) Type() hm.Type { return fnType(5, 2) }
+func (o *ropeOp) Type() hm.Type { return fnType(4, 2) }
 
 func (o *ropeOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	r := o.r
-	return tensor.Shape{3, r.B, r.H, r.T, r.hd}, nil
+	return tensor.Shape{r.B, r.heads(), r.T, r.hd}, nil
 }
 
 func (o *ropeOp) Do(in ...G.Value) (G.Value, error) {
 	r := o.r
-	out, err := o.output(in, &o.out, 3, r.B, r.H, r.T, r.hd)
+	out, err := o.output(in, &o.out, r.B, r.heads(), r.T, r.hd)
 	if err != nil {
 		return nil, err
 	}
@@ -114,16 +172,16 @@ func (o *ropeOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	return G.Nodes{d}, nil
 }
 
-func (o *ropeGradOp) Type() hm.Type { return fnType(2, 5) }
+func (o *ropeGradOp) Type() hm.Type { return fnType(2, 4) }
 
 func (o *ropeGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	r := o.r
-	return tensor.Shape{r.B * r.T, 3 * r.H * r.hd}, nil
+	return tensor.Shape{r.B * r.T, r.heads() * r.hd}, nil
 }
 
 func (o *ropeGradOp) Do(in ...G.Value) (G.Value, error) {
 	r := o.r
-	out, err := o.output(in, &o.out, r.B*r.T, 3*r.H*r.hd)
+	out, err := o.output(in, &o.out, r.B*r.T, r.heads()*r.hd)
 	if err != nil {
 		return nil, err
 	}
@@ -135,40 +193,39 @@ func (o *ropeGradOp) Do(in ...G.Value) (G.Value, error) {
 // q and k: forward (back=false) reads qkv and writes heads; back=true reads
 // heads (a gradient) and writes qkv with the transposed rotation.
 func ropeMove[T Float](r *ropeShape, qkv, heads []T, back bool) {
-	B, Tn, H, hd, half := r.B, r.T, r.H, r.hd, r.rot/2
-	D3 := 3 * H * hd
+	B, Tn, hd, half := r.B, r.T, r.hd, r.rot/2
+	S := r.heads()
+	W := S * hd
 	for b := 0; b < B; b++ {
 		for t := 0; t < Tn; t++ {
-			row := qkv[(b*Tn+t)*D3 : (b*Tn+t+1)*D3]
+			row := qkv[(b*Tn+t)*W : (b*Tn+t+1)*W]
 			cs, sn := r.cos[t*half:(t+1)*half], r.sin[t*half:(t+1)*half]
-			for h := 0; h < H; h++ {
-				for s := 0; s < 3; s++ {
-					src := row[h*3*hd+s*hd : h*3*hd+(s+1)*hd]
-					dst := heads[(((s*B+b)*H+h)*Tn+t)*hd : (((s*B+b)*H+h)*Tn+t+1)*hd]
+			for j := 0; j < S; j++ {
+				src := row[r.col(j) : r.col(j)+hd]
+				dst := heads[((b*S+j)*Tn+t)*hd : ((b*S+j)*Tn+t+1)*hd]
+				if back {
+					copy(src[half*2:], dst[half*2:])
+				} else {
+					copy(dst[half*2:], src[half*2:])
+				}
+				if j >= r.H+r.KV { // v: no rotation
 					if back {
-						copy(src[half*2:], dst[half*2:])
+						copy(src[:half*2], dst[:half*2])
 					} else {
-						copy(dst[half*2:], src[half*2:])
+						copy(dst[:half*2], src[:half*2])
 					}
-					if s == 2 {
-						if back {
-							copy(src[:half*2], dst[:half*2])
-						} else {
-							copy(dst[:half*2], src[:half*2])
-						}
-						continue
-					}
-					for i := 0; i < half; i++ {
-						c, si := T(cs[i]), T(sn[i])
-						if back {
-							y1, y2 := dst[i], dst[i+half]
-							src[i] = y1*c + y2*si
-							src[i+half] = y2*c - y1*si
-						} else {
-							x1, x2 := src[i], src[i+half]
-							dst[i] = x1*c - x2*si
-							dst[i+half] = x2*c + x1*si
-						}
+					continue
+				}
+				for i := 0; i < half; i++ {
+					c, si := T(cs[i]), T(sn[i])
+					if back {
+						y1, y2 := dst[i], dst[i+half]
+						src[i] = y1*c + y2*si
+						src[i+half] = y2*c - y1*si
+					} else {
+						x1, x2 := src[i], src[i+half]
+						dst[i] = x1*c - x2*si
+						dst[i+half] = x2*c + x1*si
 					}
 				}
 			}

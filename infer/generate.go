@@ -38,6 +38,16 @@ func NewGenerator(m *Model, spec CacheSpec, s *Sampler) *Generator {
 	return g
 }
 
+// ResumeGenerator returns a generator that continues sess (a session of m
+// under spec, e.g. from RestoreSession) drawing with s.
+func (m *Model) ResumeGenerator(sess *Session, spec CacheSpec, s *Sampler) *Generator {
+	return &Generator{EOS: int32(m.Config.EOSTokenID), m: m, spec: spec, sess: sess, sampler: s}
+}
+
+// SetSampler makes the following turns draw with s (a server's requests
+// each bring their sampling parameters).
+func (g *Generator) SetSampler(s *Sampler) { g.sampler = s }
+
 // Session returns the generator's session (its cache holds the stream so
 // far).
 func (g *Generator) Session() *Session { return g.sess }

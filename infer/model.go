@@ -3,6 +3,7 @@ package infer
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/model"
@@ -33,6 +34,10 @@ type Model struct {
 	invFreq []float64 // [rot/2] RoPE (model.Config.InvFreq)
 	slopes  []float32 // [H] ALiBi slopes (bf16-rounded for ALiBiBloom)
 	scale   float32   // softmax scale (1/sqrt(hd) or MPT's softmax_scale)
+
+	weights model.Weights // the weights by HF name, for Fingerprint
+	fpOnce  sync.Once
+	fp      [32]byte // Fingerprint, once computed
 }
 
 // projection is one linear map writing rows [off, off+rows) of a wider
@@ -78,7 +83,7 @@ func NewModel(cfg model.Config, w model.Weights) (*Model, error) {
 		return nil, err
 	}
 	f := cfg.Features()
-	m := &Model{Config: cfg, f: f, H: cfg.NumHeads, KV: cfg.KVHeads(), hd: cfg.HeadDim()}
+	m := &Model{Config: cfg, f: f, H: cfg.NumHeads, KV: cfg.KVHeads(), hd: cfg.HeadDim(), weights: w}
 	m.qkvRows = (m.H + 2*m.KV) * m.hd
 	if f.QKNorm && f.QKV != model.QKVBlocked && f.QKV != model.QKVSeparate {
 		return nil, fmt.Errorf("q/k LayerNorm needs each token's query and key contiguous, not the %s qkv layout", f.QKV)

@@ -203,7 +203,7 @@ func (s *Session) forward(toks []int32, first int) {
 				s.project(s.up, 2*F, mlpIn, T, D, p)
 			}
 			hidden = s.ff[:T*F]
-			swiGLU(s.up[:T*2*F], hidden, F)
+			kernels.SwiGLU(s.up[:T*2*F], hidden, F)
 		} else {
 			s.project(s.up, F, mlpIn, T, D, lw.up[0])
 			kernels.GELU(hidden, hidden, nil)
@@ -223,7 +223,7 @@ func (s *Session) forward(toks []int32, first int) {
 func (s *Session) norm(x, w, b, y []float32) {
 	D := s.m.Config.HiddenSize
 	if s.m.f.Norm == model.RMSNorm {
-		rmsNorm(x, w, y[:len(x)], D, s.m.Config.LayerNormEps)
+		kernels.RMSNorm(x, w, y[:len(x)], D, s.m.Config.LayerNormEps)
 		return
 	}
 	kernels.LayerNorm(x, w, b, y[:len(x)], D, s.m.Config.LayerNormEps)

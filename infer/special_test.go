@@ -1,49 +1,36 @@
 package infer
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
+
+	"github.com/sinktrain/sinktrain/data/tokenizer"
+	"github.com/sinktrain/sinktrain/model"
 )
 
-// TestSpecialIDs: for every tokenizer family fixture, the post-processor's
-// ids are what HF adds with add_special_tokens=True (encodings.json:
-// ids_special = prefix + ids + suffix for every text).
-func TestSpecialIDs(t *testing.T) {
-	for fam, wantPrefix := range map[string][]int32{"llama2": {1}, "mistral": {1}, "llama3": {600}, "qwen2": nil, "falcon": nil} {
-		dir := filepath.Join(fixtures, "tokenizers", fam)
-		pre, suf, err := specialIDs(filepath.Join(dir, "tokenizer.json"))
-		if err != nil {
-			t.Fatalf("%s: %v", fam, err)
-		}
-		if !slices.Equal(pre, wantPrefix) || suf != nil {
-			t.Errorf("%s: prefix %v suffix %v, want %v and none", fam, pre, suf, wantPrefix)
-		}
-		b, err := os.ReadFile(filepath.Join(dir, "encodings.json"))
+// TestStreamAffixes: a stream starts with the model's sinks, then the BOS
+// the tokenizer family's post-processor adds (HF add_special_tokens=True):
+// Llama-2 and Mistral <s> (1), Llama-3 <|begin_of_text|> (600), none for
+// Qwen2 and Falcon; no tokenizer, only the sinks.
+func TestStreamAffixes(t *testing.T) {
+	cfg := model.NewLlama(700, 16, 1, 2, 1, 32, true)
+	cfg.SinkTokens, cfg.SinkIDs = []string{"<|sink_0|>", "<|sink_1|>"}, []int{650, 651}
+	m, err := NewModel(cfg, model.Init(cfg, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for fam, bos := range map[string][]int32{"llama2": {1}, "mistral": {1}, "llama3": {600}, "qwen2": nil, "falcon": nil} {
+		tok, err := tokenizer.Load(filepath.Join(fixtures, "tokenizers", fam, "tokenizer.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var encs []struct {
-			Text       string  `json:"text"`
-			IDs        []int32 `json:"ids"`
-			IDsSpecial []int32 `json:"ids_special"`
-		}
-		if err := json.Unmarshal(b, &encs); err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range encs {
-			if want := append(append(slices.Clone(pre), e.IDs...), suf...); !slices.Equal(e.IDsSpecial, want) {
-				t.Errorf("%s %q: HF's special encoding %v, prefix+ids+suffix %v", fam, e.Text, e.IDsSpecial, want)
-			}
+		start, end := StreamAffixes(tok, m)
+		if want := append([]int32{650, 651}, bos...); !slices.Equal(start, want) || end != nil {
+			t.Errorf("%s: start %v end %v, want %v and nothing", fam, start, end, want)
 		}
 	}
-	// A post-processor this reader does not know is refused by name.
-	p := filepath.Join(t.TempDir(), "tokenizer.json")
-	must(t, os.WriteFile(p, []byte(`{"post_processor":{"type":"RobertaProcessing"}}`), 0o644))
-	if _, _, err := specialIDs(p); err == nil || !strings.Contains(err.Error(), `post_processor: type "RobertaProcessing" is not supported`) {
-		t.Errorf("RobertaProcessing: %v", err)
+	if start, end := StreamAffixes(nil, m); !slices.Equal(start, []int32{650, 651}) || end != nil {
+		t.Errorf("no tokenizer: start %v end %v", start, end)
 	}
 }

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 
 	"github.com/sinktrain/sinktrain/data"
+	"github.com/sinktrain/sinktrain/data/tokenizer"
 	"github.com/sinktrain/sinktrain/infer"
 	"github.com/sinktrain/sinktrain/internal/input"
 )
@@ -95,10 +97,7 @@ func (s Source) Open(dir string, m *infer.Model) (infer.Stream, func(), error) {
 		if err != nil {
 			return nil, nop, err
 		}
-		start, end, err := infer.StreamAffixes(dir, m)
-		if err != nil {
-			return nil, nop, err
-		}
+		start, end := infer.StreamAffixes(tok, m)
 		ids := tok.Encode(string(b))
 		ids = ids[:s.limit(len(ids))]
 		if len(ids) < 2 {
@@ -132,11 +131,14 @@ func (s Source) Open(dir string, m *infer.Model) (infer.Stream, func(), error) {
 		d.Close()
 		return bad(fmt.Errorf("split %s: %w", split, err))
 	}
-	start, _, err := infer.StreamAffixes(dir, m)
-	if err != nil {
-		d.Close()
-		return nil, nop, err
+	var tok *tokenizer.Tokenizer // for the BOS only: a model folder may have none
+	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
+		if tok, err = infer.LoadTokenizer(dir, m); err != nil {
+			d.Close()
+			return nil, nop, err
+		}
 	}
+	start, _ := infer.StreamAffixes(tok, m)
 	return withSinks{prefix: start, s: toks, n: n}, func() { d.Close() }, nil
 }
 

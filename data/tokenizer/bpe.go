@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // bpeNoMerge is the packed merge value of a pair that has no merge.
@@ -15,15 +16,29 @@ const bpeScanMax = 64
 // cleared and refilled by the words that follow.
 const bpeCacheMax = 1 << 15
 
-// bpeModel is the BPE model of a tokenizer: the byte symbols and the merge
-// ranks, all in ids.
+// bpeCacheWordMax is the length from which words are not cached, which
+// bounds the cache's memory (HF stops at 256 bytes; longer words repeat in
+// code and markup): a SentencePiece text without pre-tokenizer is one word.
+const bpeCacheWordMax = 1024
+
+// bpeModel is the BPE model of a tokenizer: the symbols of the characters
+// and the merge ranks, all in ids. A word is either raw bytes whose
+// byte-level characters are the symbols (the byte path, for byte-level
+// tokenizers: byteID) or text whose characters are looked up in the vocab,
+// with byte fallback and unknown-token rules (the character path, as HF's
+// BPE::merge_word).
 type bpeModel struct {
 	byteID       [256]int32        // id of each byte's symbol, -1 if not in the vocab
 	merges       map[uint64]uint64 // pair key a<<32|b → rank<<32 | id of the merged token
-	vocab        map[string]int32  // byte-level text → id (model tokens only)
-	unk          int32             // id used for a byte without a symbol, -1 to drop it
-	fuseUnk      bool              // consecutive unknown bytes give one unk id
+	vocab        map[string]int32  // token text → id (model tokens only)
+	unk          int32             // id used for a character without a symbol, -1 to drop it
+	fuseUnk      bool              // consecutive unknown characters give one unk id
 	ignoreMerges bool              // a word that is itself in the vocab is one token
+	bytePath     bool              // words come as raw bytes of byte-level text (see above)
+	byteFallback bool              // an unknown character becomes its bytes' <0xNN> tokens
+	fallback     [256]int32        // id of each byte's <0xNN> token, -1 if not in the vocab
+	prefix       string            // continuing_subword_prefix: before every character but the first
+	suffix       string            // end_of_word_suffix: after the last character
 	bytes        *bytesTable
 }
 
@@ -45,33 +60,148 @@ type bpeState struct {
 	next  []int32             // [n] heap merge: next live symbol, -1 at the end
 	prev  []int32             // [n] heap merge: previous live symbol, -1 at the start
 	heap  bpeHeap[bpeRankPos] // heap merge entries
-	buf   []byte              // byte-level text of a word (ignore_merges)
+	buf   []byte              // byte-level text of a word (ignore_merges), a prefixed character
 	cache map[string]uint64
 	arena []int32 // cached ids; cache values are offset<<32 | length into it
+
+	pieces, pieces2 []tokPiece // pre-tokenizer pieces, before and after a step
+	spans           []tokPart  // the spans of one piece
+	runes           []rune     // a piece's characters, for regexp2
+	offs            []int      // [len(runes)+1] byte offset of each character
 }
 
 func newBPEState() *bpeState {
 	return &bpeState{cache: make(map[string]uint64, 1024)}
 }
 
-// appendWord appends the ids of one pre-token w (raw bytes) to dst.
+// appendPiece appends the ids of one pre-token: raw bytes standing for
+// their byte-level text if mapped, else text.
+func (m *bpeModel) appendPiece(dst []int32, w string, mapped bool, st *bpeState) []int32 {
+	if mapped && m.bytePath {
+		return m.appendWord(dst, w, st)
+	}
+	if mapped {
+		w = m.bytes.text(w)
+	}
+	if ids, ok := st.cached(w); ok {
+		return append(dst, ids...)
+	}
+	syms := m.charIDs(w, st)
+	st.remember(w, syms)
+	return append(dst, syms...)
+}
+
+// appendWord appends the ids of one pre-token w (raw bytes) to dst on the
+// byte path.
 func (m *bpeModel) appendWord(dst []int32, w string, st *bpeState) []int32 {
 	if len(w) == 1 {
 		if id := m.byteID[w[0]]; id >= 0 {
 			return append(dst, id)
 		}
 	}
-	if v, ok := st.cache[w]; ok {
-		return append(dst, st.arena[v>>32:v>>32+v&0xFFFFFFFF]...)
+	if ids, ok := st.cached(w); ok {
+		return append(dst, ids...)
 	}
 	syms := m.wordIDs(w, st)
+	st.remember(w, syms)
+	return append(dst, syms...)
+}
+
+// cached returns the ids of a word seen before.
+func (st *bpeState) cached(w string) ([]int32, bool) {
+	v, ok := st.cache[w]
+	if !ok {
+		return nil, false
+	}
+	return st.arena[v>>32 : v>>32+v&0xFFFFFFFF], true
+}
+
+// remember caches the ids of a short word.
+func (st *bpeState) remember(w string, ids []int32) {
+	if len(w) >= bpeCacheWordMax {
+		return
+	}
 	if len(st.cache) >= bpeCacheMax {
 		clear(st.cache)
 		st.arena = st.arena[:0]
 	}
-	st.cache[strings.Clone(w)] = uint64(len(st.arena))<<32 | uint64(len(syms))
-	st.arena = append(st.arena, syms...)
-	return append(dst, syms...)
+	st.cache[strings.Clone(w)] = uint64(len(st.arena))<<32 | uint64(len(ids))
+	st.arena = append(st.arena, ids...)
+}
+
+// charIDs merges the symbols of the characters of text w, as HF's
+// BPE::merge_word: each character (with the subword prefix unless first,
+// the word suffix if last) is a vocab token, else its bytes' <0xNN> tokens
+// with byte fallback, else the unknown token (consecutive ones fused with
+// fuse_unk; a pending unknown token is placed before the next known
+// character, after any byte-fallback tokens, as HF does), else nothing.
+// The result lives in st.syms.
+func (m *bpeModel) charIDs(w string, st *bpeState) []int32 {
+	if m.ignoreMerges {
+		if id, ok := m.vocab[w]; ok {
+			st.syms = append(st.syms[:0], id)
+			return st.syms
+		}
+	}
+	syms := st.syms[:0]
+	unkPending := false
+	for i := 0; i < len(w); {
+		_, n := utf8.DecodeRuneInString(w[i:])
+		key := w[i : i+n]
+		if (i > 0 && m.prefix != "") || (i+n == len(w) && m.suffix != "") {
+			b := st.buf[:0]
+			if i > 0 {
+				b = append(b, m.prefix...)
+			}
+			b = append(b, key...)
+			if i+n == len(w) {
+				b = append(b, m.suffix...)
+			}
+			st.buf = b
+			key = string(b)
+		}
+		i += n
+		if id, ok := m.vocab[key]; ok {
+			if unkPending {
+				syms = append(syms, m.unk)
+				unkPending = false
+			}
+			syms = append(syms, id)
+			continue
+		}
+		if m.byteFallback && m.fallbackAll(key) {
+			for k := 0; k < len(key); k++ {
+				syms = append(syms, m.fallback[key[k]])
+			}
+			continue
+		}
+		if m.unk >= 0 {
+			if unkPending && !m.fuseUnk {
+				syms = append(syms, m.unk)
+			}
+			unkPending = true
+		}
+	}
+	if unkPending {
+		syms = append(syms, m.unk)
+	}
+	if len(syms) > bpeScanMax {
+		syms = m.mergeHeap(syms, st)
+	} else {
+		syms = m.mergeScan(syms, st)
+	}
+	st.syms = syms
+	return syms
+}
+
+// fallbackAll reports whether every byte of s has a <0xNN> token.
+func (m *bpeModel) fallbackAll(s string) bool {
+	for k := 0; k < len(s); k++ {
+		if m.fallback[s[k]] < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // wordIDs merges the byte symbols of w; the result lives in st.syms.

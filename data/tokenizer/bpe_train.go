@@ -67,11 +67,18 @@ func TrainBPE(docs iter.Seq[string], vocabSize int, special []string) (*Tokenize
 	for id, s := range tokens {
 		vocab[s] = int32(id)
 	}
-	t := &Tokenizer{bytes: bt, useRegex: true, trimOffsets: true}
+	t := &Tokenizer{bytes: bt}
 	dec, _ := json.Marshal(map[string]any{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true})
 	null := json.RawMessage("null")
-	t.raw = tokRawFields{truncation: null, padding: null, normalizer: null, postProcessor: null, decoder: dec, unkToken: null}
-	if err := t.build(vocab, merges, added, "", false, false); err != nil {
+	t.raw = tokRawFields{
+		version: json.RawMessage(`"1.0"`), truncation: null, padding: null, normalizer: null,
+		preTokenizer:  json.RawMessage(`{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}`),
+		postProcessor: null, decoder: dec, dropout: null, unkToken: null, prefix: null, suffix: null,
+	}
+	if err := t.parseComponents(); err != nil {
+		return nil, fmt.Errorf("train tokenizer: %w", err)
+	}
+	if err := t.build(vocab, merges, added, tokModelOptions{}); err != nil {
 		return nil, fmt.Errorf("train tokenizer: %w", err)
 	}
 	return t, nil

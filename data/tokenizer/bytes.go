@@ -1,5 +1,7 @@
 package tokenizer
 
+import "unicode"
+
 // The GPT-2 byte-level alphabet: every byte b maps to one printable rune so
 // that a BPE vocabulary can be written as text. Printable Latin-1 bytes
 // ('!'..'~', '¡'..'¬', '®'..'ÿ') map to themselves; the remaining 68 bytes
@@ -14,6 +16,8 @@ type bytesTable struct {
 	toRune [256]rune           // byte → rune
 	toByte [bytesMaxRune]int16 // rune → byte, -1 where the rune is not in the alphabet
 	sorted [256]byte           // bytes in increasing order of their rune (HF's trainer id order)
+	number [256]bool           // whether the byte's rune is numeric (Digits after ByteLevel)
+	punct  [256]bool           // whether the byte's rune is punctuation (Punctuation after ByteLevel)
 }
 
 // bytesPrintable reports whether b is one of the bytes that map to themselves.
@@ -37,6 +41,7 @@ func newBytesTable() *bytesTable {
 		}
 		t.toRune[b] = r
 		t.toByte[r] = int16(b)
+		t.number[b], t.punct[b] = unicode.IsNumber(r), tokIsPunct(r)
 	}
 	k := 0
 	for r := range rune(bytesMaxRune) {

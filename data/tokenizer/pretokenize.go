@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -114,4 +115,118 @@ func pretokNext(s string, i int) int {
 		return last
 	}
 	return j
+}
+
+// The Llama-3 pre-tokenizer splits text with the pattern
+//
+//	(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//
+// and Qwen2's with the same but \p{N} for \p{N}{1,3}. pretokNextLlama3
+// implements both as a scanner: the alternatives in order, each as
+// Oniguruma's backtracking resolves it. Its matches tile the text, and the
+// tests check it against Oniguruma's own matches (testdata/onig).
+
+// tokIsNewline reports whether b is '\r' or '\n'.
+func tokIsNewline(b byte) bool { return b == '\r' || b == '\n' }
+
+// tokContractionFold is tokContraction without case, as (?i:...) is in
+// Oniguruma, which also folds the long s (U+017F) to s.
+func tokContractionFold(s string) int {
+	if len(s) == 0 {
+		return 0
+	}
+	if strings.HasPrefix(s, "ſ") {
+		return len("ſ")
+	}
+	lower := func(i int) byte {
+		if i < len(s) && 'A' <= s[i] && s[i] <= 'Z' {
+			return s[i] + 'a' - 'A'
+		}
+		if i < len(s) {
+			return s[i]
+		}
+		return 0
+	}
+	switch lower(0) {
+	case 's', 't', 'm', 'd':
+		return 1
+	case 'r', 'v':
+		if lower(1) == 'e' {
+			return 2
+		}
+	case 'l':
+		if lower(1) == 'l' {
+			return 2
+		}
+	}
+	return 0
+}
+
+// pretokNextLlama3 returns the end of the pre-token that starts at s[i]
+// (i < len(s)): Llama-3's pattern with maxNum 3, Qwen2's with maxNum 1.
+func pretokNextLlama3(s string, i, maxNum int) int {
+	if s[i] == '\'' {
+		if m := tokContractionFold(s[i+1:]); m > 0 {
+			return i + 1 + m // (?i:'s|'t|'re|'ve|'m|'ll|'d)
+		}
+	}
+	c, n := tokClassAt(s, i)
+	switch c {
+	case tokClassLetter:
+		return tokSpan(s, i+n, tokClassLetter) // \p{L}+ (the optional prefix cannot be a letter)
+	case tokClassNumber:
+		j := i + n // \p{N}{1,maxNum}
+		for k := 1; k < maxNum && j < len(s); k++ {
+			cj, nj := tokClassAt(s, j)
+			if cj != tokClassNumber {
+				break
+			}
+			j += nj
+		}
+		return j
+	}
+	// [^\r\n\p{L}\p{N}]\p{L}+: one other or whitespace character, not a
+	// newline, before a run of letters.
+	if !tokIsNewline(s[i]) && i+n < len(s) {
+		if c2, n2 := tokClassAt(s, i+n); c2 == tokClassLetter {
+			return tokSpan(s, i+n+n2, tokClassLetter)
+		}
+	}
+	// ' ?[^\s\p{L}\p{N}]+[\r\n]*': a run of other characters, after an
+	// optional space, then any newlines.
+	j := -1
+	if c == tokClassOther {
+		j = tokSpan(s, i+n, tokClassOther)
+	} else if s[i] == ' ' && i+1 < len(s) {
+		if c2, n2 := tokClassAt(s, i+1); c2 == tokClassOther {
+			j = tokSpan(s, i+1+n2, tokClassOther)
+		}
+	}
+	if j >= 0 {
+		for j < len(s) && tokIsNewline(s[j]) {
+			j++
+		}
+		return j
+	}
+	// c is whitespace. \s*[\r\n]+ ends after the last newline of the
+	// whitespace run; \s+(?!\S) is the run less its last character when a
+	// non-space follows; \s+ is the run.
+	end, last, lastNL := i, i, -1
+	for end < len(s) {
+		ce, ne := tokClassAt(s, end)
+		if ce != tokClassSpace {
+			break
+		}
+		if tokIsNewline(s[end]) {
+			lastNL = end
+		}
+		last, end = end, end+ne
+	}
+	if lastNL >= 0 {
+		return lastNL + 1
+	}
+	if end < len(s) && last > i {
+		return last
+	}
+	return end
 }

@@ -9,34 +9,35 @@ import (
 	"unicode/utf8"
 
 	"github.com/sinktrain/sinktrain/internal/input"
-	"golang.org/x/text/unicode/norm"
 )
 
-// Tokenizer is a byte-level BPE tokenizer, compatible with Hugging Face
-// tokenizers' tokenizer.json for GPT-2 / GPT-NeoX style models (ByteLevel
-// pre-tokenizer and decoder, BPE model, added tokens, optional Unicode
-// normalizer). Encode and Decode are safe for concurrent use;
+// Tokenizer is a BPE tokenizer compatible with Hugging Face tokenizers'
+// tokenizer.json: byte-level BPE (GPT-2, GPT-NeoX, Llama-3, Qwen2, Falcon)
+// and SentencePiece-style BPE with byte fallback (Llama-2, Mistral),
+// with their normalizers, pre-tokenizers, decoders, post-processors and
+// added tokens. Encode and Decode are safe for concurrent use;
 // AddSpecialTokens is not safe concurrently with them.
 type Tokenizer struct {
 	model bpeModel
 	bytes *bytesTable
 
-	merges [][2]string // model merges in rank order, as written in the file
+	merges [][2]string // model merges in rank order (a pair listed twice: its last entry, as HF keeps)
 	added  []AddedToken
 
 	addedID   map[string]int32 // added token content → id
+	addedTok  map[int32]string // added token id → the text its decoder sees (normalized if normalized)
 	rawMatch  tokMatcher       // added tokens with normalized=false, matched on the raw text
 	normMatch tokMatcher       // added tokens with normalized=true, matched after normalization
 
-	normalizer     []norm.Form // applied in order; empty for none
-	addPrefixSpace bool
-	trimOffsets    bool
-	useRegex       bool
+	norm []tokNormStep // the normalizer, flattened
+	pre  tokPreChain   // the pre-tokenizer, flattened
+	post tokPost       // the post-processor: ids around a single sequence
+	dec  tokDecoder    // the decoder, flattened
 
 	idTok []string // [VocabSize] token text of every id ("" for a hole)
 	idOK  []bool   // [VocabSize] whether the id has a token
-	dec   []byte   // raw bytes of every token, concatenated
-	decAt []uint32 // [VocabSize+1] offsets of each id's bytes in dec
+	dec1  []byte   // byte-level decoders only: raw bytes of every token, concatenated
+	decAt []uint32 // [VocabSize+1] offsets of each id's bytes in dec1
 
 	raw tokRawFields // parts of the file kept verbatim for saving
 
@@ -70,30 +71,63 @@ func (t *Tokenizer) AppendEncode(dst []int32, text string) []int32 {
 	if st == nil {
 		st = newBPEState()
 	}
-	dst = t.appendSplit(dst, text, 0, st)
+	dst = t.appendSplit(dst, text, 0, true, st)
 	t.states.Put(st)
 	return dst
 }
 
+// EncodeSpecial returns the ids of text with the post-processor's special
+// tokens around them, as HF tokenizers' encode(text,
+// add_special_tokens=True) does (e.g. Llama's BOS first).
+func (t *Tokenizer) EncodeSpecial(text string) []int32 {
+	return t.AppendEncodeSpecial(make([]int32, 0, len(text)/3+len(t.post.prefix)+len(t.post.suffix)+1), text)
+}
+
+// AppendEncodeSpecial appends the ids EncodeSpecial gives to dst.
+func (t *Tokenizer) AppendEncodeSpecial(dst []int32, text string) []int32 {
+	dst = append(dst, t.post.prefix...)
+	dst = t.AppendEncode(dst, text)
+	return append(dst, t.post.suffix...)
+}
+
+// SpecialPrefix returns the ids the post-processor puts before a single
+// sequence (Llama: [BOS]; none for GPT-2 style files).
+func (t *Tokenizer) SpecialPrefix() []int32 { return append([]int32(nil), t.post.prefix...) }
+
+// SpecialSuffix returns the ids the post-processor puts after a single
+// sequence.
+func (t *Tokenizer) SpecialSuffix() []int32 { return append([]int32(nil), t.post.suffix...) }
+
+// BOS returns the id the post-processor puts before a single sequence when
+// that is exactly one id (Llama's <s>, Llama-3's <|begin_of_text|>).
+func (t *Tokenizer) BOS() (int32, bool) {
+	if len(t.post.prefix) != 1 {
+		return 0, false
+	}
+	return t.post.prefix[0], true
+}
+
 // appendSplit encodes s at one stage of HF's pipeline: stage 0 splits out
 // the non-normalized added tokens, stage 1 normalizes and splits out the
-// normalized ones, stage 2 pre-tokenizes and runs BPE.
-func (t *Tokenizer) appendSplit(dst []int32, s string, stage int, st *bpeState) []int32 {
+// normalized ones, stage 2 pre-tokenizes and runs BPE. atStart reports
+// whether s starts the encoded text (Metaspace's prepend_scheme "first").
+func (t *Tokenizer) appendSplit(dst []int32, s string, stage int, atStart bool, st *bpeState) []int32 {
 	if s == "" {
 		return dst
 	}
 	m := &t.rawMatch
 	if stage == 1 {
-		for _, f := range t.normalizer {
-			s = f.String(s)
+		s = tokNormalize(t.norm, s, st)
+		if s == "" {
+			return dst
 		}
 		m = &t.normMatch
 	}
 	if stage == 2 {
-		return t.appendWords(dst, s, st)
+		return t.appendSegment(dst, s, atStart, st)
 	}
 	if m.empty() {
-		return t.appendSplit(dst, s, stage+1, st)
+		return t.appendSplit(dst, s, stage+1, atStart, st)
 	}
 	pos := 0 // HF's start_offset: s[:pos] is encoded
 	for scan := 0; scan < len(s); {
@@ -115,27 +149,68 @@ func (t *Tokenizer) appendSplit(dst []int32, s string, stage int, st *bpeState) 
 		if tok.RStrip {
 			stop = len(s) - len(strings.TrimLeftFunc(s[stop:], unicode.IsSpace))
 		}
-		dst = t.appendSplit(dst, s[pos:start], stage+1, st)
+		dst = t.appendSplit(dst, s[pos:start], stage+1, atStart && pos == 0, st)
 		dst = append(dst, tok.ID)
 		pos = stop
 	}
-	return t.appendSplit(dst, s[pos:], stage+1, st)
+	return t.appendSplit(dst, s[pos:], stage+1, atStart && pos == 0, st)
 }
 
-// appendWords pre-tokenizes s (ByteLevel) and appends the BPE ids of every
-// pre-token.
-func (t *Tokenizer) appendWords(dst []int32, s string, st *bpeState) []int32 {
-	if t.addPrefixSpace && s[0] != ' ' {
-		s = " " + s
+// appendSegment pre-tokenizes s (a part of the normalized text between
+// added tokens) and appends the BPE ids of every pre-token.
+func (t *Tokenizer) appendSegment(dst []int32, s string, atStart bool, st *bpeState) []int32 {
+	m := &t.model
+	switch t.pre.shape {
+	case tokPreNone:
+		return m.appendPiece(dst, s, false, st)
+	case tokPreGPT2:
+		if !m.bytePath {
+			break
+		}
+		bl := &t.pre.steps[0]
+		if bl.addPrefixSpace && s[0] != ' ' {
+			s = " " + s
+		}
+		if !bl.useRegex {
+			return m.appendWord(dst, s, st)
+		}
+		for i := 0; i < len(s); {
+			j := pretokNext(s, i)
+			dst = m.appendWord(dst, s[i:j], st)
+			i = j
+		}
+		return dst
+	case tokPreSplitBL:
+		if !m.bytePath {
+			break
+		}
+		maxNum := 3
+		if t.pre.steps[0].pattern.fast == tokFastQwen2 {
+			maxNum = 1
+		}
+		for i := 0; i < len(s); {
+			j := pretokNextLlama3(s, i, maxNum)
+			dst = m.appendWord(dst, s[i:j], st)
+			i = j
+		}
+		return dst
 	}
-	if !t.useRegex {
-		return t.model.appendWord(dst, s, st)
+	cur := append(st.pieces[:0], tokPiece{s, atStart})
+	next := st.pieces2[:0]
+	mapped := false
+	for i := range t.pre.steps {
+		p := &t.pre.steps[i]
+		next = next[:0]
+		for _, pc := range cur {
+			next = p.apply(next, pc, mapped, t.bytes, st)
+		}
+		mapped = mapped || p.kind == tokPreByteLevel
+		cur, next = next, cur
 	}
-	for i := 0; i < len(s); {
-		j := pretokNext(s, i)
-		dst = t.model.appendWord(dst, s[i:j], st)
-		i = j
+	for _, pc := range cur {
+		dst = m.appendPiece(dst, pc.s, mapped, st)
 	}
+	st.pieces, st.pieces2 = cur[:0], next[:0]
 	return dst
 }
 
@@ -156,36 +231,48 @@ func tokStartsWithWord(s string) bool {
 	return n > 0 && tokIsWordRune(r)
 }
 
-// Decode returns the text of ids: every token's raw bytes, as HF's
-// ByteLevel decoder gives them, special tokens included. Ids without a
-// token are skipped. The result is the exact original bytes, so it may be
-// invalid UTF-8 when ids split a character (HF would show U+FFFD); use
-// AppendDecode to stream.
+// Decode returns the text of ids as HF tokenizers' decode(ids,
+// skip_special_tokens=False) does: the tokens (added tokens as their
+// content) through the decoder, or joined by spaces with no decoder. Ids
+// without a token are skipped. Where HF's decoders would put U+FFFD for
+// bytes that are not valid UTF-8 (ids that split a character, byte-fallback
+// tokens of a broken sequence), Decode gives the raw bytes, so decoding
+// the ids of a text gives its exact bytes back; infer's streaming holds
+// back an incomplete trailing character.
 func (t *Tokenizer) Decode(ids []int32) string {
-	n := 0
+	if t.dec.byteLevel {
+		return string(t.AppendDecode(nil, ids))
+	}
+	tokens := make([]string, 0, len(ids))
 	for _, id := range ids {
-		if uint(id) < uint(len(t.idOK)) {
-			n += int(t.decAt[id+1] - t.decAt[id])
+		if uint(id) < uint(len(t.idOK)) && t.idOK[id] {
+			tokens = append(tokens, t.decodeToken(id))
 		}
 	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, id := range ids {
-		if uint(id) < uint(len(t.idOK)) {
-			b.Write(t.dec[t.decAt[id]:t.decAt[id+1]])
-		}
-	}
-	return b.String()
+	return t.dec.decode(tokens, t.bytes)
 }
 
-// AppendDecode appends the raw bytes of ids to dst.
+// AppendDecode appends the text of ids (Decode) to dst.
 func (t *Tokenizer) AppendDecode(dst []byte, ids []int32) []byte {
+	if !t.dec.byteLevel {
+		return append(dst, t.Decode(ids)...)
+	}
 	for _, id := range ids {
 		if uint(id) < uint(len(t.idOK)) {
-			dst = append(dst, t.dec[t.decAt[id]:t.decAt[id+1]]...)
+			dst = append(dst, t.dec1[t.decAt[id]:t.decAt[id+1]]...)
 		}
 	}
 	return dst
+}
+
+// decodeToken is the text the decoder sees for id: an added token's
+// content (normalized, if it is matched after normalization, as HF 0.23
+// does), else the model token.
+func (t *Tokenizer) decodeToken(id int32) string {
+	if s, ok := t.addedTok[id]; ok {
+		return s
+	}
+	return t.idTok[id]
 }
 
 // VocabSize is the number of ids, added tokens included: the largest id + 1.
@@ -209,7 +296,8 @@ func (t *Tokenizer) Token(id int32) (string, bool) {
 	return t.idTok[id], true
 }
 
-// AddedTokens returns a copy of the added tokens in file order.
+// AddedTokens returns a copy of the added tokens, by id as HF orders them
+// (tokens added with AddSpecialTokens last).
 func (t *Tokenizer) AddedTokens() []AddedToken {
 	return append([]AddedToken(nil), t.added...)
 }
@@ -252,15 +340,16 @@ func (t *Tokenizer) index() {
 		t.idTok[id], t.idOK[id] = s, true
 	}
 	t.addedID = make(map[string]int32, len(t.added))
+	t.addedTok = make(map[int32]string, len(t.added))
+	var st bpeState // scratch for regex normalizers; no word cache needed
 	var raw, normed []tokPattern
 	for i, a := range t.added {
 		t.idTok[a.ID], t.idOK[a.ID] = a.Content, true
 		t.addedID[a.Content] = a.ID
+		t.addedTok[a.ID] = a.Content
 		if a.Normalized {
-			p := a.Content
-			for _, f := range t.normalizer {
-				p = f.String(p)
-			}
+			p := tokNormalize(t.norm, a.Content, &st)
+			t.addedTok[a.ID] = p
 			normed = append(normed, tokPattern{p, int32(i)})
 		} else {
 			raw = append(raw, tokPattern{a.Content, int32(i)})
@@ -268,13 +357,16 @@ func (t *Tokenizer) index() {
 	}
 	t.rawMatch = newTokMatcher(raw)
 	t.normMatch = newTokMatcher(normed)
-	t.dec = t.dec[:0]
+	t.dec1, t.decAt = t.dec1[:0], nil
+	if !t.dec.byteLevel {
+		return
+	}
 	t.decAt = make([]uint32, n+1)
 	for id := range n {
 		if t.idOK[id] {
-			t.dec = t.bytes.appendRaw(t.dec, t.idTok[id])
+			t.dec1 = t.bytes.appendRaw(t.dec1, t.decodeToken(int32(id)))
 		}
-		t.decAt[id+1] = uint32(len(t.dec))
+		t.decAt[id+1] = uint32(len(t.dec1))
 	}
 }
 

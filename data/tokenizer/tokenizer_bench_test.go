@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -38,7 +39,15 @@ func BenchmarkEncode(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		tk   *Tokenizer
-	}{{"sinktrain-fixture512", fixture}, {"sinktrain-trained4096", trained}} {
+	}{
+		{"sinktrain-fixture512", fixture},
+		{"sinktrain-trained4096", trained},
+		{"sinktrain-llama3-split", tokBenchVariant(b, "llama3", false)},
+		{"sinktrain-llama3-regexp2", tokBenchVariant(b, "llama3", true)},
+		{"sinktrain-falcon", tokBenchVariant(b, "falcon", false)},
+		{"sinktrain-sp-legacy", tokBenchSentencePiece(b, false)},
+		{"sinktrain-sp-metaspace", tokBenchSentencePiece(b, true)},
+	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(text)))
 			ids := make([]int32, 0, len(text)/2)
@@ -85,4 +94,76 @@ func BenchmarkTrainBPE(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// tokBenchVariant is the fixture's byte-level BPE under the Llama-3 or
+// Falcon pre-tokenizer; with regexp2 the Llama-3 Split runs through
+// regexp2 instead of the hand-written matcher.
+func tokBenchVariant(b *testing.B, family string, regexp2 bool) *Tokenizer {
+	g := tokLoadOnig(b)
+	pre := map[string]any{"type": "Sequence", "pretokenizers": []any{
+		map[string]any{"type": "Split", "pattern": map[string]any{"Regex": g.Patterns["llama3"]}, "behavior": "Isolated", "invert": false},
+		map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false},
+	}}
+	if family == "falcon" {
+		pre = map[string]any{"type": "Sequence", "pretokenizers": []any{
+			map[string]any{"type": "Punctuation", "behavior": "Contiguous"},
+			map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+			map[string]any{"type": "Digits", "individual_digits": false},
+			map[string]any{"type": "Split", "pattern": map[string]any{"Regex": "[0-9][0-9][0-9]"}, "behavior": "Isolated", "invert": false},
+		}}
+	}
+	tk, err := Parse(tokFixtureEdit(b, func(f map[string]any) { f["pre_tokenizer"] = pre }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if regexp2 {
+		tk.pre.shape = tokPreGeneral
+		tk.pre.steps[0].pattern.fast = tokFastNone
+	}
+	return tk
+}
+
+// tokBenchSentencePiece is the fixture's vocabulary and merges read as
+// SentencePiece BPE ("Ġ" → "▁", the 256 <0xNN> tokens added, byte
+// fallback): the Llama-2 layout (Prepend/Replace normalizer, the whole
+// text one word) or, with metaspace, Metaspace splitting at every space.
+func tokBenchSentencePiece(b *testing.B, metaspace bool) *Tokenizer {
+	tk, err := Parse(tokFixtureEdit(b, func(f map[string]any) {
+		m := f["model"].(map[string]any)
+		sp := func(s string) string { return strings.ReplaceAll(s, "Ġ", "▁") }
+		vocab := map[string]any{}
+		n := 0
+		for tok, id := range m["vocab"].(map[string]any) {
+			vocab[sp(tok)] = id
+			n = max(n, int(id.(float64))+1)
+		}
+		for c := range 256 {
+			vocab[fmt.Sprintf("<0x%02X>", c)] = n + c
+		}
+		merges := m["merges"].([]any)
+		for i, p := range merges {
+			pp := p.([]any)
+			merges[i] = []any{sp(pp[0].(string)), sp(pp[1].(string))}
+		}
+		m["vocab"], m["byte_fallback"] = vocab, true
+		f["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{
+			map[string]any{"type": "Prepend", "prepend": "▁"},
+			map[string]any{"type": "Replace", "pattern": map[string]any{"String": " "}, "content": "▁"},
+		}}
+		f["pre_tokenizer"] = nil
+		f["decoder"] = map[string]any{"type": "Sequence", "decoders": []any{
+			map[string]any{"type": "Replace", "pattern": map[string]any{"String": "▁"}, "content": " "},
+			map[string]any{"type": "ByteFallback"}, map[string]any{"type": "Fuse"},
+			map[string]any{"type": "Strip", "content": " ", "start": 1, "stop": 0},
+		}}
+		if metaspace {
+			f["normalizer"] = nil
+			f["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": true}
+		}
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tk
 }

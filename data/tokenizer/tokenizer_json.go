@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/text/unicode/norm"
-
 	"github.com/sinktrain/sinktrain/internal/fsutil"
 	"github.com/sinktrain/sinktrain/internal/input"
 )
@@ -20,20 +18,27 @@ import (
 // tokMaxID bounds token ids read from a file (the id tables are dense).
 const tokMaxID = 1 << 24
 
-// tokRawFields are the parts of tokenizer.json that do not change how we
-// encode (or that we check and keep as written) and are saved verbatim.
+// tokRawFields are the parts of tokenizer.json kept as written (compacted)
+// and saved verbatim: the components are parsed from them, so a file
+// Hugging Face wrote is saved byte for byte as it was.
 type tokRawFields struct {
-	truncation    json.RawMessage
+	version       json.RawMessage
+	truncation    json.RawMessage // kept, not applied: Encode never truncates or pads
 	padding       json.RawMessage
 	normalizer    json.RawMessage
+	preTokenizer  json.RawMessage
 	postProcessor json.RawMessage
 	decoder       json.RawMessage
+	dropout       json.RawMessage // null or 0
 	unkToken      json.RawMessage
-	fuseUnk       bool
+	prefix        json.RawMessage // continuing_subword_prefix: null or a string ("" is kept as "")
+	suffix        json.RawMessage // end_of_word_suffix
+	mergeLines    bool            // merges were written as "a b" strings (older files), not pairs
 }
 
 // tokFile is tokenizer.json's top level.
 type tokFile struct {
+	Version       json.RawMessage   `json:"version"`
 	Truncation    json.RawMessage   `json:"truncation"`
 	Padding       json.RawMessage   `json:"padding"`
 	AddedTokens   []json.RawMessage `json:"added_tokens"`
@@ -47,28 +52,25 @@ type tokFile struct {
 // tokFileModel is tokenizer.json's "model".
 type tokFileModel struct {
 	Type                    *string         `json:"type"`
-	Dropout                 *float64        `json:"dropout"`
+	Dropout                 json.RawMessage `json:"dropout"`
 	UnkToken                json.RawMessage `json:"unk_token"`
-	ContinuingSubwordPrefix *string         `json:"continuing_subword_prefix"`
-	EndOfWordSuffix         *string         `json:"end_of_word_suffix"`
-	FuseUnk                 bool            `json:"fuse_unk"`
-	ByteFallback            bool            `json:"byte_fallback"`
-	IgnoreMerges            bool            `json:"ignore_merges"`
+	ContinuingSubwordPrefix json.RawMessage `json:"continuing_subword_prefix"`
+	EndOfWordSuffix         json.RawMessage `json:"end_of_word_suffix"`
+	FuseUnk                 *bool           `json:"fuse_unk"`
+	ByteFallback            *bool           `json:"byte_fallback"`
+	IgnoreMerges            *bool           `json:"ignore_merges"`
 	Vocab                   json.RawMessage `json:"vocab"`
 	Merges                  json.RawMessage `json:"merges"`
 }
 
-// tokComponent is a normalizer, pre-tokenizer or decoder object.
-type tokComponent struct {
-	Type           string            `json:"type"`
-	AddPrefixSpace *bool             `json:"add_prefix_space"`
-	TrimOffsets    *bool             `json:"trim_offsets"`
-	UseRegex       *bool             `json:"use_regex"`
-	Normalizers    []json.RawMessage `json:"normalizers"`
-	Pretokenizers  []json.RawMessage `json:"pretokenizers"`
+// tokModelOptions are the BPE options of the model besides vocab and merges.
+type tokModelOptions struct {
+	unk                             string // "" for none
+	prefix, suffix                  string
+	fuseUnk, byteFallback, noMerges bool
 }
 
-// LoadTokenizer reads a Hugging Face tokenizer.json.
+// Load reads a Hugging Face tokenizer.json.
 func Load(path string) (*Tokenizer, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -77,7 +79,7 @@ func Load(path string) (*Tokenizer, error) {
 	return parseTokenizer(b, path)
 }
 
-// ParseTokenizer parses the contents of a Hugging Face tokenizer.json.
+// Parse parses the contents of a Hugging Face tokenizer.json.
 func Parse(b []byte) (*Tokenizer, error) {
 	return parseTokenizer(b, "tokenizer.json")
 }
@@ -104,6 +106,12 @@ func parseTokenizer(b []byte, name string) (*Tokenizer, error) {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, tokErr(name, "invalid JSON: %v", err)
 	}
+	if !tokIsNull(f.Version) {
+		var v string
+		if json.Unmarshal(f.Version, &v) != nil || v != "1.0" {
+			return nil, tokErr(name, "version %s is not supported (want \"1.0\")", tokCompact(f.Version))
+		}
+	}
 	if tokIsNull(f.Model) {
 		return nil, tokErr(name, "model: missing")
 	}
@@ -111,158 +119,144 @@ func parseTokenizer(b []byte, name string) (*Tokenizer, error) {
 	if err := json.Unmarshal(f.Model, &fm); err != nil {
 		return nil, tokErr(name, "model: %v", err)
 	}
-	if err := tokCheckModel(&fm); err != nil {
+	opts, err := tokCheckModel(&fm)
+	if err != nil {
 		return nil, tokErr(name, "%v", err)
 	}
 	t := &Tokenizer{bytes: newBytesTable()}
 	t.raw = tokRawFields{
+		version:       tokCompact(f.Version),
 		truncation:    tokCompact(f.Truncation),
 		padding:       tokCompact(f.Padding),
 		normalizer:    tokCompact(f.Normalizer),
+		preTokenizer:  tokCompact(f.PreTokenizer),
 		postProcessor: tokCompact(f.PostProcessor),
 		decoder:       tokCompact(f.Decoder),
+		dropout:       tokCompact(fm.Dropout),
 		unkToken:      tokCompact(fm.UnkToken),
-		fuseUnk:       fm.FuseUnk,
+		prefix:        tokCompact(fm.ContinuingSubwordPrefix),
+		suffix:        tokCompact(fm.EndOfWordSuffix),
 	}
-	var err error
-	if t.normalizer, err = tokParseNormalizer(f.Normalizer, "normalizer"); err != nil {
-		return nil, tokErr(name, "%v", err)
+	if tokIsNull(f.Version) {
+		t.raw.version = json.RawMessage(`"1.0"`)
 	}
-	if err := t.parsePreTokenizer(f.PreTokenizer); err != nil {
-		return nil, tokErr(name, "%v", err)
-	}
-	if err := tokCheckDecoder(f.Decoder); err != nil {
+	if err := t.parseComponents(); err != nil {
 		return nil, tokErr(name, "%v", err)
 	}
 	vocab, err := tokParseVocab(fm.Vocab)
 	if err != nil {
 		return nil, tokErr(name, "model.vocab: %v", err)
 	}
-	merges, err := tokParseMerges(fm.Merges)
+	merges, lines, err := tokParseMerges(fm.Merges)
 	if err != nil {
 		return nil, tokErr(name, "model.merges: %v", err)
 	}
-	unk := ""
-	if !tokIsNull(fm.UnkToken) {
-		if err := json.Unmarshal(fm.UnkToken, &unk); err != nil {
-			return nil, tokErr(name, "model.unk_token: want a string or null")
-		}
+	t.raw.mergeLines = lines
+	added, err := tokParseAdded(f.AddedTokens, vocab)
+	if err != nil {
+		return nil, tokErr(name, "%v", err)
 	}
-	added := make([]AddedToken, len(f.AddedTokens))
-	for i, m := range f.AddedTokens {
-		added[i] = AddedToken{Normalized: true} // HF's defaults for absent fields
-		if err := json.Unmarshal(m, &added[i]); err != nil {
-			return nil, tokErr(name, "added_tokens[%d]: %v", i, err)
-		}
-		if id := added[i].ID; id < 0 || id >= tokMaxID {
-			return nil, tokErr(name, "added_tokens[%d]: id %d out of range [0, %d)", i, id, tokMaxID)
-		}
-	}
-	if err := t.build(vocab, merges, added, unk, fm.FuseUnk, fm.IgnoreMerges); err != nil {
+	if err := t.build(vocab, merges, added, opts); err != nil {
 		return nil, tokErr(name, "%v", err)
 	}
 	return t, nil
 }
 
-// tokCheckModel rejects models other than plain byte-level BPE.
-func tokCheckModel(fm *tokFileModel) error {
+// parseComponents reads the normalizer, pre-tokenizer, post-processor and
+// decoder from their raw JSON.
+func (t *Tokenizer) parseComponents() error {
+	var err error
+	if t.norm, err = tokParseNormalizer(t.raw.normalizer, "normalizer"); err != nil {
+		return err
+	}
+	if t.pre, err = tokParsePreTokenizer(t.raw.preTokenizer); err != nil {
+		return err
+	}
+	if t.post, err = tokParsePostProcessor(t.raw.postProcessor); err != nil {
+		return err
+	}
+	t.dec, err = tokParseDecoder(t.raw.decoder)
+	return err
+}
+
+// tokCheckModel checks the model's options: BPE only, no dropout.
+func tokCheckModel(fm *tokFileModel) (tokModelOptions, error) {
+	var o tokModelOptions
 	if fm.Type != nil && *fm.Type != "BPE" {
-		return fmt.Errorf("model.type %q is not supported (only byte-level \"BPE\")", *fm.Type)
+		return o, fmt.Errorf("model.type %q is not supported (only \"BPE\")", *fm.Type)
 	}
 	if fm.Type == nil && tokIsNull(fm.Merges) {
-		return fmt.Errorf("model.type: missing (only byte-level \"BPE\" is supported)")
+		return o, fmt.Errorf("model.type: missing (only \"BPE\" is supported)")
 	}
 	if tokIsNull(fm.Vocab) {
-		return fmt.Errorf("model.vocab: missing")
+		return o, fmt.Errorf("model.vocab: missing")
 	}
 	if tokIsNull(fm.Merges) {
-		return fmt.Errorf("model.merges: missing")
+		return o, fmt.Errorf("model.merges: missing")
 	}
-	if fm.Dropout != nil && *fm.Dropout != 0 {
-		return fmt.Errorf("model.dropout %v is not supported (want null)", *fm.Dropout)
+	if !tokIsNull(fm.Dropout) {
+		var d float64
+		if json.Unmarshal(fm.Dropout, &d) != nil || d != 0 {
+			return o, fmt.Errorf("model.dropout %s is not supported (want null or 0)", tokCompact(fm.Dropout))
+		}
 	}
-	if fm.ContinuingSubwordPrefix != nil && *fm.ContinuingSubwordPrefix != "" {
-		return fmt.Errorf("model.continuing_subword_prefix %q is not supported (want null)", *fm.ContinuingSubwordPrefix)
+	if !tokIsNull(fm.UnkToken) && json.Unmarshal(fm.UnkToken, &o.unk) != nil {
+		return o, fmt.Errorf("model.unk_token: want a string or null")
 	}
-	if fm.EndOfWordSuffix != nil && *fm.EndOfWordSuffix != "" {
-		return fmt.Errorf("model.end_of_word_suffix %q is not supported (want null)", *fm.EndOfWordSuffix)
+	if !tokIsNull(fm.ContinuingSubwordPrefix) && json.Unmarshal(fm.ContinuingSubwordPrefix, &o.prefix) != nil {
+		return o, fmt.Errorf("model.continuing_subword_prefix: want a string or null")
 	}
-	if fm.ByteFallback {
-		return fmt.Errorf("model.byte_fallback true is not supported (byte-level BPE needs none)")
+	if !tokIsNull(fm.EndOfWordSuffix) && json.Unmarshal(fm.EndOfWordSuffix, &o.suffix) != nil {
+		return o, fmt.Errorf("model.end_of_word_suffix: want a string or null")
 	}
-	return nil
+	flag := func(p *bool) bool { return p != nil && *p }
+	o.fuseUnk, o.byteFallback, o.noMerges = flag(fm.FuseUnk), flag(fm.ByteFallback), flag(fm.IgnoreMerges)
+	return o, nil
 }
 
-// tokParseNormalizer accepts null, the Unicode normal forms and Sequences
-// of them.
-func tokParseNormalizer(m json.RawMessage, field string) ([]norm.Form, error) {
-	if tokIsNull(m) {
-		return nil, nil
-	}
-	var c tokComponent
-	if err := json.Unmarshal(m, &c); err != nil {
-		return nil, fmt.Errorf("%s: %v", field, input.JSON(err))
-	}
-	switch c.Type {
-	case "NFC":
-		return []norm.Form{norm.NFC}, nil
-	case "NFD":
-		return []norm.Form{norm.NFD}, nil
-	case "NFKC":
-		return []norm.Form{norm.NFKC}, nil
-	case "NFKD":
-		return []norm.Form{norm.NFKD}, nil
-	case "Sequence":
-		var forms []norm.Form
-		for i, n := range c.Normalizers {
-			f, err := tokParseNormalizer(n, fmt.Sprintf("%s.normalizers[%d]", field, i))
-			if err != nil {
-				return nil, err
+// tokParseAdded reads added_tokens and gives them ids as HF's
+// AddedVocabulary::add_tokens does when it loads a file: a content already
+// in the model vocab takes that id (HF only warns when the file says
+// otherwise), a new one the next free id from the model's vocab size;
+// an empty content is dropped, and a content listed twice keeps its first
+// id and its last flags. The result is sorted by id, as HF saves it.
+func tokParseAdded(list []json.RawMessage, vocab map[string]int32) ([]AddedToken, error) {
+	next := int32(len(vocab))
+	byID := map[int32]int{} // id → index in added
+	var added []AddedToken
+	ids := map[string]int32{}
+	for i, m := range list {
+		a := AddedToken{Normalized: true} // HF's defaults for absent fields
+		if err := json.Unmarshal(m, &a); err != nil {
+			return nil, fmt.Errorf("added_tokens[%d]: %v", i, input.JSON(err))
+		}
+		if a.ID < 0 || a.ID >= tokMaxID {
+			return nil, fmt.Errorf("added_tokens[%d]: id %d out of range [0, %d)", i, a.ID, tokMaxID)
+		}
+		if a.Content == "" {
+			continue
+		}
+		id, ok := ids[a.Content]
+		if !ok {
+			if id, ok = vocab[a.Content]; !ok {
+				id = next
+				next++
 			}
-			forms = append(forms, f...)
+			if id >= tokMaxID {
+				return nil, fmt.Errorf("added_tokens[%d]: id %d out of range [0, %d)", i, id, tokMaxID)
+			}
+			ids[a.Content] = id
 		}
-		return forms, nil
-	}
-	return nil, fmt.Errorf("%s.type %q is not supported (want null, NFC, NFD, NFKC, NFKD or a Sequence of them)", field, c.Type)
-}
-
-// parsePreTokenizer accepts ByteLevel, alone or as the only member of a
-// Sequence.
-func (t *Tokenizer) parsePreTokenizer(m json.RawMessage) error {
-	const field = "pre_tokenizer"
-	if tokIsNull(m) {
-		return fmt.Errorf("%s: null is not supported (want ByteLevel)", field)
-	}
-	var c tokComponent
-	if err := json.Unmarshal(m, &c); err != nil {
-		return fmt.Errorf("%s: %v", field, input.JSON(err))
-	}
-	if c.Type == "Sequence" && len(c.Pretokenizers) == 1 {
-		if err := json.Unmarshal(c.Pretokenizers[0], &c); err != nil {
-			return fmt.Errorf("%s.pretokenizers[0]: %v", field, input.JSON(err))
+		a.ID = id
+		if k, ok := byID[id]; ok {
+			added[k] = a
+			continue
 		}
+		byID[id] = len(added)
+		added = append(added, a)
 	}
-	if c.Type != "ByteLevel" {
-		return fmt.Errorf("%s.type %q is not supported (want ByteLevel)", field, c.Type)
-	}
-	flag := func(p *bool) bool { return p == nil || *p } // HF's ByteLevel defaults are all true
-	t.addPrefixSpace, t.trimOffsets, t.useRegex = flag(c.AddPrefixSpace), flag(c.TrimOffsets), flag(c.UseRegex)
-	return nil
-}
-
-// tokCheckDecoder accepts a ByteLevel decoder or none.
-func tokCheckDecoder(m json.RawMessage) error {
-	if tokIsNull(m) {
-		return nil
-	}
-	var c tokComponent
-	if err := json.Unmarshal(m, &c); err != nil {
-		return fmt.Errorf("decoder: %v", input.JSON(err))
-	}
-	if c.Type != "ByteLevel" {
-		return fmt.Errorf("decoder.type %q is not supported (want ByteLevel or null)", c.Type)
-	}
-	return nil
+	slices.SortStableFunc(added, func(x, y AddedToken) int { return cmp.Compare(x.ID, y.ID) })
+	return added, nil
 }
 
 // tokParseVocab reads the vocab object in file order.
@@ -303,41 +297,48 @@ func tokParseVocab(m json.RawMessage) (map[string]int32, error) {
 	return vocab, nil
 }
 
-// tokParseMerges reads merges in either form HF writes: ["a b", …] or
-// [["a", "b"], …].
-func tokParseMerges(m json.RawMessage) ([][2]string, error) {
-	var pairs [][2]string
+// tokParseMerges reads merges in either form HF writes: [["a", "b"], …]
+// or, in older files, ["a b", …] (lines true).
+func tokParseMerges(m json.RawMessage) (pairs [][2]string, lines bool, err error) {
 	if json.Unmarshal(m, &pairs) == nil {
-		return pairs, nil
+		return pairs, false, nil
 	}
-	var lines []string
-	if err := json.Unmarshal(m, &lines); err != nil {
-		return nil, fmt.Errorf("want a list of \"a b\" strings or [\"a\", \"b\"] pairs")
+	var ls []string
+	if err := json.Unmarshal(m, &ls); err != nil {
+		return nil, false, fmt.Errorf("want a list of \"a b\" strings or [\"a\", \"b\"] pairs")
 	}
-	pairs = make([][2]string, len(lines))
-	for i, l := range lines {
+	pairs = make([][2]string, len(ls))
+	for i, l := range ls {
 		a, b, ok := strings.Cut(l, " ")
 		if !ok || strings.Contains(b, " ") {
-			return nil, fmt.Errorf("[%d] %q: want two tokens separated by one space", i, l)
+			return nil, false, fmt.Errorf("[%d] %q: want two tokens separated by one space", i, l)
 		}
 		pairs[i] = [2]string{a, b}
 	}
-	return pairs, nil
+	return pairs, len(ls) > 0, nil
 }
 
-// build sets up the model from its vocab and merges and indexes the
-// added tokens.
-func (t *Tokenizer) build(vocab map[string]int32, merges [][2]string, added []AddedToken, unk string, fuseUnk, ignoreMerges bool) error {
-	t.merges, t.added = merges, added
+// build sets up the model from its vocab, merges and options and indexes
+// the added tokens.
+func (t *Tokenizer) build(vocab map[string]int32, merges [][2]string, added []AddedToken, o tokModelOptions) error {
+	t.added = added
 	t.model = bpeModel{
 		vocab:        vocab,
 		merges:       make(map[uint64]uint64, len(merges)),
 		unk:          -1,
-		fuseUnk:      fuseUnk,
-		ignoreMerges: ignoreMerges,
+		fuseUnk:      o.fuseUnk,
+		ignoreMerges: o.noMerges,
+		byteFallback: o.byteFallback,
+		prefix:       o.prefix,
+		suffix:       o.suffix,
+		bytePath:     t.pre.mapped && o.prefix == "" && o.suffix == "" && !o.byteFallback,
 		bytes:        t.bytes,
 	}
-	if id, ok := vocab[unk]; ok && unk != "" {
+	if o.unk != "" {
+		id, ok := vocab[o.unk]
+		if !ok {
+			return fmt.Errorf("model.unk_token %q is not in model.vocab", o.unk)
+		}
 		t.model.unk = id
 	}
 	for b := range 256 {
@@ -345,56 +346,83 @@ func (t *Tokenizer) build(vocab map[string]int32, merges [][2]string, added []Ad
 		if id, ok := vocab[string(t.bytes.toRune[b])]; ok {
 			t.model.byteID[b] = id
 		}
+		t.model.fallback[b] = -1
+		if id, ok := vocab[fmt.Sprintf("<0x%02X>", b)]; ok {
+			t.model.fallback[b] = id
+		}
 	}
+	last := make(map[uint64]int, len(merges)) // pair → index of its last merge (HF keeps that one)
 	for i, p := range merges {
 		a, okA := vocab[p[0]]
 		b, okB := vocab[p[1]]
-		ab, okAB := vocab[p[0]+p[1]]
-		switch {
-		case !okA:
+		if !okA {
 			return fmt.Errorf("model.merges[%d]: %q is not in the vocab", i, p[0])
-		case !okB:
+		}
+		if !okB {
 			return fmt.Errorf("model.merges[%d]: %q is not in the vocab", i, p[1])
-		case !okAB:
-			return fmt.Errorf("model.merges[%d]: %q is not in the vocab", i, p[0]+p[1])
+		}
+		if len(p[1]) < len(o.prefix) {
+			return fmt.Errorf("model.merges[%d]: %q is shorter than continuing_subword_prefix %q", i, p[1], o.prefix)
+		}
+		merged := p[0] + p[1][len(o.prefix):]
+		ab, okAB := vocab[merged]
+		if !okAB {
+			return fmt.Errorf("model.merges[%d]: %q is not in the vocab", i, merged)
 		}
 		t.model.merges[bpePair(a, b)] = uint64(i)<<32 | uint64(uint32(ab))
+		last[bpePair(a, b)] = i
+	}
+	t.merges = t.merges[:0]
+	for i, p := range merges {
+		if last[bpePair(vocab[p[0]], vocab[p[1]])] == i {
+			t.merges = append(t.merges, p)
+		}
 	}
 	t.index()
 	return nil
 }
 
-// MarshalJSON writes the tokenizer in Hugging Face's tokenizer.json format.
+// MarshalJSON writes the tokenizer in Hugging Face's tokenizer.json format,
+// as HF's save does: components as they were read, added tokens by id,
+// vocab by id, merges in rank order (as pairs, or as "a b" lines if the
+// file had them so), so that a file HF wrote comes back byte for byte.
 func (t *Tokenizer) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b) // writes "<|endoftext|>" as is, as HF does
-	enc.SetEscapeHTML(false)
-	str := func(s string) { _ = enc.Encode(s) } // a string always encodes
-	b.WriteString(`{"version":"1.0","truncation":`)
-	b.Write(t.raw.truncation)
-	b.WriteString(`,"padding":`)
-	b.Write(t.raw.padding)
-	b.WriteString(`,"added_tokens":[`)
-	for i, a := range t.added {
+	b := []byte(`{"version":`)
+	b = append(b, t.raw.version...)
+	b = append(b, `,"truncation":`...)
+	b = append(b, t.raw.truncation...)
+	b = append(b, `,"padding":`...)
+	b = append(b, t.raw.padding...)
+	b = append(b, `,"added_tokens":[`...)
+	added := slices.Clone(t.added)
+	slices.SortStableFunc(added, func(x, y AddedToken) int { return cmp.Compare(x.ID, y.ID) })
+	for i, a := range added {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		if err := enc.Encode(a); err != nil {
-			return nil, fmt.Errorf("marshal tokenizer: %w", err)
-		}
+		b = fmt.Appendf(b, `{"id":%d,"content":`, a.ID)
+		b = tokAppendJSONString(b, a.Content)
+		b = fmt.Appendf(b, `,"single_word":%t,"lstrip":%t,"rstrip":%t,"normalized":%t,"special":%t}`,
+			a.SingleWord, a.LStrip, a.RStrip, a.Normalized, a.Special)
 	}
-	b.WriteString(`],"normalizer":`)
-	b.Write(t.raw.normalizer)
-	fmt.Fprintf(&b, `,"pre_tokenizer":{"type":"ByteLevel","add_prefix_space":%t,"trim_offsets":%t,"use_regex":%t}`,
-		t.addPrefixSpace, t.trimOffsets, t.useRegex)
-	b.WriteString(`,"post_processor":`)
-	b.Write(t.raw.postProcessor)
-	b.WriteString(`,"decoder":`)
-	b.Write(t.raw.decoder)
-	b.WriteString(`,"model":{"type":"BPE","dropout":null,"unk_token":`)
-	b.Write(t.raw.unkToken)
-	fmt.Fprintf(&b, `,"continuing_subword_prefix":null,"end_of_word_suffix":null,"fuse_unk":%t,"byte_fallback":false,"ignore_merges":%t,"vocab":{`,
-		t.raw.fuseUnk, t.model.ignoreMerges)
+	b = append(b, `],"normalizer":`...)
+	b = append(b, t.raw.normalizer...)
+	b = append(b, `,"pre_tokenizer":`...)
+	b = append(b, t.raw.preTokenizer...)
+	b = append(b, `,"post_processor":`...)
+	b = append(b, t.raw.postProcessor...)
+	b = append(b, `,"decoder":`...)
+	b = append(b, t.raw.decoder...)
+	b = append(b, `,"model":{"type":"BPE","dropout":`...)
+	b = append(b, t.raw.dropout...)
+	b = append(b, `,"unk_token":`...)
+	b = append(b, t.raw.unkToken...)
+	b = append(b, `,"continuing_subword_prefix":`...)
+	b = append(b, t.raw.prefix...)
+	b = append(b, `,"end_of_word_suffix":`...)
+	b = append(b, t.raw.suffix...)
+	b = fmt.Appendf(b, `,"fuse_unk":%t,"byte_fallback":%t,"ignore_merges":%t,"vocab":{`,
+		t.model.fuseUnk, t.model.byteFallback, t.model.ignoreMerges)
 	toks := make([]string, 0, len(t.model.vocab))
 	for tok := range t.model.vocab {
 		toks = append(toks, tok)
@@ -402,28 +430,65 @@ func (t *Tokenizer) MarshalJSON() ([]byte, error) {
 	slices.SortFunc(toks, func(x, y string) int { return cmp.Compare(t.model.vocab[x], t.model.vocab[y]) })
 	for i, tok := range toks {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		str(tok)
-		fmt.Fprintf(&b, ":%d", t.model.vocab[tok])
+		b = tokAppendJSONString(b, tok)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(t.model.vocab[tok]), 10)
 	}
-	b.WriteString(`},"merges":[`)
+	b = append(b, `},"merges":[`...)
 	for i, p := range t.merges {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteByte('[')
-		str(p[0])
-		b.WriteByte(',')
-		str(p[1])
-		b.WriteByte(']')
+		if t.raw.mergeLines { // kept in the file's older form
+			b = tokAppendJSONString(b, p[0]+" "+p[1])
+			continue
+		}
+		b = append(b, '[')
+		b = tokAppendJSONString(b, p[0])
+		b = append(b, ',')
+		b = tokAppendJSONString(b, p[1])
+		b = append(b, ']')
 	}
-	b.WriteString(`]}}`)
+	b = append(b, `]}}`...)
 	var out bytes.Buffer
-	if err := json.Indent(&out, b.Bytes(), "", "  "); err != nil {
+	if err := json.Indent(&out, b, "", "  "); err != nil {
 		return nil, fmt.Errorf("marshal tokenizer: %w", err)
 	}
 	return out.Bytes(), nil
+}
+
+// tokAppendJSONString appends s as a JSON string escaped as serde_json
+// (which HF uses) escapes it: quote, backslash and control characters
+// only.
+func tokAppendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\b':
+			b = append(b, `\b`...)
+		case '\f':
+			b = append(b, `\f`...)
+		case '\n':
+			b = append(b, `\n`...)
+		case '\r':
+			b = append(b, `\r`...)
+		case '\t':
+			b = append(b, `\t`...)
+		default:
+			if c < 0x20 {
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			} else {
+				b = append(b, c)
+			}
+		}
+	}
+	return append(b, '"')
 }
 
 // Save writes the tokenizer to path as tokenizer.json, atomically.

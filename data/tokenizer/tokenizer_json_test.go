@@ -123,11 +123,9 @@ func TestTokenizerBadInput(t *testing.T) {
 		{"merge not in vocab", edit(func(m map[string]any) { model(m)["merges"] = []any{[]any{"Ġ", "zzz"}} }), `model.merges[0]: "zzz" is not in the vocab`},
 		{"bad merge line", edit(func(m map[string]any) { model(m)["merges"] = []any{"abc"} }), "model.merges"},
 		{"whitespace pre-tokenizer", edit(func(m map[string]any) { m["pre_tokenizer"] = map[string]any{"type": "Whitespace"} }), `pre_tokenizer.type "Whitespace" is not supported`},
-		{"no pre-tokenizer", edit(func(m map[string]any) { m["pre_tokenizer"] = nil }), "pre_tokenizer: null"},
 		{"lowercase", edit(func(m map[string]any) { m["normalizer"] = map[string]any{"type": "Lowercase"} }), `normalizer.type "Lowercase"`},
 		{"wordpiece decoder", edit(func(m map[string]any) { m["decoder"] = map[string]any{"type": "WordPiece"} }), `decoder.type "WordPiece"`},
 		{"dropout", edit(func(m map[string]any) { model(m)["dropout"] = 0.1 }), "model.dropout"},
-		{"suffix", edit(func(m map[string]any) { model(m)["end_of_word_suffix"] = "</w>" }), "model.end_of_word_suffix"},
 		{"added token", edit(func(m map[string]any) { m["added_tokens"] = []any{map[string]any{"id": "x"}} }), "added_tokens[0]"},
 	} {
 		_, err := Parse([]byte(c.json))

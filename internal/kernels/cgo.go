@@ -66,6 +66,20 @@ func layerNormBackward32(x, w, dy, out []float32, D int, eps float64, wrtW bool)
 	C.st_layernorm_bwd(cf(x), cf(w), cf(dy), cf(out), C.long(len(x)/D), C.long(D), C.double(eps), cbool(wrtW))
 }
 
+func rmsNorm32(x, w, y []float32, D int, eps float64) {
+	C.st_rmsnorm(cf(x), cf(w), cf(y), C.long(len(x)/D), C.long(D), C.double(eps))
+}
+
+func rmsNormBackward32(x, w, dy, out []float32, D int, eps float64, wrtW bool) {
+	C.st_rmsnorm_bwd(cf(x), cf(w), cf(dy), cf(out), C.long(len(x)/D), C.long(D), C.double(eps), cbool(wrtW))
+}
+
+func swiglu32(h, y []float32, F int) { C.st_swiglu(cf(h), cf(y), C.long(len(h)/(2*F)), C.long(F)) }
+
+func swigluBackward32(h, dy, dh []float32, F int) {
+	C.st_swiglu_bwd(cf(h), cf(dy), cf(dh), C.long(len(h)/(2*F)), C.long(F))
+}
+
 func colSum32(x, y []float32) { C.st_colsum(cf(x), cf(y), C.long(len(x)/len(y)), C.long(len(y))) }
 
 func mul32(a, b, y []float32) { C.st_mul(cf(a), cf(b[:len(a)]), cf(y[:len(a)]), C.long(len(a))) }

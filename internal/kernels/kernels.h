@@ -50,6 +50,11 @@ void st_layernorm_bwd(const float *x, const float *w, const float *dy, float *ou
 void st_colsum(const float *x, float *y, long N, long F);
 void st_mul(const float *a, const float *b, float *y, long n);
 void st_scale(const float *x, float *y, float s, long n);
+void st_rmsnorm(const float *restrict x, const float *restrict w, float *restrict y, long N, long D, double eps);
+void st_rmsnorm_bwd(const float *restrict x, const float *restrict w, const float *restrict dy, float *restrict out,
+                    long N, long D, double eps, int wrt_w);
+void st_swiglu(const float *restrict h, float *restrict y, long N, long F);
+void st_swiglu_bwd(const float *restrict h, const float *restrict dy, float *restrict dh, long N, long F);
 int st_adamw(float *w, const float *g, float *m, float *v, long n, float scale, float b1, float b2, float shrink,
              float step, float isbc2, float eps);
 

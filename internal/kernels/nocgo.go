@@ -31,6 +31,16 @@ func layerNormBackward32(x, w, dy, out []float32, D int, eps float64, wrtW bool)
 	layerNormBackwardGo(x, w, dy, out, D, eps, wrtW)
 }
 
+func rmsNorm32(x, w, y []float32, D int, eps float64) { rmsNormGo(x, w, y, D, eps) }
+
+func rmsNormBackward32(x, w, dy, out []float32, D int, eps float64, wrtW bool) {
+	rmsNormBackwardGo(x, w, dy, out, D, eps, wrtW)
+}
+
+func swiglu32(h, y []float32, F int) { swigluGo(h, y, F) }
+
+func swigluBackward32(h, dy, dh []float32, F int) { swigluBackwardGo(h, dy, dh, F) }
+
 func colSum32(x, y []float32) { colSumGo(x, y) }
 
 func mul32(a, b, y []float32) { mulGo(a, b, y) }

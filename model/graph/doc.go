@@ -1,4 +1,5 @@
-// Package graph owns the gorgonia training graph of a model.Config for a
+// Package graph owns the gorgonia training graph of a model.Config (GPT-NeoX
+// and the Llama family: llama, mistral, qwen2, in llama.go) for a
 // fixed (batch, length): forward, loss, backward through the fused ops of
 // autograd, with parameter nodes sharing storage with a model.Weights so
 // that one graph per core can train one model. It imports model, autograd

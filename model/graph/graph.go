@@ -56,7 +56,8 @@ type builtGraph struct {
 }
 
 // New builds and compiles the training graph of cfg for batch rows of
-// length tokens. w must pass w.Check(cfg); it is used in place, not copied.
+// length tokens: GPT-NeoX, or the Llama family (llama, mistral, qwen2; see
+// llama.go). w must pass w.Check(cfg); it is used in place, not copied.
 func New(cfg model.Config, w model.Weights, batch, length int, opts ...Option) (*Graph, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("new graph: %w", err)
@@ -66,6 +67,9 @@ func New(cfg model.Config, w model.Weights, batch, length int, opts ...Option) (
 	}
 	if batch <= 0 || length <= 0 {
 		return nil, fmt.Errorf("new graph: batch %d, length %d, expected positive values", batch, length)
+	}
+	if err := trainable(cfg, length); err != nil {
+		return nil, fmt.Errorf("new graph: %w", err)
 	}
 	gr := &Graph{cfg: cfg, batch: batch, length: length, w: w,
 		ids: make([]int32, batch*length), targets: make([]int32, batch*length)}
@@ -79,6 +83,22 @@ func New(cfg model.Config, w model.Weights, batch, length int, opts ...Option) (
 	return gr, nil
 }
 
+// trainable refuses the families and features the graph does not build.
+func trainable(c model.Config, length int) error {
+	switch {
+	case c.Arch == "" || c.Arch == model.GPTNeoX:
+		return nil
+	case !isLlama(c.Arch):
+		return fmt.Errorf("config: model_type %q cannot be trained, expected \"gpt_neox\", \"llama\", \"mistral\" or \"qwen2\"", string(c.Arch))
+	}
+	for l := 0; l < c.NumLayers; l++ {
+		if c.Sliding(l) && c.SlidingWindow < length {
+			return fmt.Errorf("config: sliding_window %d is shorter than the training length %d, expected at least the length (the graph attends to every earlier token)", c.SlidingWindow, length)
+		}
+	}
+	return nil
+}
+
 func normalizer(a sinktoken.Attention) autograd.Normalizer {
 	switch a {
 	case sinktoken.Softmax1:
@@ -89,96 +109,119 @@ func normalizer(a sinktoken.Attention) autograd.Normalizer {
 	return autograd.NormSoftmax
 }
 
-// build constructs the graph; withGrad adds the backward and gradient taps.
-func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
-	c := gr.cfg
-	N, D := gr.batch*gr.length, c.HiddenSize
-	bg := &builtGraph{g: G.NewGraph(), loss: make([]float32, 1), hasGrad: withGrad}
-	g := bg.g
-	params := make(map[string]*G.Node)
-	var order []*G.Node
-	var names []string
-	for _, s := range c.ParamSpecs() {
-		t := gr.w[s.Name]
-		v := tensor.New(tensor.WithShape(s.Shape...), tensor.WithBacking(t.Data))
-		n := G.NewTensor(g, tensor.Float32, len(s.Shape), G.WithShape(s.Shape...), G.WithName(s.Name), G.WithValue(v))
-		params[s.Name] = n
-		order = append(order, n)
-		names = append(names, s.Name)
-	}
-	// Taps are added after G.Grad: gorgonia's differentiation analysis
-	// rejects non-differentiable consumers on the path to the loss.
-	type tap struct {
-		n   *G.Node
-		dst []float32
-	}
-	var taps []tap
-	keep := func(n *G.Node) error {
-		if gr.opts.diagnostics {
-			buf := kernels.Alloc32(N * D)
-			bg.hidden = append(bg.hidden, buf)
-			taps = append(taps, tap{n, buf})
-		}
-		return nil
-	}
-	wrap := func(err error) error { return fmt.Errorf("build graph: %w", err) }
+// tap is a node whose value is copied to dst after every run.
+type tap struct {
+	n   *G.Node
+	dst []float32
+}
 
-	x, err := autograd.Embedding(params[model.EmbedIn], gr.ids) // [N, D]
+// builder holds one graph under construction: its parameter nodes (HF
+// names, in ParamSpecs order) and the taps to add once the gradient exists
+// (gorgonia's differentiation analysis rejects non-differentiable consumers
+// on the path to the loss).
+type builder struct {
+	gr     *Graph
+	bg     *builtGraph
+	params map[string]*G.Node
+	order  []*G.Node
+	names  []string
+	taps   []tap
+}
+
+// keep records n as the next hidden state when diagnostics are on.
+func (b *builder) keep(n *G.Node) {
+	if b.gr.opts.diagnostics {
+		buf := kernels.Alloc32(b.gr.batch * b.gr.length * b.gr.cfg.HiddenSize)
+		b.bg.hidden = append(b.bg.hidden, buf)
+		b.taps = append(b.taps, tap{n, buf})
+	}
+}
+
+// build constructs the graph of the config's family; withGrad adds the
+// backward and gradient taps.
+func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
+	b := &builder{gr: gr, bg: &builtGraph{g: G.NewGraph(), loss: make([]float32, 1), hasGrad: withGrad},
+		params: make(map[string]*G.Node)}
+	for _, s := range gr.cfg.ParamSpecs() {
+		v := tensor.New(tensor.WithShape(s.Shape...), tensor.WithBacking(gr.w[s.Name].Data))
+		n := G.NewTensor(b.bg.g, tensor.Float32, len(s.Shape), G.WithShape(s.Shape...), G.WithName(s.Name), G.WithValue(v))
+		b.params[s.Name] = n
+		b.order = append(b.order, n)
+		b.names = append(b.names, s.Name)
+	}
+	forward := b.gptNeoX
+	if isLlama(gr.cfg.Arch) {
+		forward = b.llama
+	}
+	final, head, err := forward()
+	if err == nil {
+		err = b.finish(final, head)
+	}
 	if err != nil {
-		return nil, wrap(err)
+		return nil, fmt.Errorf("build graph: %w", err)
 	}
-	if err := keep(x); err != nil {
-		return nil, wrap(err)
+	return b.bg, nil
+}
+
+// gptNeoX builds the GPT-NeoX decoder up to the final layer norm and
+// returns it with the LM head's weight.
+func (b *builder) gptNeoX() (final, head *G.Node, err error) {
+	c := b.gr.cfg
+	x, err := autograd.Embedding(b.params[model.EmbedIn], b.gr.ids) // [N, D]
+	if err != nil {
+		return nil, nil, err
 	}
+	b.keep(x)
 	norm := normalizer(c.Attention)
+	rope := autograd.RoPE{Heads: c.NumHeads, InvFreq: c.InvFreq()}
 	for l := 0; l < c.NumLayers; l++ {
-		p := func(s string) *G.Node { return params[model.LayerPrefix(l)+s] }
+		p := func(s string) *G.Node { return b.params[model.LayerPrefix(l)+s] }
 		ln1, err := autograd.LayerNorm(x, p(model.LN1W), p(model.LN1B), c.LayerNormEps)
 		if err != nil {
-			return nil, wrap(err)
+			return nil, nil, err
 		}
 		qkv, err := autograd.Linear(ln1, p(model.QKVW), p(model.QKVB)) // [N, 3D]
 		if err != nil {
-			return nil, wrap(err)
+			return nil, nil, err
 		}
-		heads, err := autograd.RoPEHeads(qkv, gr.batch, c.NumHeads, c.RotaryDims(), c.RotaryBase) // [3,B,H,T,hd]
+		heads, err := autograd.RoPEHeads(qkv, b.gr.batch, rope) // [B,3H,T,hd]
 		if err != nil {
-			return nil, wrap(err)
+			return nil, nil, err
 		}
 		var sink *G.Node
 		if norm == autograd.NormSinkLogit {
 			sink = p(model.SinkLogit)
 		}
-		ctx, err := autograd.CausalAttention(heads, sink, norm) // [N, D]
+		ctx, err := autograd.CausalAttention(heads, c.NumHeads, sink, norm) // [N, D]
 		if err != nil {
-			return nil, wrap(err)
+			return nil, nil, err
 		}
-		bg.attn = append(bg.attn, ctx)
+		b.bg.attn = append(b.bg.attn, ctx)
 		attn, err := autograd.Linear(ctx, p(model.DenseW), p(model.DenseB)) // [N, D]
 		if err != nil {
-			return nil, wrap(err)
+			return nil, nil, err
 		}
 		mlpIn := x
 		if !c.ParallelResidual {
 			if x, err = autograd.Sum(x, attn); err != nil {
-				return nil, wrap(err)
+				return nil, nil, err
 			}
 			mlpIn = x
 		}
 		ln2, err := autograd.LayerNorm(mlpIn, p(model.LN2W), p(model.LN2B), c.LayerNormEps)
 		if err != nil {
-			return nil, wrap(err)
+			return nil, nil, err
 		}
 		h, err := autograd.Linear(ln2, p(model.FC1W), p(model.FC1B)) // [N, F]
 		if err != nil {
-			return nil, wrap(err)
+			return nil, nil, err
 		}
 		if h, err = autograd.GELU(h); err != nil {
-			return nil, wrap(err)
+			return nil, nil, err
 		}
 		mlp, err := autograd.Linear(h, p(model.FC2W), p(model.FC2B)) // [N, D]
 		if err != nil {
-			return nil, wrap(err)
+			return nil, nil, err
 		}
 		if c.ParallelResidual {
 			x, err = autograd.Sum(x, attn, mlp) // one pass, preallocated
@@ -186,53 +229,54 @@ func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
 			x, err = autograd.Sum(x, mlp)
 		}
 		if err != nil {
-			return nil, wrap(err)
+			return nil, nil, err
 		}
 		if l < c.NumLayers-1 {
-			if err := keep(x); err != nil {
-				return nil, wrap(err)
-			}
+			b.keep(x)
 		}
 	}
-	final, err := autograd.LayerNorm(x, params[model.FinalNormW], params[model.FinalNormB], c.LayerNormEps)
+	final, err = autograd.LayerNorm(x, b.params[model.FinalNormW], b.params[model.FinalNormB], c.LayerNormEps)
 	if err != nil {
-		return nil, wrap(err)
+		return nil, nil, err
 	}
-	if err := keep(final); err != nil {
-		return nil, wrap(err)
-	}
-	logits, err := autograd.Linear(final, params[model.EmbedOut], nil) // [N, V]
+	b.keep(final)
+	return final, b.params[model.EmbedOut], nil
+}
+
+// finish adds the logits (final·headᵀ), and with a gradient the loss, the
+// backward and the gradient taps, then every tap, and compiles the graph.
+func (b *builder) finish(final, head *G.Node) error {
+	bg, gr := b.bg, b.gr
+	logits, err := autograd.Linear(final, head, nil) // [N, V]
 	if err != nil {
-		return nil, wrap(err)
+		return err
 	}
 	bg.logits = logits // no tap: a [B*T, V] copy per step would cost more than the loss
-	if withGrad {
+	if bg.hasGrad {
 		loss, err := autograd.CrossEntropy(logits, gr.targets, sinktoken.IgnoreIndex)
 		if err != nil {
-			return nil, wrap(err)
+			return err
 		}
 		bg.scored = autograd.CrossEntropyScored(loss)
-		taps = append(taps, tap{loss, bg.loss})
-		grads, err := G.Grad(loss, order...)
+		b.taps = append(b.taps, tap{loss, bg.loss})
+		grads, err := G.Grad(loss, b.order...)
 		if err != nil {
-			return nil, wrap(err)
+			return err
 		}
 		bg.grads = make(map[string][]float32, len(grads))
 		for i, gn := range grads {
-			buf := kernels.Alloc32(len(gr.w[names[i]].Data))
-			bg.grads[names[i]] = buf
-			taps = append(taps, tap{gn, buf})
+			buf := kernels.Alloc32(len(gr.w[b.names[i]].Data))
+			bg.grads[b.names[i]] = buf
+			b.taps = append(b.taps, tap{gn, buf})
 		}
 	}
-	for _, t := range taps {
+	for _, t := range b.taps {
 		if _, err := autograd.Tap(t.n, t.dst); err != nil {
-			return nil, wrap(err)
+			return err
 		}
 	}
-	if bg.m, err = autograd.NewMachine(g); err != nil {
-		return nil, wrap(err)
-	}
-	return bg, nil
+	bg.m, err = autograd.NewMachine(bg.g)
+	return err
 }
 
 // setIDs copies ids into the graph's input buffer.

@@ -24,6 +24,15 @@ func benchConfig() model.Config {
 		ParallelResidual: true, HiddenAct: "gelu", Attention: sinktoken.Softmax}
 }
 
+// benchLlamaConfig is the Llama twin of benchConfig: same width, depth and
+// heads, 2 kv heads, SwiGLU width 688 (≈ 2/3 of 1024: the MLP's parameter
+// count of the GELU twin), untied.
+func benchLlamaConfig() model.Config {
+	c := model.NewLlama(4096, 256, 4, 4, 2, 688, false)
+	c.LayerNormEps = 1e-5
+	return c
+}
+
 const benchB, benchT = 8, 256
 
 func benchIDs(V int) []int32 {
@@ -62,9 +71,13 @@ func BenchmarkStep(b *testing.B) {
 // BenchmarkStepPar is the training configuration: one graph per core
 // (GOMAXPROCS graphs sharing the weights, each on its share of batch 8),
 // single-threaded OpenBLAS, and the gradients summed (serially: ≈5M floats).
-func BenchmarkStepPar(b *testing.B) {
+func BenchmarkStepPar(b *testing.B) { stepPar(b, benchConfig()) }
+
+// BenchmarkStepParLlama is BenchmarkStepPar for the Llama twin.
+func BenchmarkStepParLlama(b *testing.B) { stepPar(b, benchLlamaConfig()) }
+
+func stepPar(b *testing.B, cfg model.Config) {
 	autograd.SetBLASThreads(1)
-	cfg := benchConfig()
 	w := model.Init(cfg, 1)
 	nw := min(runtime.GOMAXPROCS(0), benchB)
 	ids := benchIDs(cfg.VocabSize)

@@ -3,6 +3,7 @@ package graph_test
 import (
 	"fmt"
 	"math"
+	"os"
 	"testing"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
@@ -26,12 +27,36 @@ type reference struct {
 	ids map[string][]int64
 }
 
-func loadFixture(t *testing.T, name string) (*checkpoint.Model, reference) {
+// loadFixture reads a model folder of scripts/fixtures (config.json and
+// model.safetensors as transformers saved them, read directly so that
+// every family's folder loads) and its reference.safetensors.
+func loadFixture(t *testing.T, name string) (model.Config, model.Weights, reference) {
 	t.Helper()
 	dir := "../../testdata/fixtures/" + name
-	m, err := checkpoint.Load(dir)
+	regen := "(the fixtures come from scripts/fixtures/run-on-gpu.sh, see scripts/fixtures/README.md)"
+	js, err := os.ReadFile(dir + "/config.json")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v %s", err, regen)
+	}
+	cfg, _, err := model.ParseConfig(js)
+	if err != nil {
+		t.Fatalf("%s: %v", dir, err)
+	}
+	params, _, err := checkpoint.ReadSafetensors(dir + "/model.safetensors")
+	if err != nil {
+		t.Fatalf("%v %s", err, regen)
+	}
+	w := model.Weights{}
+	for _, s := range cfg.ParamSpecs() {
+		p, ok := params[s.Name]
+		if !ok {
+			t.Fatalf("%s/model.safetensors has no %s %s", dir, s.Name, regen)
+		}
+		data, err := p.Float32s()
+		if err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		w[s.Name] = &model.Tensor{Shape: p.Shape, Data: data}
 	}
 	raw, _, err := checkpoint.ReadSafetensors(dir + "/reference.safetensors")
 	if err != nil {
@@ -49,7 +74,7 @@ func loadFixture(t *testing.T, name string) (*checkpoint.Model, reference) {
 			t.Fatal(err)
 		}
 	}
-	return m, ref
+	return cfg, w, ref
 }
 
 func toInt32(v []int64) []int32 {
@@ -60,17 +85,19 @@ func toInt32(v []int64) []int32 {
 	return out
 }
 
-const fixtureTol = 1e-4
+const fixtureTol = 2e-6 // reached: 8.7e-7 (issue 20 asks for 1e-5)
 
 func TestGraphMatchesHF(t *testing.T) {
-	for _, name := range []string{"gptneox-a", "gptneox-b"} {
+	// llama-train-*: scripts/fixtures (transformers' LlamaForCausalLM, GQA
+	// untied and MHA tied); a tied model's embedding gradient is the sum of
+	// its two uses, as HF's grad.model.embed_tokens.weight.
+	for _, name := range []string{"gptneox-a", "gptneox-b", "llama-train-gqa", "llama-train-mha-tied"} {
 		t.Run(name, func(t *testing.T) {
-			m, ref := loadFixture(t, name)
-			cfg := m.Config
+			cfg, w, ref := loadFixture(t, name)
 			ids := toInt32(ref.ids["input_ids"])
 			const B = 2
 			T := len(ids) / B
-			g, err := graph.New(cfg, m.Weights, B, T, graph.WithDiagnostics())
+			g, err := graph.New(cfg, w, B, T, graph.WithDiagnostics())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,7 +147,7 @@ func TestGraphMatchesHF(t *testing.T) {
 
 			// Sink-prefixed input: HF loss with -100 at the sink.
 			sids, slabels := toInt32(ref.ids["sink_input_ids"]), toInt32(ref.ids["sink_labels"])
-			sg, err := graph.New(cfg, m.Weights, B, len(sids)/B)
+			sg, err := graph.New(cfg, w, B, len(sids)/B)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,6 +164,32 @@ func TestGraphMatchesHF(t *testing.T) {
 				t.Fatal(err)
 			}
 			check("forward logits", g.Logits(), ref.f["logits"])
+		})
+	}
+}
+
+// TestGraphForwardMatchesHF checks the forward logits against transformers
+// on the inference fixtures of the Llama family: llama3 and linear
+// rope_scaling, attention and MLP biases with a head_dim other than D/H,
+// Mistral, and Qwen2's q/k/v biases with a tied head.
+func TestGraphForwardMatchesHF(t *testing.T) {
+	for _, name := range []string{"llama-gqa", "llama-mha-tied", "llama3-scaled", "llama-linear", "llama-bias", "mistral", "qwen2"} {
+		t.Run(name, func(t *testing.T) {
+			cfg, w, ref := loadFixture(t, name)
+			ids := toInt32(ref.ids["input_ids"])
+			const B = 2
+			g, err := graph.New(cfg, w, B, len(ids)/B)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Forward(ids); err != nil {
+				t.Fatal(err)
+			}
+			e := relErr(g.Logits(), ref.f["logits"])
+			t.Logf("logits relative error %.3g", e)
+			if !(e <= fixtureTol) {
+				t.Errorf("logits: relative error %.3g > %g", e, fixtureTol)
+			}
 		})
 	}
 }

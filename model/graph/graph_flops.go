@@ -5,8 +5,8 @@ import "github.com/sinktrain/sinktrain/model"
 // TrainFLOPsPerToken is the floating-point work of one training step
 // (forward + backward) per token for sequences of the given length, by the
 // usual count: 6·P (P = every parameter, embeddings included) plus the
-// attention products 12·L·T·d (QKᵀ and P·V, forward ×3, counted over the
-// full T×T square although the causal half is skipped).
+// attention products 12·L·T·H·hd (QKᵀ and P·V, forward ×3, counted over
+// the full T×T square although the causal half is skipped).
 func TrainFLOPsPerToken(c model.Config, length int) float64 {
 	var p int
 	for _, s := range c.ParamSpecs() {
@@ -16,5 +16,5 @@ func TrainFLOPsPerToken(c model.Config, length int) float64 {
 		}
 		p += n
 	}
-	return 6*float64(p) + 12*float64(c.NumLayers)*float64(length)*float64(c.HiddenSize)
+	return 6*float64(p) + 12*float64(c.NumLayers)*float64(length)*float64(c.NumHeads*c.HeadDim())
 }
