@@ -41,9 +41,15 @@ func tokenizerSideFiles(cfg model.Config, tokJSON []byte) (specialMap, tokConfig
 	if s, ok := t.Token(int32(cfg.BOSTokenID)); ok {
 		sm["bos_token"] = s
 	}
+	neox := cfg.Arch == "" || cfg.Arch == model.GPTNeoX
 	if s, ok := t.Token(int32(cfg.EOSTokenID)); ok {
 		sm["eos_token"] = s
-		sm["unk_token"] = s // GPT-NeoX tokenizers use <|endoftext|> for all three
+		if neox {
+			sm["unk_token"] = s // GPT-NeoX tokenizers use <|endoftext|> for all three
+		}
+	}
+	if unk, ok := t.UnknownToken(); !neox && ok {
+		sm["unk_token"] = unk
 	}
 	if len(cfg.SinkTokens) > 0 {
 		sm["additional_special_tokens"] = cfg.SinkTokens
@@ -52,8 +58,10 @@ func tokenizerSideFiles(cfg model.Config, tokJSON []byte) (specialMap, tokConfig
 		"tokenizer_class":              "PreTrainedTokenizerFast",
 		"model_max_length":             cfg.MaxPositionEmbeddings,
 		"clean_up_tokenization_spaces": false,
-		"add_bos_token":                false,
-		"add_eos_token":                false,
+	}
+	if neox {
+		// Other families leave BOS/EOS to tokenizer.json's post-processor.
+		tc["add_bos_token"], tc["add_eos_token"] = false, false
 	}
 	for k, v := range sm {
 		tc[k] = v

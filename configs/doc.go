@@ -1,7 +1,7 @@
-// Package configs embeds the training presets (tiny, small, reference) so
-// that the sinktrain binary finds them by name; each file overrides only some
-// of train.Config's defaults (reference.json only what differs from them).
-// It imports nothing of sinktrain.
+// Package configs embeds the training presets (tiny, small, reference,
+// laptop-study) so that the sinktrain binary finds them by name; each file
+// overrides only some of train.Config's defaults (reference.json only what
+// differs from them). It imports nothing of sinktrain.
 package configs
 
 import "embed"

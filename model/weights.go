@@ -34,11 +34,14 @@ func (c Config) CheckTensors(shapes map[string][]int, skip func(name string) boo
 		want[s.Name] = true
 		shape, ok := shapes[s.Name]
 		if !ok {
+			if s.Role == Output {
+				return fmt.Errorf("tensor %s is missing, expected shape %v: tie_word_embeddings is false, so the model needs its own LM head", s.Name, s.Shape)
+			}
 			return fmt.Errorf("tensor %s is missing, expected shape %v", s.Name, s.Shape)
 		}
 		if !slices.Equal(shape, s.Shape) {
-			return fmt.Errorf("tensor %s has shape %v, expected %v (config: vocab %d, hidden %d, ffn %d, heads %d)",
-				s.Name, shape, s.Shape, c.VocabSize, c.HiddenSize, c.IntermediateSize, c.NumHeads)
+			return fmt.Errorf("tensor %s has shape %v, expected %v (config: vocab %d, hidden %d, ffn %d, heads %d, kv heads %d, head dim %d)",
+				s.Name, shape, s.Shape, c.VocabSize, c.HiddenSize, c.IntermediateSize, c.NumHeads, c.KVHeads(), c.HeadDim())
 		}
 	}
 	var extra []string
@@ -49,7 +52,7 @@ func (c Config) CheckTensors(shapes map[string][]int, skip func(name string) boo
 	}
 	if len(extra) > 0 {
 		slices.Sort(extra)
-		return fmt.Errorf("unexpected tensor %s (not a parameter of this config: %d layers, attention %s)", extra[0], c.NumLayers, c.Attention)
+		return fmt.Errorf("unexpected tensor %s (not a parameter of this config: model_type %s, %d layers, attention %s)", extra[0], c.Arch, c.NumLayers, c.Attention)
 	}
 	return nil
 }

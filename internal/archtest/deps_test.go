@@ -24,7 +24,7 @@ var helpers = []string{"internal/fsutil", "internal/input", "internal/progress"}
 var table = map[string][]string{
 	"cmd/sinktrain":     {"train", "infer", "study", "serve", "data", "data/tokenizer", "data/shard", "checkpoint", "model", "model/graph", "autograd", "internal/kernels", "internal/openblas", "sinktoken", "configs"},
 	"serve":             {"infer", "checkpoint", "data/tokenizer", "model", "sinktoken"},
-	"study":             {"infer", "checkpoint", "data", "model", "sinktoken"},
+	"study":             {"infer", "checkpoint", "data", "data/tokenizer", "model", "sinktoken"},
 	"train":             {"model", "model/graph", "data", "data/tokenizer", "checkpoint", "autograd", "internal/kernels", "sinktoken", "configs"},
 	"infer":             {"model", "checkpoint", "data/tokenizer", "internal/kernels", "sinktoken"},
 	"checkpoint":        {"model", "data/tokenizer", "sinktoken"},
