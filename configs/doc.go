@@ -1,6 +1,6 @@
-// Package configs embeds the training presets (tiny, small, reference, and
-// the Llama twins tiny-llama and reference-llama) so that the sinktrain
-// binary finds them by name; each file overrides only some of
+// Package configs embeds the training presets (tiny, small, reference,
+// laptop-study, and the Llama twins tiny-llama and reference-llama) so that
+// the sinktrain binary finds them by name; each file overrides only some of
 // train.Config's defaults.
 package configs
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Generator continues one token stream under a bounded cache: a Session
@@ -15,18 +16,32 @@ type Generator struct {
 	// EOS ends a turn when sampled (it is not emitted or fed). NewGenerator
 	// sets it to the config's eos_token_id.
 	EOS int32
+	// MoreEOS are further tokens that end a turn like EOS (a chat model's
+	// end-of-turn tokens: tokenizer_config.json's eos_token,
+	// generation_config.json's eos_token_id).
+	MoreEOS []int32
 
 	m       *Model
 	spec    CacheSpec
 	sess    *Session
 	sampler *Sampler
-	hist    []int32 // recompute:W: the last W tokens
+	hist    []int32 // recompute:W: the re-encoded window, the first k fed tokens (the model's sinks) + the last W−k
 }
 
 // NewGenerator returns a generator for m under spec drawing with s.
 func NewGenerator(m *Model, spec CacheSpec, s *Sampler) *Generator {
 	return &Generator{EOS: int32(m.Config.EOSTokenID), m: m, spec: spec, sess: m.NewSession(spec, 0), sampler: s}
 }
+
+// ResumeGenerator returns a generator that continues sess (a session of m
+// under spec, e.g. from RestoreSession) drawing with s.
+func (m *Model) ResumeGenerator(sess *Session, spec CacheSpec, s *Sampler) *Generator {
+	return &Generator{EOS: int32(m.Config.EOSTokenID), m: m, spec: spec, sess: sess, sampler: s}
+}
+
+// SetSampler makes the following turns draw with s (a server's requests
+// each bring their sampling parameters).
+func (g *Generator) SetSampler(s *Sampler) { g.sampler = s }
 
 // Session returns the generator's session (its cache holds the stream so
 // far).
@@ -57,7 +72,7 @@ func (g *Generator) Turn(ctx context.Context, ids []int32, maxNew int, emit func
 			return err
 		}
 		next := g.sampler.Sample(logits)
-		if next == g.EOS {
+		if next == g.EOS || slices.Contains(g.MoreEOS, next) {
 			return nil
 		}
 		if err := emit(next); err != nil {
@@ -76,9 +91,13 @@ func (g *Generator) feed(ids []int32) ([]float32, error) {
 		return g.sess.Prefill(ids)
 	}
 	var l []float32
-	for _, id := range ids { // each token re-encodes its last W tokens
+	k := len(g.m.Config.SinkIDs)
+	if err := g.spec.CheckSinks(k); err != nil {
+		return nil, err
+	}
+	for _, id := range ids { // each token re-encodes the first k tokens + the last W−k
 		if len(g.hist) == g.spec.Window {
-			copy(g.hist, g.hist[1:])
+			copy(g.hist[k:], g.hist[k+1:]) // the first k stay (RecomputeWindow)
 			g.hist = g.hist[:len(g.hist)-1]
 		}
 		g.hist = append(g.hist, id)

@@ -2,6 +2,7 @@ package infer
 
 import (
 	"math"
+	"sync"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/model"
@@ -19,6 +20,10 @@ type Model struct {
 	embOut  []float32 // [V, D]
 	invFreq []float64 // [rot/2] base^(−2i/rot)
 	scale   float32   // 1/sqrt(hd)
+
+	weights model.Weights // the weights by HF name, for Fingerprint
+	fpOnce  sync.Once
+	fp      [32]byte // Fingerprint, once computed
 }
 
 type layerWeights struct {
@@ -61,6 +66,7 @@ func NewModel(cfg model.Config, w model.Weights) (*Model, error) {
 		normB:   w[model.FinalNormB].Data,
 		embOut:  w[model.EmbedOut].Data,
 		scale:   float32(1 / math.Sqrt(float64(cfg.HeadDim()))),
+		weights: w,
 	}
 	rot := cfg.RotaryDims()
 	m.invFreq = make([]float64, rot/2)

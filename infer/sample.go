@@ -14,11 +14,17 @@ import (
 type SamplerOptions struct {
 	Temperature float64 // ≤ 0: greedy (the most likely token)
 	TopK        int     // sample among the TopK most likely tokens; 0: all
+	TopP        float64 // nucleus: the fewest most likely tokens whose probability reaches TopP; 0 or 1: all
 	Seed        uint64  // the sampler's random stream
+	// Stream selects one of many independent random streams of the same
+	// seed (sinktrain serve: a chat turn's index, so that every turn of a
+	// conversation is reproducible on its own). 0 is the seed's stream.
+	Stream uint64
 }
 
 // Sampler draws next tokens from logits: greedy for temperature ≤ 0,
-// otherwise from softmax(logits/T) restricted to the top-k tokens. Tokens
+// otherwise from softmax(logits/T) restricted to the top-k tokens, then to
+// the top-p nucleus (HF transformers' order). Tokens
 // it excludes (a model's sinks) are never drawn. Its random stream depends
 // only on the seed, so a run is reproducible. A Sampler is not safe for
 // concurrent use.
@@ -28,6 +34,7 @@ type Sampler struct {
 	rng     *rand.Rand
 	sorted  []float32 // [V] top-k scratch
 	probs   []float64 // [V] sampling scratch
+	order   []int32   // top-p scratch
 }
 
 // Validate checks the options.
@@ -38,6 +45,9 @@ func (o SamplerOptions) Validate() error {
 	if math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0) {
 		return input.Errorf("Temperature", "temperature", fmt.Sprint(o.Temperature), "expected a finite number (≤ 0: greedy)")
 	}
+	if !(o.TopP >= 0 && o.TopP <= 1) {
+		return input.Errorf("TopP", "top-p", fmt.Sprint(o.TopP), "expected 0 ≤ P ≤ 1 (0 or 1: all tokens)")
+	}
 	return nil
 }
 
@@ -46,7 +56,7 @@ func NewSampler(o SamplerOptions, exclude []int32) (*Sampler, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	return &Sampler{o: o, exclude: slices.Clone(exclude), rng: rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))}, nil
+	return &Sampler{o: o, exclude: slices.Clone(exclude), rng: rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15^o.Stream))}, nil
 }
 
 // Sample returns the next token for logits [V] (logits is not modified).
@@ -83,6 +93,9 @@ func (s *Sampler) Sample(logits []float32) int32 {
 		s.probs[i] = p
 		sum += p
 	}
+	if p := s.o.TopP; p > 0 && p < 1 {
+		sum = s.nucleus(sum * p)
+	}
 	r := s.rng.Float64() * sum
 	last := 0
 	for i, p := range s.probs {
@@ -95,4 +108,36 @@ func (s *Sampler) Sample(logits []float32) int32 {
 		}
 	}
 	return int32(last)
+}
+
+// nucleus keeps the most likely tokens until their mass reaches mass (the
+// one that crosses it included, ties broken by lower id) and zeroes the
+// others; it returns the kept mass.
+func (s *Sampler) nucleus(mass float64) float64 {
+	s.order = s.order[:0]
+	for i, p := range s.probs {
+		if p > 0 {
+			s.order = append(s.order, int32(i))
+		}
+	}
+	slices.SortFunc(s.order, func(a, b int32) int {
+		if s.probs[a] != s.probs[b] {
+			if s.probs[a] > s.probs[b] {
+				return -1
+			}
+			return 1
+		}
+		return int(a - b)
+	})
+	kept := 0.0
+	for j, i := range s.order {
+		if kept >= mass {
+			for _, z := range s.order[j:] {
+				s.probs[z] = 0
+			}
+			break
+		}
+		kept += s.probs[i]
+	}
+	return kept
 }

@@ -6,6 +6,7 @@
 # Outputs go to runs/quickstart/ (recreated on each run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export SINKTRAIN_NO_CLIENTS=${SINKTRAIN_NO_CLIENTS:-1} # the serve test clients (chromium, node) are for scripts/test.sh
 source scripts/setup.sh
 
 echo "== build"

@@ -139,6 +139,20 @@ func TestBadInput(t *testing.T) {
 		{name: "generate/bad cache spec", args: []string{"generate", "--model", e.modelTok, "--cache", "recompute:0", "--prompt", "Alice"}, want: []string{"recompute:0"}},
 		{name: "generate/tokenizer vs vocab", args: []string{"generate", "--model", e.modelTok, "--cache", "dense", "--prompt", "Alice was beginning to get very tired"}, want: []string{"tokenizer"}},
 		{name: "generate/NaN weights", args: []string{"generate", "--model", e.nanST, "--cache", "dense", "--prompt", "Alice"}, want: []string{"gpt_neox.embed_in.weight"}},
+		{name: "generate/chat recompute", args: []string{"generate", "--model", e.model512, "--cache", "recompute:8", "--chat"}, want: []string{"recompute:8"}},
+		{name: "generate/chat missing model", args: []string{"generate", "--model", e.dir + "/nomodel", "--cache", "1+7", "--chat"}, want: []string{"nomodel"}},
+
+		// serve (errors before listening: nothing is served, nothing written)
+		{name: "serve/missing model flag", args: []string{"serve", "--cache", "1+63"}, want: []string{`"model"`}},
+		{name: "serve/missing model", args: []string{"serve", "--model", e.dir + "/nomodel", "--cache", "1+63", "--addr", "127.0.0.1:0"}, want: []string{"nomodel"}},
+		{name: "serve/bad cache", args: []string{"serve", "--model", e.model512, "--cache", "4+", "--addr", "127.0.0.1:0"}, want: []string{"--cache", `"4+"`}},
+		{name: "serve/recompute cache", args: []string{"serve", "--model", e.model512, "--cache", "recompute:8", "--addr", "127.0.0.1:0"}, want: []string{"recompute:8"}},
+		{name: "serve/bad addr", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "localhost"}, want: []string{"--addr", "localhost"}},
+		{name: "serve/addr port out of range", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "127.0.0.1:99999"}, want: []string{"99999"}},
+		{name: "serve/truncated weights", args: []string{"serve", "--model", e.trunc512, "--cache", "1+63", "--addr", "127.0.0.1:0"}, want: []string{"model.safetensors"}},
+		{name: "serve/bad kv dtype", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "127.0.0.1:0", "--kv-dtype", "int8"}, want: []string{"int8"}},
+		{name: "serve/default above limit", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "127.0.0.1:0", "--max-tokens", "4", "--default-max-tokens", "8"}, want: []string{"above the limit 4"}},
+		{name: "serve/state is a file", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "127.0.0.1:0", "--state", e.text}, want: []string{"state directory"}},
 
 		// compare
 		{name: "compare/missing ids", args: []string{"compare", "--model", "a=" + e.model512, "--ids", e.dir + "/none.ids", "--cache", "dense", "--out", out("m1")}, want: []string{"none.ids"}, out: out("m1")},

@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sinktrain/sinktrain/infer"
+	"github.com/sinktrain/sinktrain/serve"
 )
 
 // generateOptions are the flags of `sinktrain generate`.
@@ -19,7 +18,8 @@ type generateOptions struct {
 	Cache  string // cache spec; recompute:W re-encodes W tokens per new token
 	Prompt string // the prompt (the model's sinks are prepended)
 	// Chat reads one user turn per line from In and answers each, keeping
-	// one bounded cache across turns.
+	// one bounded cache across turns: serve.Chat, the server's conversation
+	// code under the model's chat template.
 	Chat         bool
 	MaxNewTokens int // per prompt or turn
 	infer.SamplerOptions
@@ -40,7 +40,11 @@ func newGenerateCmd(runF func(context.Context, *generateOptions) error) *cobra.C
 token as it is produced. With --chat it reads one turn per line from stdin and
 answers each, keeping one bounded cache across turns: before each turn the
 oldest window tokens are evicted so that the turn and its answer fit, as in
-StreamingLLM's multi-round dialogue. --temperature 0 is greedy decoding.`,
+StreamingLLM's multi-round dialogue. Turns go through the model's chat template
+(tokenizer_config.json's chat_template, else the plain "USER: …" / "ASSISTANT: …"
+template) exactly as 'sinktrain serve' renders them: the same --seed gives the
+same replies as a conversation over the API with that seed. --chat needs a K+W
+(or dense) cache. --temperature 0 is greedy decoding.`,
 		Example: `  sinktrain generate --model runs/sink1 --cache 1+255 --prompt "It was a truth" --max-new-tokens 200
   sinktrain generate --model runs/sink1 --cache 4+508 --chat < turns.txt`,
 		Args: cobra.NoArgs,
@@ -58,6 +62,7 @@ StreamingLLM's multi-round dialogue. --temperature 0 is greedy decoding.`,
 	f.IntVar(&o.MaxNewTokens, "max-new-tokens", 128, "generate at most `N` tokens per prompt or turn")
 	f.Float64Var(&o.Temperature, "temperature", 0.8, "sampling temperature `T` (0: greedy)")
 	f.IntVar(&o.TopK, "top-k", 40, "sample among the `K` most likely tokens (0: all)")
+	f.Float64Var(&o.TopP, "top-p", 1, "sample among the most likely tokens whose probability reaches `P` (1: all)")
 	f.Uint64Var(&o.Seed, "seed", 1, "random `SEED` for sampling")
 	_ = cmd.MarkFlagRequired("model")
 	_ = cmd.MarkFlagRequired("cache")
@@ -66,8 +71,8 @@ StreamingLLM's multi-round dialogue. --temperature 0 is greedy decoding.`,
 	return cmd
 }
 
-// runGenerate streams a continuation of the prompt (or answers chat turns)
-// to o.Out, token by token, through infer's Generator.
+// runGenerate streams a continuation of the prompt to o.Out, token by
+// token, through infer's Generator; --chat runs serve.Chat.
 func runGenerate(ctx context.Context, o *generateOptions) error {
 	if o.MaxNewTokens < 1 {
 		return fmt.Errorf("--max-new-tokens %d: expected ≥ 1", o.MaxNewTokens)
@@ -75,6 +80,10 @@ func runGenerate(ctx context.Context, o *generateOptions) error {
 	spec, err := infer.ParseCacheSpec(o.Cache)
 	if err != nil {
 		return err
+	}
+	if o.Chat {
+		return serve.Chat(ctx, serve.ChatOptions{Model: o.Model, Cache: o.Cache, MaxNewTokens: o.MaxNewTokens,
+			SamplerOptions: o.SamplerOptions, In: o.In, Out: o.Out})
 	}
 	if err := o.SamplerOptions.Validate(); err != nil {
 		return err
@@ -110,27 +119,5 @@ func runGenerate(ctx context.Context, o *generateOptions) error {
 		_, err = io.WriteString(o.Out, text.Flush()+"\n")
 		return err
 	}
-	if !o.Chat {
-		return turn(append(m.SinkIDs(), tok.Encode(o.Prompt)...))
-	}
-	sc := bufio.NewScanner(o.In)
-	sc.Buffer(make([]byte, 0, 1<<16), 1<<24)
-	first := true
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		ids := tok.Encode(line + "\n")
-		if first {
-			ids, first = append(m.SinkIDs(), ids...), false
-		}
-		if err := turn(ids); err != nil {
-			return err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("chat: reading turns: %w", err)
-	}
-	return nil
+	return turn(append(m.SinkIDs(), tok.Encode(o.Prompt)...))
 }

@@ -13,7 +13,7 @@ import (
 
 func TestGenerateFlags(t *testing.T) {
 	def := func(o generateOptions) generateOptions {
-		o.MaxNewTokens, o.Temperature, o.TopK, o.Seed = 128, 0.8, 40, 1
+		o.MaxNewTokens, o.Temperature, o.TopK, o.TopP, o.Seed = 128, 0.8, 40, 1, 1
 		return o
 	}
 	tests := []struct {
@@ -27,7 +27,7 @@ func TestGenerateFlags(t *testing.T) {
 		},
 		{
 			args: []string{"--model", "m", "--cache", "1+63", "--chat", "--max-new-tokens", "20", "--temperature", "0", "--top-k", "0", "--seed", "7"},
-			want: generateOptions{Model: "m", Cache: "1+63", Chat: true, MaxNewTokens: 20, SamplerOptions: infer.SamplerOptions{Seed: 7}},
+			want: generateOptions{Model: "m", Cache: "1+63", Chat: true, MaxNewTokens: 20, SamplerOptions: infer.SamplerOptions{TopP: 1, Seed: 7}},
 		},
 		{args: []string{"--model", "m", "--cache", "dense"}, wantErr: "at least one of the flags"},
 		{args: []string{"--model", "m", "--cache", "dense", "--chat", "--prompt", "x"}, wantErr: "none of the others"},
@@ -43,8 +43,9 @@ func TestGenerateFlags(t *testing.T) {
 	}
 }
 
-// TestRunGenerate: greedy generation is deterministic and streams text;
-// chat answers every turn under each kind of cache; a bad spec names it.
+// TestRunGenerate: greedy generation is deterministic and streams text,
+// also under recompute; chat answers every turn under K+W and dense caches;
+// a bad spec names it.
 func TestRunGenerate(t *testing.T) {
 	read := func(p string) []byte {
 		b, err := os.ReadFile(p)
@@ -72,7 +73,14 @@ func TestRunGenerate(t *testing.T) {
 	if s := gen(generateOptions{Cache: "0+16", Prompt: "Alice was", MaxNewTokens: 12, SamplerOptions: infer.SamplerOptions{Temperature: 1, TopK: 5, Seed: 3}}); s == "" {
 		t.Error("sampling produced nothing")
 	}
-	for _, cache := range []string{"1+31", "recompute:16", "dense"} {
+	if r := gen(generateOptions{Cache: "recompute:8", Prompt: "Alice was", MaxNewTokens: 12}); r == "\n" {
+		t.Error("recompute produced nothing")
+	}
+	// --chat runs serve.Chat (tested there); a recompute cache is refused.
+	if err := runGenerate(context.Background(), &generateOptions{Model: dir, Cache: "recompute:16", Chat: true, MaxNewTokens: 2, In: strings.NewReader("hi\n"), Out: &bytes.Buffer{}}); err == nil || !strings.Contains(err.Error(), "recompute") {
+		t.Errorf("chat under recompute: %v", err)
+	}
+	for _, cache := range []string{"1+31", "dense"} {
 		chat := gen(generateOptions{Cache: cache, Chat: true, MaxNewTokens: 6, In: strings.NewReader("Hello there\n\nWho are you, Alice?\nThe rabbit hole is deep and long and dark.\n")})
 		if n := strings.Count(chat, "\n"); n < 3 {
 			t.Errorf("%s: chat answered %d turns, want 3:\n%q", cache, n, chat)

@@ -94,6 +94,7 @@ func subcommands() []*cobra.Command {
 		newInspectCmd(nil),
 		newEvalCmd(nil),
 		newGenerateCmd(nil),
+		newServeCmd(nil),
 		newPretrainCmd(nil),
 		newFinetuneCmd(nil),
 		newConvertCmd(nil),

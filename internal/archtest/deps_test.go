@@ -13,8 +13,9 @@ const module = "github.com/sinktrain/sinktrain"
 // (directly or not). Packages absent from the map may import nothing of ours
 // except internal/fsutil and internal/progress.
 var allowed = map[string][]string{
-	"cmd/sinktrain":    {"internal/openblas", "train", "infer", "study", "data", "data/tokenizer", "data/shard", "checkpoint", "model", "model/graph", "autograd", "internal/kernels", "sinktoken", "configs", "internal/fsutil", "internal/progress", "internal/input"},
+	"cmd/sinktrain":    {"internal/openblas", "train", "infer", "serve", "study", "data", "data/tokenizer", "data/shard", "checkpoint", "model", "model/graph", "autograd", "internal/kernels", "sinktoken", "configs", "internal/fsutil", "internal/progress", "internal/input"},
 	"train":            {"model", "model/graph", "data", "data/tokenizer", "data/shard", "checkpoint", "autograd", "internal/kernels", "sinktoken", "configs", "internal/fsutil", "internal/progress", "internal/input"},
+	"serve":            {"infer", "checkpoint", "data/tokenizer", "model", "sinktoken", "internal/kernels", "internal/fsutil", "internal/input"}, // model, sinktoken, kernels, input only through infer
 	"study":            {"infer", "model", "checkpoint", "sinktoken", "data", "data/tokenizer", "data/shard", "internal/kernels", "internal/fsutil", "internal/progress", "internal/input"},
 	"infer":            {"model", "checkpoint", "sinktoken", "data/tokenizer", "internal/kernels", "internal/fsutil", "internal/input"},
 	"model/graph":      {"model", "autograd", "internal/kernels", "sinktoken", "internal/input"},

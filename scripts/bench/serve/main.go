@@ -1,0 +1,296 @@
+// Command serve measures sinktrain serve on this machine (issue 18;
+// docs/PERFORMANCE.md): per-token decode latency of one conversation at turn
+// 1, 20 and 200 under a K+W cache; the server's RSS over 1,000 turns of one
+// session; and 16 concurrent sessions (bounded: each holds a fixed number of
+// turns, then the load stops) with p50/p95 request latency and the error
+// count. The server runs in a process of its own (this binary, re-executed),
+// listening on 127.0.0.1 only.
+//
+//	go run ./scripts/bench/serve [-cache 4+252] [-turns 1000] [-sessions 16]
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sinktrain/sinktrain/checkpoint"
+	"github.com/sinktrain/sinktrain/model"
+	"github.com/sinktrain/sinktrain/serve"
+	"github.com/sinktrain/sinktrain/sinktoken"
+)
+
+func main() {
+	if os.Getenv("SERVE_BENCH_CHILD") == "1" {
+		child()
+		return
+	}
+	cache := flag.String("cache", "4+252", "cache spec of the server")
+	turns := flag.Int("turns", 1000, "turns of the RSS run")
+	sessions := flag.Int("sessions", 16, "concurrent sessions of the load run")
+	perSession := flag.Int("session-turns", 10, "turns each concurrent session holds")
+	parallel := flag.Int("parallel", 2, "the server's --parallel")
+	latTurns := flag.Int("latency-turns", 200, "turns of the latency run")
+	noState := flag.Bool("no-state", false, "run the server without --state (sessions in memory only)")
+	flag.Parse()
+	log.SetFlags(0)
+	work, err := os.MkdirTemp("", "sinktrain-serve-bench-")
+	check(err)
+	defer os.RemoveAll(work)
+	dir := writeModel(work)
+	state := filepath.Join(work, "state")
+	if *noState {
+		state = ""
+	}
+	url, proc := startServer(dir, *cache, *parallel, work, state)
+	defer func() { proc.Process.Signal(syscall.SIGTERM); proc.Wait() }()
+	fmt.Printf("serve bench: model d=256 L=4 H=4 V=512 (random), cache %s, %d cores, GOMAXPROCS %d\n", *cache, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+
+	// 1. Per-token latency by turn (after a warm-up conversation).
+	for turn := 1; turn <= 5; turn++ {
+		streamTurn(url, "warm-up", turn, 32)
+	}
+	// Five conversations go turn by turn to 20 (so the machine's noise hits
+	// every turn alike), the first goes on to -latency-turns; the medians
+	// of the five turn-1 and turn-20 values and of the last five turns are
+	// printed.
+	per := map[int][]float64{}
+	var last turnResult
+	for turn := 1; turn <= *latTurns; turn++ {
+		for c := range 5 {
+			if c > 0 && turn > 20 {
+				break
+			}
+			r := streamTurn(url, fmt.Sprintf("latency-%d", c), turn, 32)
+			key := turn
+			if turn > *latTurns-5 {
+				key = *latTurns
+			}
+			per[key] = append(per[key], r.perToken*1e3)
+			last = r
+		}
+	}
+	for i, turn := range []int{1, 20, *latTurns} {
+		v := per[turn]
+		if len(v) == 0 || (i == 2 && turn == 20) {
+			continue
+		}
+		slices.Sort(v)
+		fmt.Printf("turn %3d: median %.3f ms/token decode (%d samples, range %.3f–%.3f)\n", turn, v[len(v)/2], len(v), v[0], v[len(v)-1])
+	}
+	fmt.Printf("cache at turn %d: %d sinks + %d window, %d evicted\n", *latTurns, last.cache.Sinks, last.cache.Window, last.cache.Evicted)
+
+	// 2. RSS over many turns of one session, sampled every 10 turns. A Go
+	// process's RSS follows the GC's sawtooth (garbage up to GOGC=100 over
+	// the live heap, returned to the OS lazily), so each quarter of the run
+	// is summarised by its median and maximum, and the medians compared.
+	var rss, heap []float64
+	for turn := 1; turn <= *turns; turn++ {
+		streamTurn(url, "rss", turn, 8)
+		if turn%10 == 0 {
+			rss = append(rss, rssMB(proc.Process.Pid))
+			heap = append(heap, heapMB(url))
+		}
+	}
+	var medians []float64
+	for q := range 4 {
+		part := slices.Clone(rss[q*len(rss)/4 : (q+1)*len(rss)/4])
+		hp := slices.Clone(heap[q*len(heap)/4 : (q+1)*len(heap)/4])
+		slices.Sort(part)
+		slices.Sort(hp)
+		medians = append(medians, part[len(part)/2])
+		fmt.Printf("rss, turns %4d–%4d: median %.1f MB, max %.1f MB (Go heap objects %.1f–%.1f MB)\n",
+			q**turns/4+1, (q+1)**turns/4, part[len(part)/2], part[len(part)-1], hp[0], hp[len(hp)-1])
+	}
+	lo, hi := slices.Min(medians), slices.Max(medians)
+	fmt.Printf("rss over %d turns of one session: quarter medians %.1f–%.1f MB (spread %.1f%%)\n", *turns, lo, hi, 100*(hi-lo)/lo)
+
+	// 3. Concurrent sessions.
+	var mu sync.Mutex
+	var lat []float64
+	errs := 0
+	var wg sync.WaitGroup
+	start := time.Now()
+	for s := range *sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for turn := 1; turn <= *perSession; turn++ {
+				t0 := time.Now()
+				r := streamTurn(url, fmt.Sprintf("load-%d", s), turn, 16)
+				mu.Lock()
+				if r.err != nil {
+					errs++
+				} else {
+					lat = append(lat, time.Since(t0).Seconds())
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	q := func(p float64) float64 { return lat[min(len(lat)-1, int(p*float64(len(lat))))] * 1e3 }
+	fmt.Printf("%d concurrent sessions × %d turns (16 tokens each, --parallel %d): %d requests in %.1f s, %d errors, latency p50 %.0f ms, p95 %.0f ms\n",
+		*sessions, *perSession, *parallel, len(lat)+errs, time.Since(start).Seconds(), errs, q(0.5), q(0.95))
+}
+
+type turnResult struct {
+	perToken float64 // seconds per generated token after the first
+	tokens   int
+	cache    serve.CacheUsage
+	err      error
+}
+
+// streamTurn sends one pinned turn, streamed, and times its tokens.
+func streamTurn(url, session string, turn, maxTokens int) turnResult {
+	body, _ := json.Marshal(map[string]any{"model": "bench", "stream": true, "stream_options": map[string]bool{"include_usage": true},
+		"messages":   []map[string]string{{"role": "user", "content": fmt.Sprintf("Turn %d: and what happened next, in a few words?", turn)}},
+		"max_tokens": maxTokens, "seed": turn, "temperature": 0.8, "top_k": 40})
+	req, _ := http.NewRequest(http.MethodPost, url+"/v1/chat/completions", bytes.NewReader(body))
+	req.Header.Set("X-Session-Id", session)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return turnResult{err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		return turnResult{err: fmt.Errorf("%d %s", resp.StatusCode, b)}
+	}
+	var r turnResult
+	var first, last time.Time
+	pieces := 0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		d, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok || d == "[DONE]" {
+			continue
+		}
+		var c serve.ChatResponse
+		if err := json.Unmarshal([]byte(d), &c); err != nil {
+			return turnResult{err: err}
+		}
+		if len(c.Choices) > 0 && c.Choices[0].Delta != nil && c.Choices[0].Delta.Content != nil && *c.Choices[0].Delta.Content != "" {
+			now := time.Now()
+			if pieces == 0 {
+				first = now
+			}
+			last = now
+			pieces++
+		}
+		if c.Usage != nil {
+			r.tokens, r.cache = c.Usage.CompletionTokens, *c.Usage.Cache
+		}
+	}
+	if pieces > 1 {
+		r.perToken = last.Sub(first).Seconds() / float64(pieces-1)
+	}
+	return r
+}
+
+func rssMB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	check(err)
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// heapMB reads the server's Go heap from /metrics.
+func heapMB(url string) float64 {
+	resp, err := http.Get(url + "/metrics")
+	check(err)
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "sinktrain_go_heap_object_bytes "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f / (1 << 20)
+		}
+	}
+	return 0
+}
+
+// writeModel writes a random GPT-NeoX of the reference width over the
+// 512-token fixture tokenizer.
+func writeModel(work string) string {
+	dir := filepath.Join(work, "bench")
+	check(os.MkdirAll(dir, 0o755))
+	cfg := model.Config{VocabSize: 512, HiddenSize: 256, NumLayers: 4, NumHeads: 4, IntermediateSize: 1024,
+		RotaryPct: 0.25, RotaryBase: 10000, MaxPositionEmbeddings: 256, LayerNormEps: 1e-5, ParallelResidual: true,
+		HiddenAct: "gelu", Attention: sinktoken.Softmax, SinkTokens: []string{sinktoken.TokenName(0)}, SinkIDs: []int{1}}
+	raw := map[string]checkpoint.Raw{}
+	for n, w := range model.Init(cfg, 1) {
+		raw[n] = checkpoint.FromFloat32(w.Shape, w.Data)
+	}
+	check(checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), raw, nil))
+	b, _ := json.Marshal(cfg.HFJSON(nil))
+	check(os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644))
+	tok, err := os.ReadFile("testdata/fixtures/tokenizer/tokenizer.json")
+	check(err)
+	check(os.WriteFile(filepath.Join(dir, "tokenizer.json"), tok, 0o644))
+	return dir
+}
+
+func startServer(dir, cache string, parallel int, work, state string) (string, *exec.Cmd) {
+	addrFile := filepath.Join(work, "addr")
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "SERVE_BENCH_CHILD=1", "MODEL="+dir, "CACHE="+cache, "PARALLEL="+strconv.Itoa(parallel),
+		"ADDR_FILE="+addrFile, "STATE="+state)
+	cmd.Stderr = os.Stderr
+	check(cmd.Start())
+	for range 600 {
+		if b, err := os.ReadFile(addrFile); err == nil && len(b) > 0 {
+			return "http://" + string(b), cmd
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	log.Fatal("serve bench: the server did not start")
+	return "", nil
+}
+
+func child() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	par, _ := strconv.Atoi(os.Getenv("PARALLEL"))
+	o := serve.Defaults()
+	o.Models = []serve.ModelDir{{Name: "bench", Dir: os.Getenv("MODEL")}}
+	o.Cache, o.Parallel, o.Addr, o.State = os.Getenv("CACHE"), par, "127.0.0.1:0", os.Getenv("STATE")
+	o.MaxSessions = 32
+	o.Ready = func(addr string) {
+		p := os.Getenv("ADDR_FILE")
+		os.WriteFile(p+".tmp", []byte(addr), 0o644)
+		os.Rename(p+".tmp", p)
+	}
+	if err := serve.Run(ctx, o); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func check(err error) {
+	if err != nil {
+		log.Fatal("serve bench: ", err)
+	}
+}

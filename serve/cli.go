@@ -1,0 +1,80 @@
+package serve
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/sinktrain/sinktrain/infer"
+)
+
+// ChatOptions configures Chat.
+type ChatOptions struct {
+	Model        string // model folder
+	Cache        string // cache spec: K+W or dense
+	MaxNewTokens int    // per turn, ≥ 1
+	infer.SamplerOptions
+	In  io.Reader // user turns, one per line (nil: os.Stdin)
+	Out io.Writer // replies, streamed, each followed by a newline (nil: os.Stdout)
+}
+
+// Chat holds one conversation on a terminal (sinktrain generate --chat):
+// every non-empty line of o.In is a user message, answered on o.Out
+// (streamed as generated, then a newline). It runs the server's
+// Conversation code under the model's chat template: the conversation of a
+// client that pins a session (X-Session-Id) or sends its whole history,
+// with the same seed and sampling, gets the same replies.
+func Chat(ctx context.Context, o ChatOptions) error {
+	if o.Model == "" {
+		return fmt.Errorf("no model folder given")
+	}
+	if o.MaxNewTokens < 1 {
+		return fmt.Errorf("max new tokens %d, expected ≥ 1", o.MaxNewTokens)
+	}
+	if err := o.SamplerOptions.Validate(); err != nil {
+		return err
+	}
+	spec, err := infer.ParseCacheSpec(o.Cache)
+	if err != nil {
+		return err
+	}
+	e, err := LoadEngine("chat", o.Model, spec)
+	if err != nil {
+		return err
+	}
+	in, out := o.In, o.Out
+	if in == nil {
+		in = os.Stdin
+	}
+	if out == nil {
+		out = os.Stdout
+	}
+	conv := e.NewConversation()
+	p := TurnParams{MaxTokens: o.MaxNewTokens, Sampling: o.SamplerOptions}
+	emit := func(s string) error { _, err := io.WriteString(out, s); return err }
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 0, 1<<16), 1<<24)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		text, err := conv.PinnedDelta(e.Template, []Message{{Role: "user", Content: Content(line)}})
+		if err != nil {
+			return err
+		}
+		if _, err := conv.Turn(ctx, text, p, emit); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(out, "\n"); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading chat turns: %w", err)
+	}
+	return nil
+}
