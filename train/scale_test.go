@@ -27,10 +27,6 @@ const scaleDir = "../scripts/scale"
 // not the run; the recipe accepts and ignores them (and never stores them).
 var scaleRuntimeKeys = map[string]bool{"workers": true, "blas_threads": true}
 
-// scalePendingKeys are the recipe's keys for the Llama architecture (issue 20);
-// until train.Config has them they may be missing here, never different.
-var scalePendingKeys = map[string]bool{"arch": true, "num_kv_heads": true, "tie_embeddings": true}
-
 // scalePython runs python3 with args and returns stdout; a non-zero exit is
 // returned as an error carrying stderr.
 func scalePython(t *testing.T, args ...string) ([]byte, error) {
@@ -74,7 +70,7 @@ func compareScaleConfig(t *testing.T, what string, goCfg Config, py []byte) {
 		}
 	}
 	for k, v := range p {
-		if _, ok := g[k]; !ok && !scalePendingKeys[k] {
+		if _, ok := g[k]; !ok {
 			t.Errorf("%s: the recipe has key %s = %v, train.Config does not", what, k, v)
 		}
 	}
@@ -289,6 +285,17 @@ func TestScaleParamSpecs(t *testing.T) {
 			return m
 		}()},
 		{[]string{"arch=llama", "num_heads=4", "hidden_size=64"}, model.NewLlama(vocab, 64, 2, 4, 0, 256, false)},
+	}
+	for _, tc := range cases[1:] {
+		// The trainer's model of the same keys (Config.Model) is the
+		// LlamaConfig these cases spell out.
+		c, err := Resolve(Defaults(), "tiny", tc.sets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Model(vocab, nil).ParamSpecs(); !reflect.DeepEqual(got, tc.mc.ParamSpecs()) {
+			t.Errorf("%v: the trainer's tensors %v differ from LlamaConfig's %v", tc.sets, got, tc.mc.ParamSpecs())
+		}
 	}
 	for _, tc := range cases {
 		var sets []string
