@@ -12,7 +12,7 @@ import (
 )
 
 func TestPresetsValidate(t *testing.T) {
-	for _, p := range []string{"tiny", "small", "reference", "tiny-llama", "reference-llama"} {
+	for _, p := range []string{"tiny", "small", "reference", "laptop-study", "tiny-llama", "laptop-study-llama", "reference-llama"} {
 		if _, err := Resolve(Defaults(), p, nil); err != nil {
 			t.Errorf("preset %s: %v", p, err)
 		}
@@ -32,7 +32,7 @@ func TestLlamaTwins(t *testing.T) {
 	for _, tc := range []struct {
 		neox, llama string
 		kv, ffn     int
-	}{{"tiny", "tiny-llama", 1, 176}, {"reference", "reference-llama", 2, 688}} {
+	}{{"tiny", "tiny-llama", 1, 176}, {"laptop-study", "laptop-study-llama", 1, 176}, {"reference", "reference-llama", 2, 688}} {
 		n, err := Resolve(Defaults(), tc.neox, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -22,7 +22,7 @@ import (
 // Options are the flags of `sinktrain pretrain` (and the shared flags of
 // finetune).
 type Options struct {
-	Config string    // preset name (tiny, small, reference, laptop-study, tiny-llama, reference-llama) or JSON file; "" = defaults only
+	Config string    // preset name (tiny, small, reference, laptop-study, or a Llama twin: tiny-llama, …) or JSON file; "" = defaults only
 	Set    []string  // key=value overrides, applied after the preset
 	Data   string    // prepared dataset dir, .arrow file or HF datasets folder; "" = the embedded text, prepared into OUT/data
 	Out    string    // run directory

@@ -12,7 +12,7 @@ import (
 // addTrainFlags registers the flags pretrain and finetune share.
 func addTrainFlags(cmd *cobra.Command, o *train.Options) {
 	f := cmd.Flags()
-	f.StringVar(&o.Config, "config", "", "preset (tiny, small, reference, laptop-study; Llama twins tiny-llama, reference-llama) or JSON config file")
+	f.StringVar(&o.Config, "config", "", "preset (tiny, small, reference, laptop-study; Llama twins tiny-llama, laptop-study-llama, reference-llama) or JSON config file")
 	f.StringVar(&o.Data, "data", "", "prepared dataset dir, .arrow file or HF datasets folder (default: the embedded text, prepared into OUT/data)")
 	f.StringVar(&o.Out, "out", "runs/run", "run directory (checkpoints, metrics.jsonl, final model)")
 	f.StringArrayVar(&o.Set, "set", nil, "override a config key: --set key=value (repeatable)")
