@@ -19,8 +19,10 @@ import (
 // ids (without a tokenizer, the ids after the vocabulary). The vocabulary
 // grows only as far as needed: a Pythia tokenizer of 50277 tokens puts its
 // sinks in the model's padding rows (vocab 50304), a model whose tokenizer
-// fills the vocabulary grows by k. Every sink's embed_in and embed_out
-// row, and every new row, is set to the mean row of the old matrix.
+// fills the vocabulary grows by k. Every sink's row of the token embedding
+// and of an untied LM head (embed_out, lm_head), and every new row, is set
+// to the mean row of the old matrix; a tied head is the embedding and
+// follows it.
 // config vocab_size and the sink lists are updated; tokenizer.json gets
 // added_tokens entries with special: true (other fields are kept).
 func AddSinks(m *Model, tokenizer []byte, k int) ([]byte, error) {
@@ -76,8 +78,10 @@ func AddSinks(m *Model, tokenizer []byte, k int) ([]byte, error) {
 		}
 	}
 	newV := max(cfg.VocabSize, slices.Max(ids)+1)
-	for _, name := range []string{model.EmbedIn, model.EmbedOut} {
-		m.Weights[name] = growRows(m.Weights[name], newV, ids)
+	for _, r := range []model.Role{model.TokenEmbd, model.Output} {
+		if name := cfg.TensorName(r, -1); name != "" { // no Output when tied
+			m.Weights[name] = growRows(m.Weights[name], newV, ids)
+		}
 	}
 	cfg.VocabSize = newV
 	cfg.SinkTokens = append(slices.Clone(cfg.SinkTokens), names...)

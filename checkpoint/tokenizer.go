@@ -18,6 +18,7 @@ type tokenizerJSON struct {
 	byID    map[int]string
 	special map[string]bool // added tokens marked special
 	maxID   int             // highest id seen, -1 when none
+	unk     string          // model.unk_token, "" when none
 }
 
 type addedToken struct {
@@ -66,12 +67,16 @@ func parseTokenizerJSON(b []byte) (*tokenizerJSON, error) {
 		}
 	}
 	var m struct {
-		Vocab json.RawMessage `json:"vocab"`
+		Vocab    json.RawMessage `json:"vocab"`
+		UnkToken *string         `json:"unk_token"`
 	}
 	if mb, ok := t.fields["model"]; ok {
 		if err := json.Unmarshal(mb, &m); err != nil {
 			return nil, fmt.Errorf("tokenizer.json: model: %w", err)
 		}
+	}
+	if m.UnkToken != nil {
+		t.unk = *m.UnkToken
 	}
 	var vocab map[string]int
 	if len(m.Vocab) > 0 && m.Vocab[0] == '{' {
@@ -151,9 +156,15 @@ func tokenizerSideFiles(cfg model.Config, tok []byte) (specialMap, tokConfig []b
 	if s, ok := t.byID[cfg.BOSTokenID]; ok {
 		sm["bos_token"] = s
 	}
+	neox := cfg.Arch == "" || cfg.Arch == model.GPTNeoX
 	if s, ok := t.byID[cfg.EOSTokenID]; ok {
 		sm["eos_token"] = s
-		sm["unk_token"] = s // GPT-NeoX tokenizers use <|endoftext|> for all three
+		if neox {
+			sm["unk_token"] = s // GPT-NeoX tokenizers use <|endoftext|> for all three
+		}
+	}
+	if !neox && t.unk != "" {
+		sm["unk_token"] = t.unk
 	}
 	if len(cfg.SinkTokens) > 0 {
 		sm["additional_special_tokens"] = cfg.SinkTokens
@@ -162,8 +173,10 @@ func tokenizerSideFiles(cfg model.Config, tok []byte) (specialMap, tokConfig []b
 		"tokenizer_class":              "PreTrainedTokenizerFast",
 		"model_max_length":             cfg.MaxPositionEmbeddings,
 		"clean_up_tokenization_spaces": false,
-		"add_bos_token":                false,
-		"add_eos_token":                false,
+	}
+	if neox {
+		// Other families leave BOS/EOS to tokenizer.json's post-processor.
+		tc["add_bos_token"], tc["add_eos_token"] = false, false
 	}
 	for k, v := range sm {
 		tc[k] = v

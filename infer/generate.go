@@ -18,7 +18,8 @@ type Generator struct {
 	EOS int32
 	// MoreEOS are further tokens that end a turn like EOS (a chat model's
 	// end-of-turn tokens: tokenizer_config.json's eos_token,
-	// generation_config.json's eos_token_id).
+	// generation_config.json's eos_token_id). NewGenerator sets it to the
+	// rest of config.json's eos_token_id when that is a list (Llama 3).
 	MoreEOS []int32
 
 	m       *Model
@@ -30,7 +31,11 @@ type Generator struct {
 
 // NewGenerator returns a generator for m under spec drawing with s.
 func NewGenerator(m *Model, spec CacheSpec, s *Sampler) *Generator {
-	return &Generator{EOS: int32(m.Config.EOSTokenID), m: m, spec: spec, sess: m.NewSession(spec, 0), sampler: s}
+	g := &Generator{EOS: int32(m.Config.EOSTokenID), m: m, spec: spec, sess: m.NewSession(spec, 0), sampler: s}
+	for _, id := range m.Config.EOSTokenIDs[min(1, len(m.Config.EOSTokenIDs)):] {
+		g.MoreEOS = append(g.MoreEOS, int32(id))
+	}
+	return g
 }
 
 // ResumeGenerator returns a generator that continues sess (a session of m

@@ -40,6 +40,10 @@ type badEnv struct {
 	pickle    string // pytorch_model.bin only
 	truncCfg  string // config.json cut in half
 	unknownMT string // config.json of another architecture
+	gpt2MT    string // model_type "gpt2": not a family sinktrain reads
+	yarn      string // llama-gqa with rope_scaling type yarn
+	kvHeads   string // llama-gqa with num_key_value_heads 3 (heads 4)
+	noHead    string // llama-gqa (untied) without lm_head.weight
 	typeCfg   string // config.json with hidden_size a string
 	truncTok  string // good model + tokenizer.json cut in half
 
@@ -121,6 +125,14 @@ func TestBadInput(t *testing.T) {
 		{name: "convert/pickle", args: []string{"convert", "--from", e.pickle, "--out", out("c8")}, want: []string{"pytorch_model.bin"}, out: out("c8")},
 		{name: "convert/truncated config", args: []string{"convert", "--from", e.truncCfg, "--out", out("c9")}, want: []string{"config.json"}, out: out("c9")},
 		{name: "convert/other architecture", args: []string{"convert", "--from", e.unknownMT, "--out", out("c10")}, want: []string{"config.json", "LlamaForCausalLM"}, out: out("c10")},
+		{name: "convert/unknown model_type", args: []string{"convert", "--from", e.gpt2MT, "--out", out("c17")}, want: []string{"gpt2/config.json", `model_type "gpt2" is not supported, expected one of "gpt_neox", "llama"`}, out: out("c17")},
+		{name: "convert/unsupported rope_scaling", args: []string{"convert", "--from", e.yarn, "--out", out("c14")}, want: []string{"yarn/config.json", `rope_scaling.type "yarn" is not supported`}, out: out("c14")},
+		{name: "convert/kv heads not dividing", args: []string{"convert", "--from", e.kvHeads, "--out", out("c15")}, want: []string{"kvheads/config.json", "num_key_value_heads 3 does not divide num_attention_heads 4"}, out: out("c15")},
+		{name: "convert/untied without lm_head", args: []string{"convert", "--from", e.noHead, "--out", out("c16")}, want: []string{"nohead/model.safetensors", "lm_head.weight is missing", "tie_word_embeddings is false"}, out: out("c16")},
+		{name: "eval/unknown model_type", args: []string{"eval", "stream", "--model", e.gpt2MT, "--ids", e.ids, "--cache", "dense"}, want: []string{"gpt2/config.json", `model_type "gpt2"`}},
+		{name: "eval/kv heads not dividing", args: []string{"eval", "stream", "--model", e.kvHeads, "--ids", e.ids, "--cache", "4+4"}, want: []string{"kvheads/config.json", "num_key_value_heads 3"}},
+		{name: "generate/untied without lm_head", args: []string{"generate", "--model", e.noHead, "--cache", "dense", "--prompt", "Alice"}, want: []string{"nohead/model.safetensors", "lm_head.weight is missing"}},
+		{name: "inspect/unsupported rope_scaling", args: []string{"inspect", "attention", "--model", e.yarn, "--ids", e.ids, "--out", out("i6")}, want: []string{"yarn/config.json", "yarn"}, out: out("i6")},
 		{name: "convert/config field of the wrong type", args: []string{"convert", "--from", e.typeCfg, "--out", out("c13")}, want: []string{"config.json", "hidden_size", "expected an integer"}, out: out("c13")},
 		{name: "convert/read-only out", args: []string{"convert", "--from", e.model, "--out", e.ro + "/c11"}, want: []string{"c11"}, ro: true},
 		{name: "convert/bad dtype flag", args: []string{"convert", "--from", e.model, "--out", out("c12"), "--dtype", "int8"}, want: []string{"int8"}, out: out("c12")},
@@ -293,6 +305,12 @@ func newBadEnv(t *testing.T) *badEnv {
 	write(filepath.Join(e.pickle, "pytorch_model.bin"), []byte("\x80\x02}q\x00."))
 	e.truncCfg = model("trunccfg", cfg[:len(cfg)/2], st)
 	e.unknownMT = model("llama", setJSON(t, cfg, "architectures", []string{"LlamaForCausalLM"}), st)
+	e.gpt2MT = model("gpt2", setJSON(t, cfg, "model_type", "gpt2"), st)
+	lcfg := read(filepath.Join(fixtures, "llama-gqa", "config.json"))
+	lst := read(filepath.Join(fixtures, "llama-gqa", "model.safetensors"))
+	e.yarn = model("yarn", setJSON(t, lcfg, "rope_scaling", map[string]any{"type": "yarn", "factor": 4}), lst)
+	e.kvHeads = model("kvheads", setJSON(t, lcfg, "num_key_value_heads", 3), lst)
+	e.noHead = model("nohead", lcfg, changeTensor(t, lst, func(raw map[string]checkpoint.Raw) { delete(raw, "lm_head.weight") }))
 	e.typeCfg = model("typecfg", setJSON(t, cfg, "hidden_size", "sixty-four"), st)
 
 	e.ids = write(filepath.Join(dir, "good.ids"), []byte("1 2 3 4 5 6 7 8 9 10\n"))

@@ -43,7 +43,7 @@ several caches one file per spec: nll.csv -> nll.4+252.csv, nll.recompute-256.cs
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Model, "model", "", "model `DIR`: a run/checkpoint directory or a Hugging Face GPT-NeoX folder")
+	f.StringVar(&o.Model, "model", "", "model `DIR`: a run/checkpoint directory or a Hugging Face model folder")
 	f.StringVar(&o.Text, "text", "", "text `FILE` to stream (the model's sinks are prepended)")
 	f.StringVar(&o.IDs, "ids", "", "`FILE` of whitespace-separated token ids, fed verbatim")
 	f.StringVar(&o.Data, "data", "", "prepared dataset `DIR` or .arrow file (val split; sinks prepended)")

@@ -127,6 +127,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--torch", default="yes", help="'no' skips PyTorch (with the reason printed)")
     ap.add_argument("--before", default="", help="model.test of the pre-optimisation commit")
+    ap.add_argument("--hf-python", default="", help="a python with transformers for the SmolLM decode row ('' skips it)")
     a = ap.parse_args()
     thr = str(a.threads)
     genv = {"GOMAXPROCS": thr}
@@ -301,6 +302,37 @@ def main():
             rows.append(("decode", f"position {max(pos):,} vs {min(pos):,} (target within 10%)", f"{100 * (hi / lo - 1):+.1f}%", "PASS" if abs(hi / lo - 1) <= 0.10 else "MISS"))
         if 100_000 not in {round(p, -5) for p in pos}:
             notes.append("infer.BenchmarkDecodePosition has no ~100K position (it runs " + ", ".join(f"{p:,}" for p in sorted(pos)) + ")")
+
+    # ---- llama decode: SmolLM-135M shapes, 4+1020, vs transformers on CPU ----
+    listing = run([bins["infer"], "-test.list", "BenchmarkSmolLM"], cwd=pkg["infer"])[0] if os.path.exists(bins["infer"]) else ""
+    if "BenchmarkSmolLM" in listing:
+        go = {}
+        for sub, unit in [("decode/4\\+1020", "ms/token"), ("prefill/1024", "tok/s")]:
+            res, rss, _ = gobench(bins["infer"], "BenchmarkSmolLM/" + sub + "$", "3s", genv, pkg["infer"])
+            for k, x in res.items():
+                go[unit] = x.get(unit, 0)
+                rows.append(("llama (SmolLM-135M shapes, random, float32)", f"sinktrain {'decode 4+1020' if unit == 'ms/token' else 'prefill 1024 tokens'}",
+                             fmt(go[unit], " " + unit), f"peak RSS {rss:.0f} MiB"))
+        if a.hf_python:
+            out, rss, _, rc = run([a.hf_python, os.path.join(ROOT, "scripts/bench/hf_decode.py"), "--threads", thr],
+                                  env={"OMP_NUM_THREADS": thr, "MKL_NUM_THREADS": thr}, timeout=1200)
+            hf = None
+            for line in out.splitlines():
+                if line.startswith("{"):
+                    hf = json.loads(line)
+            if rc == 0 and hf:
+                sec = "llama (SmolLM-135M shapes, random, float32)"
+                rows.append((sec, f"transformers {hf['transformers']} decode, {hf['cache_kind']}", fmt(hf["decode_ms_per_token"], " ms/token"), f"peak RSS {rss:.0f} MiB"))
+                rows.append((sec, f"transformers prefill {hf['prefill_tokens']} tokens", fmt(hf["prefill_tok_s"], " tok/s"), ""))
+                if go.get("ms/token"):
+                    r = hf["decode_ms_per_token"] / go["ms/token"]
+                    rows.append((sec, "decode speed-up vs transformers (target ≥ 2)", f"{r:.2f}×", "PASS" if r >= 2 else "MISS"))
+                if go.get("tok/s"):
+                    rows.append((sec, "prefill speed-up vs transformers", f"{go['tok/s'] / hf['prefill_tok_s']:.2f}×", ""))
+            else:
+                notes.append("hf_decode.py failed: " + out.strip()[-300:])
+        else:
+            notes.append("transformers row skipped: no python with transformers (set HF_PYTHON)")
 
     # ---- tokenizer and shards: one process per row ----
     listing = run([bins["tokenizer"], "-test.list", "Benchmark.*"], cwd=pkg["tokenizer"])[0] if os.path.exists(bins["tokenizer"]) else ""

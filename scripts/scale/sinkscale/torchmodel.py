@@ -103,6 +103,7 @@ def build(c, vocab, sinks, bos, eos):
     got = getattr(model.config, "_attn_implementation", None)
     if got != impl:
         raise RuntimeError("transformers built the model with attention %r, expected %r (attention registry changed?)" % (got, impl))
+    _untie_if_needed(model, c)
     H = c["num_heads"]
     if att == "sink_logit":
         for m in _attention_modules(model, c):
@@ -114,13 +115,32 @@ def build(c, vocab, sinks, bos, eos):
     return model
 
 
+def _untie_if_needed(model, c):
+    """GPT-NeoX keeps embed_out apart from embed_in (and an untied Llama its
+    lm_head): if this transformers tied them anyway (a config default that
+    from_config applies), give the head its own parameter again."""
+    tied = c["arch"] == "llama" and c["tie_embeddings"]
+    out, inp = model.get_output_embeddings(), model.get_input_embeddings()
+    if tied or out.weight is not inp.weight:
+        return
+    model.config.tie_word_embeddings = False
+    if hasattr(model.config, "get_text_config"):
+        model.config.get_text_config().tie_word_embeddings = False
+    keys = getattr(model, "_tied_weights_keys", None)
+    if keys:
+        model._tied_weights_keys = type(keys)()
+    out.weight = nn.Parameter(inp.weight.detach().clone())
+    print("note: transformers tied the output head to the input embedding; untied it (sinktrain's models are untied)", file=sys.stderr)
+
+
 def check_params(model, c, vocab):
     """The model's parameters are exactly sinktrain's (names and shapes)."""
     have = {n: list(p.shape) for n, p in model.named_parameters()}
     want = {n: s for n, s, _ in R.param_specs(c, vocab)}
     for n, s in want.items():
         if n not in have:
-            raise RuntimeError("transformers' model has no parameter %s %s (have: %s)" % (n, s, ", ".join(sorted(have)[:6])))
+            raise RuntimeError("transformers' model has no parameter %s %s (have %d, among them: %s)" % (
+                n, s, len(have), ", ".join(k for k in sorted(have) if "layers." not in k)))
         if have[n] != s:
             raise RuntimeError("transformers' parameter %s has shape %s, sinktrain's %s" % (n, have[n], s))
     extra = sorted(set(have) - set(want))
