@@ -133,6 +133,10 @@ func TestScaleConfigErrors(t *testing.T) {
 		{"", []string{"max_steps=0"}, `both 0`},
 		{"", []string{"block_size=2048", "sinks=1"}, `exceeds max_position_embeddings`},
 		{"nosuch", nil, `no such preset`},
+		{"", []string{"arch=mamba"}, `config key arch = 'mamba', expected gpt_neox or llama`},
+		{"", []string{"arch=llama", "num_kv_heads=3"}, `config key num_kv_heads = 3 does not divide num_heads = 4`},
+		{"", []string{"num_kv_heads=2"}, `num_kv_heads = 2 needs arch = llama`},
+		{"", []string{"tie_embeddings=true"}, `tie_embeddings = true needs arch = llama`},
 	}
 	for _, tc := range cases {
 		if _, err := Resolve(Defaults(), tc.preset, tc.sets); err == nil {
