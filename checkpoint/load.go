@@ -84,7 +84,9 @@ func loadWeights(dir string, cfg model.Config) (model.Weights, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
-	if err := w.Check(cfg); err != nil {
+	// Names, shapes and sizes are checked (CheckRaw, Float32s); only the
+	// values are left.
+	if err := w.CheckFinite(); err != nil {
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
 	return w, nil
@@ -187,10 +189,11 @@ func readSharded(index string, keep func(string) bool) (map[string]Raw, error) {
 }
 
 // CheckRaw verifies, before any conversion, that raw holds exactly the
-// parameters of cfg with float dtypes and the config's shapes. Errors name
-// the tensor and the expected shape. A tied model's lm_head.weight that
-// holds the embedding's bytes (some exporters save both) is dropped from
-// raw; one that differs is an error.
+// parameters of cfg (HF's non-parameter buffers aside) with float dtypes
+// and the config's shapes (model.Config.CheckTensors). Errors name the
+// tensor and the expected dtype or shape. A tied model's lm_head.weight
+// that holds the embedding's bytes (some exporters save both) is dropped
+// from raw; one that differs is an error.
 func CheckRaw(raw map[string]Raw, cfg model.Config) error {
 	// Bound the work by the file's content before expanding the config's
 	// parameter list (a config may claim millions of layers).
@@ -200,35 +203,16 @@ func CheckRaw(raw map[string]Raw, cfg model.Config) error {
 	if err := dropTiedHead(raw, cfg); err != nil {
 		return err
 	}
-	specs := cfg.ParamSpecs()
-	want := make(map[string]bool, len(specs))
-	for _, s := range specs {
-		want[s.Name] = true
-		r, ok := raw[s.Name]
-		if !ok {
-			if s.Role == model.Output {
-				return fmt.Errorf("tensor %s is missing, expected shape %v: tie_word_embeddings is false, so the model needs its own LM head", s.Name, s.Shape)
-			}
-			return fmt.Errorf("tensor %s is missing, expected shape %v", s.Name, s.Shape)
-		}
-		if !r.DType.IsFloat() {
+	for _, s := range cfg.ParamSpecs() {
+		if r, ok := raw[s.Name]; ok && !r.DType.IsFloat() {
 			return fmt.Errorf("tensor %s has dtype %s, expected a float dtype (F32, F16, BF16, F64) of shape %v", s.Name, r.DType, s.Shape)
 		}
-		if !slices.Equal(r.Shape, s.Shape) {
-			return fmt.Errorf("tensor %s has shape %v, expected %v (config: vocab %d, hidden %d, ffn %d, heads %d, kv heads %d, head dim %d)", s.Name, r.Shape, s.Shape, cfg.VocabSize, cfg.HiddenSize, cfg.IntermediateSize, cfg.NumHeads, cfg.KVHeads(), cfg.HeadDim())
-		}
 	}
-	var extra []string
-	for name := range raw {
-		if !want[name] && !IsBuffer(name) {
-			extra = append(extra, name)
-		}
+	shapes := make(map[string][]int, len(raw))
+	for name, r := range raw {
+		shapes[name] = r.Shape
 	}
-	if len(extra) > 0 {
-		slices.Sort(extra)
-		return fmt.Errorf("unexpected tensor %s (not a parameter of this config: model_type %s, %d layers, attention %s)", extra[0], cfg.Arch, cfg.NumLayers, cfg.Attention)
-	}
-	return nil
+	return cfg.CheckTensors(shapes, IsBuffer)
 }
 
 // dropTiedHead removes a tied model's saved copy of its embedding as

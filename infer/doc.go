@@ -49,8 +49,8 @@
 //   - [Score] streams a [Stream] under a [CacheSpec] and reports every
 //     target's NLL to a callback, exactly as token-by-token evaluation.
 //   - [Sampler] draws next tokens (greedy, temperature, top-k; sinks never);
-//     [Generator] continues a stream across turns under a bounded cache;
-//     [TextStream] turns generated tokens into complete UTF-8 text.
+//     [Generator] continues a stream across turns under a bounded cache
+//     (data/tokenizer's DecodeStream turns its tokens into text).
 //
 // infer is the engine only: it reads no --text/--ids/--data sources,
 // writes no tables, CSV or JSON and knows no flags (package study and

@@ -70,7 +70,7 @@ func LoadModel(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewModel(ck.Config, ck.Weights)
+	return newModel(ck.Config, ck.Weights) // Load validated the config and the weights
 }
 
 // NewModel checks w against cfg and returns the model. The weights are
@@ -82,6 +82,11 @@ func NewModel(cfg model.Config, w model.Weights) (*Model, error) {
 	if err := w.Check(cfg); err != nil {
 		return nil, err
 	}
+	return newModel(cfg, w)
+}
+
+// newModel lays out checked weights for the forward pass.
+func newModel(cfg model.Config, w model.Weights) (*Model, error) {
 	f := cfg.Features()
 	m := &Model{Config: cfg, f: f, H: cfg.NumHeads, KV: cfg.KVHeads(), hd: cfg.HeadDim(), weights: w}
 	m.qkvRows = (m.H + 2*m.KV) * m.hd

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,9 +21,10 @@ import (
 )
 
 // Config is the whole training configuration. Every key is the json tag of a
-// field; presets (configs/*.json) and --set key=value only override some of
-// them. It is stored in config.json ("sinktrain.train") and in
-// trainer_state.json.
+// field; presets (configs/*.json) and key=value overrides only override some
+// of them. It is stored in config.json ("sinktrain.train") and in
+// trainer_state.json. How a run is spread over the machine (workers, BLAS
+// threads) is not part of it: see [Runtime].
 type Config struct {
 	// Model. The vocabulary always comes from the tokenizer. Arch gpt_neox
 	// is GPT-NeoX (Pythia: LayerNorm, GELU MLP, fused qkv, partial RoPE);
@@ -74,7 +74,6 @@ type Config struct {
 	KeepCheckpoints    int    `json:"keep_checkpoints"`    // newest N kept (0 = all)
 	LogInterval        int    `json:"log_interval"`        // steps between metrics lines
 	Seed               uint64 `json:"seed"`                // weights init and data order
-	Workers            int    `json:"workers"`             // graphs run in parallel (default: one per core)
 }
 
 // Defaults returns the one block of default values.
@@ -114,7 +113,6 @@ func Defaults() Config {
 		KeepCheckpoints:    3,
 		LogInterval:        10,
 		Seed:               1337,
-		Workers:            runtime.NumCPU(),
 	}
 }
 
@@ -146,7 +144,7 @@ func Keys() []string {
 }
 
 func unknownKey(key string) error {
-	return fmt.Errorf("unknown config key %q (known: %s)", key, strings.Join(Keys(), ", "))
+	return fmt.Errorf("unknown config key %q (known: %s; runtime keys: %s)", key, strings.Join(Keys(), ", "), strings.Join(runtimeKeys, ", "))
 }
 
 // Set parses value for key according to the field's type ("lr=3e-4",
@@ -333,7 +331,7 @@ func (c Config) Validate() error {
 	}{
 		{"hidden_size", c.HiddenSize}, {"num_layers", c.NumLayers}, {"num_heads", c.NumHeads},
 		{"block_size", c.BlockSize}, {"batch", c.Batch}, {"grad_accum", c.GradAccum},
-		{"workers", c.Workers}, {"log_interval", c.LogInterval}, {"vocab_size", c.VocabSize},
+		{"log_interval", c.LogInterval}, {"vocab_size", c.VocabSize},
 		{"max_position_embeddings", c.MaxPositions},
 	}
 	for _, p := range pos {

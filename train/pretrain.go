@@ -28,6 +28,9 @@ type Options struct {
 	Out    string    // run directory
 	Resume bool      // continue from the newest checkpoint in Out
 	Log    io.Writer // progress and messages (nil = os.Stderr)
+	// Runtime spreads the run over this machine (not stored in the run);
+	// the runtime keys of Set (workers, blas_threads) override it.
+	Runtime Runtime
 
 	onStep func(step int, loss float64) // test hook: every step's loss
 }
@@ -50,10 +53,25 @@ func (o *Options) logWriter() io.Writer {
 	return o.Log
 }
 
-// resolve finds the resume point (with --resume) and builds the config on
-// top of base (or of the resumed run's config); first, when non-nil, sees
-// the config before it is validated.
-func (o *Options) resolve(base Config, first func(Config) error) (Config, *resumePoint, error) {
+// resolve finds the resume point (with Resume) and builds the config on
+// top of base (or of the resumed run's config) and the runtime settings;
+// first, when non-nil, sees the config before it is validated.
+func (o *Options) resolve(base Config, first func(Config) error) (Config, Runtime, *resumePoint, error) {
+	rt := o.Runtime
+	sets, err := splitRuntime(&rt, o.Set)
+	if err != nil {
+		return Config{}, rt, nil, err
+	}
+	cfg, rp, err := o.resolveConfig(base, sets, first)
+	if err != nil {
+		return Config{}, rt, nil, err
+	}
+	rt, err = rt.resolve(cfg.Batch)
+	return cfg, rt, rp, err
+}
+
+// resolveConfig finds the resume point and builds the config.
+func (o *Options) resolveConfig(base Config, sets []string, first func(Config) error) (Config, *resumePoint, error) {
 	if o.Out == "" {
 		return Config{}, nil, input.Errorf("Out", "run directory", "", "none given")
 	}
@@ -73,7 +91,7 @@ func (o *Options) resolve(base Config, first func(Config) error) (Config, *resum
 		}
 		return Config{}, nil, input.Errorf("Out", "run directory", o.Out, "already holds %s: resume it, or choose another run directory", filepath.Base(dir))
 	}
-	cfg, err := apply(base, o.Config, o.Set)
+	cfg, err := apply(base, o.Config, sets)
 	if err != nil {
 		return Config{}, nil, err
 	}
@@ -207,7 +225,7 @@ type tokenIDs interface {
 // Pretrain trains a model from scratch (or resumes one with Resume) as
 // configured, writing checkpoints and the final model into Out.
 func Pretrain(ctx context.Context, opts Options) error {
-	cfg, rp, err := opts.resolve(Defaults(), nil)
+	cfg, rt, rp, err := opts.resolve(Defaults(), nil)
 	if err != nil {
 		return err
 	}
@@ -240,7 +258,7 @@ func Pretrain(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	j := &job{cfg: cfg, mcfg: mcfg, newGraph: newModelGraph, src: src, val: val, tokenizer: tokJSON,
+	j := &job{cfg: cfg, rt: rt, mcfg: mcfg, newGraph: newModelGraph, src: src, val: val, tokenizer: tokJSON,
 		out: opts.Out, resume: rp, log: opts.logWriter(), onStep: opts.onStep,
 		weights: func() (model.Weights, error) { return model.Init(mcfg, cfg.Seed), nil }}
 	return j.run(ctx)
@@ -310,7 +328,7 @@ func Finetune(ctx context.Context, opts FinetuneOptions) error {
 	if err := finetunable(opts.From, m.Config); err != nil {
 		return err
 	}
-	cfg, rp, err := opts.resolve(withModel(Defaults(), m.Config), func(c Config) error { return archMismatch(opts.From, c, m.Config) })
+	cfg, rt, rp, err := opts.resolve(withModel(Defaults(), m.Config), func(c Config) error { return archMismatch(opts.From, c, m.Config) })
 	if err != nil {
 		return err
 	}
@@ -336,7 +354,7 @@ func Finetune(ctx context.Context, opts FinetuneOptions) error {
 		return err
 	}
 	mcfg := m.Config
-	j := &job{cfg: cfg, mcfg: mcfg, newGraph: newModelGraph, src: src, val: val, tokenizer: tokJSON,
+	j := &job{cfg: cfg, rt: rt, mcfg: mcfg, newGraph: newModelGraph, src: src, val: val, tokenizer: tokJSON,
 		out: opts.Out, resume: rp, log: opts.logWriter(), onStep: opts.onStep,
 		weights: func() (model.Weights, error) { return m.Weights, nil }}
 	return j.run(ctx)

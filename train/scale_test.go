@@ -25,7 +25,13 @@ const scaleDir = "../scripts/scale"
 
 // scaleRuntimeKeys are keys of the stored config that describe the machine,
 // not the run; the recipe accepts and ignores them (and never stores them).
-var scaleRuntimeKeys = map[string]bool{"workers": true, "blas_threads": true}
+var scaleRuntimeKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range runtimeKeys {
+		m[k] = true
+	}
+	return m
+}()
 
 // scalePython runs python3 with args and returns stdout; a non-zero exit is
 // returned as an error carrying stderr.
@@ -93,7 +99,12 @@ func TestScalePresets(t *testing.T) {
 	for _, p := range Presets() {
 		for _, s := range sets {
 			what := fmt.Sprintf("preset %s %v", p, s)
-			goCfg, err := Resolve(Defaults(), p, s)
+			var rt Runtime // runtime keys (workers=3) are not part of the Config
+			rest, err := splitRuntime(&rt, s)
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			goCfg, err := Resolve(Defaults(), p, rest)
 			if err != nil {
 				t.Fatalf("%s: %v", what, err)
 			}

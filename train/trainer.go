@@ -78,7 +78,8 @@ type trainer struct {
 }
 
 // newTrainer builds one graph per worker (each on its share of the batch).
-func newTrainer(cfg Config, mcfg model.Config, w model.Weights, ng newGraphFunc) (*trainer, error) {
+// rt must be resolved (Runtime.resolve).
+func newTrainer(cfg Config, rt Runtime, mcfg model.Config, w model.Weights, ng newGraphFunc) (*trainer, error) {
 	// The weights become the graphs' parameter tensors: back them with
 	// transparent huge pages, like the activations and the optimizer state.
 	for _, t := range w {
@@ -94,12 +95,10 @@ func newTrainer(cfg Config, mcfg model.Config, w model.Weights, ng newGraphFunc)
 	for _, id := range mcfg.SinkIDs {
 		t.sinks = append(t.sinks, int32(id))
 	}
-	nw := min(cfg.Workers, cfg.Batch)
-	if nw > 1 {
-		// One graph per core: each must keep to one BLAS thread, or the
-		// OpenBLAS threads of the workers fight over the cores (−28%).
-		autograd.SetBLASThreads(1)
-	}
+	nw := max(1, min(rt.Workers, cfg.Batch))
+	// With one graph per core each keeps to one BLAS thread (the default),
+	// or the OpenBLAS threads of the workers fight over the cores (−28%).
+	autograd.SetBLASThreads(rt.BLASThreads)
 	t.opt.Parts = nw
 	first := 0
 	for i := range nw {

@@ -321,12 +321,16 @@ func BenchmarkTrainReferenceLlama(b *testing.B) { benchTrain(b, "reference-llama
 func benchTrain(b *testing.B, preset string) {
 	for _, workers := range []int{runtimeCPUs(), 1} {
 		b.Run("workers="+string(rune('0'+workers)), func(b *testing.B) {
-			cfg, err := Resolve(Defaults(), preset, []string{"workers=" + string(rune('0'+workers)), "batch=8"})
+			cfg, err := Resolve(Defaults(), preset, []string{"batch=8"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rt, err := Runtime{Workers: workers}.resolve(cfg.Batch)
 			if err != nil {
 				b.Fatal(err)
 			}
 			mcfg := cfg.Model(4096, nil)
-			tr, err := newTrainer(cfg, mcfg, model.Init(mcfg, 1), newModelGraph)
+			tr, err := newTrainer(cfg, rt, mcfg, model.Init(mcfg, 1), newModelGraph)
 			if err != nil {
 				b.Fatal(err)
 			}

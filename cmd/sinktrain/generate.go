@@ -105,10 +105,10 @@ func runGenerate(ctx context.Context, o *generateOptions) error {
 		g.EOS = id
 	}
 	start, _ := infer.StreamAffixes(tok, m) // the sinks, then the tokenizer's BOS
-	text := infer.NewTextStream(tok)
+	text := tok.NewDecodeStream()
 	turn := func(ids []int32) error {
 		err := g.Turn(ctx, ids, o.MaxNewTokens, func(id int32) error {
-			_, err := io.WriteString(o.Out, text.Add(id))
+			_, err := io.WriteString(o.Out, text.Next(id))
 			return err
 		})
 		if errors.Is(err, infer.ErrNothingToFeed) {

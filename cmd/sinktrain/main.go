@@ -1,7 +1,3 @@
-// Command sinktrain trains, converts, evaluates and inspects attention-sink
-// language models (GPT-NeoX, Llama, Mistral, Qwen2, Falcon, MPT). Each
-// subcommand parses its flags into an Options struct and calls a library
-// package; see README.md.
 package main
 
 import (

@@ -17,6 +17,8 @@ func addTrainFlags(cmd *cobra.Command, o *train.Options) {
 	f.StringVar(&o.Out, "out", "runs/run", "run directory (checkpoints, metrics.jsonl, final model)")
 	f.StringArrayVar(&o.Set, "set", nil, "override a config key: --set key=value (repeatable)")
 	f.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --out")
+	f.IntVar(&o.Runtime.Workers, "workers", 0, "train `N` graphs in parallel (0: one per core; not stored in the run; --set workers=N too)")
+	f.IntVar(&o.Runtime.BLASThreads, "blas-threads", 0, "OpenBLAS threads per matrix product (0: 1 with several workers, else one per core)")
 }
 
 func newPretrainCmd(runF func(context.Context, *train.Options) error) *cobra.Command {
@@ -28,7 +30,7 @@ func newPretrainCmd(runF func(context.Context, *train.Options) error) *cobra.Com
   sinktrain pretrain --config tiny --set sinks=1 --out runs/tiny-sink1
   sinktrain pretrain --config tiny-llama --set sinks=1 --out runs/tiny-llama-sink1
   sinktrain pretrain --config tiny --set arch=llama --set num_kv_heads=1 --set tie_embeddings=true --out runs/tiny-tied
-  sinktrain pretrain --config reference --data corpus/prepared --set workers=2 --out runs/ref
+  sinktrain pretrain --config reference --data corpus/prepared --workers 2 --out runs/ref
   sinktrain pretrain --out runs/ref --resume`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {

@@ -115,6 +115,19 @@ def build(c, vocab, sinks, bos, eos):
     return model
 
 
+# transformers ≥ 5 names GPT-NeoX's output head lm_head inside the model and
+# writes it as embed_out in checkpoints (its conversion mapping); sinktrain and
+# every GPT-NeoX checkpoint say embed_out.
+_NEOX_V5_NAMES = {"lm_head.weight": "embed_out.weight"}
+
+
+def named_params(model):
+    """model.named_parameters() under sinktrain's (= the checkpoints') names."""
+    neox = getattr(model.config, "model_type", "") == "gpt_neox"
+    for n, p in model.named_parameters():
+        yield (_NEOX_V5_NAMES.get(n, n) if neox else n), p
+
+
 def _untie_if_needed(model, c):
     """GPT-NeoX keeps embed_out apart from embed_in (and an untied Llama its
     lm_head): if this transformers tied them anyway (a config default that
@@ -135,7 +148,7 @@ def _untie_if_needed(model, c):
 
 def check_params(model, c, vocab):
     """The model's parameters are exactly sinktrain's (names and shapes)."""
-    have = {n: list(p.shape) for n, p in model.named_parameters()}
+    have = {n: list(p.shape) for n, p in named_params(model)}
     want = {n: s for n, s, _ in R.param_specs(c, vocab)}
     for n, s in want.items():
         if n not in have:
@@ -154,7 +167,7 @@ def init_weights(model, c):
     """model.Init's scheme: normal(0, 0.02) matrices, output projections normal(0, 0.02/sqrt(2L)),
     zero biases and sink logits, unit norm weights; deterministic in the seed (CPU generator)."""
     g = torch.Generator().manual_seed(c["seed"] % (1 << 63))
-    params = dict(model.named_parameters())
+    params = dict(named_params(model))
     with torch.no_grad():
         for name, shape, _ in R.param_specs(c, params_vocab(params, c)):
             p = params[name]
@@ -199,14 +212,14 @@ def tensor_bytes(t):
 
 def state_tensors(model, c, vocab):
     """{name: (shape, float32 bytes)} in sinktrain's names, for runfiles.model_files."""
-    params = dict(model.named_parameters())
+    params = dict(named_params(model))
     return {n: (s, tensor_bytes(params[n])) for n, s, _ in R.param_specs(c, vocab)}
 
 
 def load_tensors(model, c, vocab, path):
     """Copy the float32 weights of a model.safetensors into the model (names and shapes checked)."""
     raw = R.read_safetensors(path)
-    params = dict(model.named_parameters())
+    params = dict(named_params(model))
     with torch.no_grad():
         for n, s, _ in R.param_specs(c, vocab):
             if n not in raw:
@@ -219,7 +232,7 @@ def load_tensors(model, c, vocab, path):
 
 def param_groups(model, c, vocab):
     """AdamW groups: weight decay where ParamSpec.Decay is set (matrices other than embeddings)."""
-    params = dict(model.named_parameters())
+    params = dict(named_params(model))
     decay, rest = [], []
     for n, _, d in R.param_specs(c, vocab):
         (decay if d else rest).append((n, params[n]))

@@ -141,7 +141,7 @@ class Run:
     # -- optimizer state --------------------------------------------------------
     def load_optimizer(self, path, adam_step):
         raw = R.read_safetensors(path)
-        params = dict(self.model.named_parameters())
+        params = dict(M.named_params(self.model))
         sd = self.opt.state_dict()
         state = {}
         for i, n in enumerate(self.names):
@@ -164,7 +164,7 @@ class Run:
         return 0
 
     def moments(self):
-        params = dict(self.model.named_parameters())
+        params = dict(M.named_params(self.model))
         out = {}
         for n in self.names:
             st = self.opt.state[params[n]]
@@ -259,7 +259,7 @@ class Run:
     def checkpoint(self):
         """RUN/checkpoint-NNNNNN whole and atomically, then the top-level model files."""
         if self.main:
-            for n, p in self.model.named_parameters():
+            for n, p in M.named_params(self.model):
                 if not bool(torch.isfinite(p).all()):
                     raise R.RunError("weights became non-finite (%s) at step %d; stopped, %s" % (n, self.step, self.last_good()))
             st = R.trainer_state(self.step, self.tokens, self.steps, self.c, len(self.train_toks), self.adam_step(), self.world)
