@@ -32,6 +32,20 @@ def flops_per_token():
     return 6 * params() + 12 * L * T * D
 
 
+# Its Llama twin (configs/reference-llama.json): 2 kv heads, SwiGLU width 688, untied.
+KV, FFN_LLAMA = 2, 688
+
+
+def params_llama():
+    hd = D // H
+    layer = 2 * D + (H * hd * D) + 2 * (KV * hd * D) + (D * H * hd) + 3 * FFN_LLAMA * D
+    return 2 * V * D + L * layer + D
+
+
+def flops_per_token_llama():
+    return 6 * params_llama() + 12 * L * T * D
+
+
 def run(cmd, env=None, cwd=ROOT, timeout=600):
     """Runs cmd; returns (output, peak RSS MiB, seconds, exit code)."""
     e = dict(os.environ)
@@ -138,10 +152,34 @@ def main():
         st_what = f"model.BenchmarkStepPar ({thr} graphs, 1 BLAS thread each) — no AdamW (train benchmark not built)"
     torch_ok = a.torch == "yes"
     st, pt, sg1, sg2, st_rss, pt_rss = [], [], [], [], [], []
+    stl, ptl, stl_rss, ptl_rss = [], [], [], []  # the Llama reference twin
+    use_llama = use_train and "BenchmarkTrainReferenceLlama" in train_out
     torch_err = "" if torch_ok else a.torch
     for r in range(a.rounds):
         order = ["st", "pt", "sg"] if r % 2 == 0 else ["pt", "st", "sg"]
+        if use_llama:
+            order += ["stl", "ptl"] if r % 2 == 0 else ["ptl", "stl"]
         for what in order:
+            if what == "stl":
+                env = dict(genv, OPENBLAS_NUM_THREADS="1")
+                res, rss, _ = gobench(bins["train"], f"BenchmarkTrainReferenceLlama/workers={thr}$", "4x", env, pkg["train"])
+                stl.append(next((x.get("tok/s", 0) for x in res.values()), 0))
+                stl_rss.append(rss)
+                continue
+            if what == "ptl":
+                if not torch_ok:
+                    continue
+                out, rss, _, rc = run(["/usr/bin/python3", os.path.join(ROOT, "scripts/bench/torch_llama.py"),
+                                       "--threads", thr, "--steps", "4"], timeout=300)
+                try:
+                    js = json.loads(out.strip().splitlines()[-1])
+                    ptl.append(js["tok_s"])
+                    ptl_rss.append(rss)
+                    if js["params"] != params_llama():
+                        notes.append(f"PyTorch Llama twin has {js['params']} parameters, sinktrain {params_llama()}")
+                except (ValueError, IndexError, KeyError):
+                    notes.append("PyTorch Llama run failed: " + out.strip()[-300:])
+                continue
             if what == "st":
                 env = dict(genv, OPENBLAS_NUM_THREADS="1")
                 if use_train:
@@ -193,6 +231,28 @@ def main():
         rows.append(("training", f"MFU = step GF/s / max({thr}-thread sgemm, {thr}×1-thread sgemm), medians (target ≥ 50%)", f"{100 * m1:.0f}%", "PASS" if m1 >= 0.5 else "MISS"))
         rows.append(("training", "MFU, best runs", f"{100 * m2:.0f}%", "PASS" if m2 >= 0.5 else "MISS"))
     notes.append("sinktrain training row: " + st_what)
+
+    # ---- the Llama reference twin, measured in the same rounds ----
+    if use_llama:
+        sec = "training, Llama reference twin (reference-llama: GQA 4/2 heads, SwiGLU 688, RMSNorm, full RoPE)"
+        stl_tok, ptl_tok = med(stl), med(ptl)
+        rows.append((sec, f"sinktrain tok/s (median of {len(stl)}; runs: {', '.join(fmt(x) for x in stl)})", fmt(stl_tok), ""))
+        if ptl:
+            rows.append((sec, f"PyTorch {thr}-thread tok/s (median of {len(ptl)}; runs: {', '.join(fmt(x) for x in ptl)})", fmt(ptl_tok), ""))
+            rows.append((sec, "sinktrain / PyTorch, medians", f"{stl_tok / ptl_tok:.2f}×" if ptl_tok else "n/a", ""))
+            rows.append((sec, "peak RSS sinktrain / PyTorch", f"{med(stl_rss):.0f} / {med(ptl_rss):.0f} MiB", ""))
+        else:
+            rows.append((sec, "PyTorch", "n/a", torch_err or "not run"))
+        if st_tok and stl_tok:
+            rows.append((sec, "Llama twin / GPT-NeoX reference, sinktrain tok/s (medians)", f"{stl_tok / st_tok:.2f}×", ""))
+        if pt_tok and ptl_tok:
+            rows.append((sec, "Llama twin / GPT-NeoX reference, PyTorch tok/s (medians)", f"{ptl_tok / pt_tok:.2f}×", ""))
+        fl = flops_per_token_llama()
+        rows.append((sec, f"FLOPs/token (P = {params_llama():,}), achieved GF/s (median)", f"{fl / 1e6:.1f} MF, {fmt(stl_tok * fl / 1e9)}", ""))
+        if peak_med:
+            rows.append((sec, "MFU (as above), median", f"{100 * stl_tok * fl / 1e9 / peak_med:.0f}%", ""))
+    elif use_train:
+        notes.append("train.BenchmarkTrainReferenceLlama is not in this tree: no Llama rows")
 
     # ---- step variants (the optimisation ladder), one run each ----
     ladder = []
