@@ -10,7 +10,7 @@ import (
 
 // ConvertOptions are the inputs of Convert (`sinktrain convert`).
 type ConvertOptions struct {
-	From     string // source: our run/checkpoint directory or a Hugging Face GPT-NeoX folder
+	From     string // source: our run/checkpoint directory or a Hugging Face model folder (model.Archs)
 	Out      string // destination directory; must not exist or be empty
 	DType    string // float32 (default), float16 or bfloat16
 	AddSinks int    // sink tokens to add (AddSinks), 0 for none
@@ -67,7 +67,7 @@ func Convert(ctx context.Context, o ConvertOptions) error {
 
 func (o ConvertOptions) validate() error {
 	if o.From == "" {
-		return input.Errorf("From", "source", "", "none given, expected a checkpoint or Hugging Face GPT-NeoX folder")
+		return input.Errorf("From", "source", "", "none given, expected a checkpoint or Hugging Face model folder")
 	}
 	if o.Out == "" {
 		return input.Errorf("Out", "output directory", "", "none given, expected a new directory")

@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,24 +38,22 @@ type Model struct {
 
 // Load reads config.json and the weights (model.safetensors, or the
 // shards listed in model.safetensors.index.json) from dir: one of our run
-// or checkpoint directories, or a plain Hugging Face GPT-NeoX folder
-// (transformers 4.x or 5.x, any float dtype). Names, dtypes and shapes are
+// or checkpoint directories, or a plain Hugging Face folder of any family
+// model.ParseConfig reads (GPT-NeoX, Llama, Mistral, Qwen2, Falcon, MPT;
+// transformers 4.x or 5.x, any float dtype). Names, dtypes and shapes are
 // checked against the config before any tensor is converted; HF's
-// non-parameter buffers (attention.bias, attention.masked_bias,
-// rotary_emb.inv_freq) are skipped; every other unexpected or missing
-// tensor is an error. Pickle checkpoints (pytorch_model.bin, *.pt) are
-// refused.
+// non-parameter buffers (causal masks, rotary inv_freq) are skipped, and so
+// is a tied model's lm_head.weight when it equals the embedding; every
+// other unexpected or missing tensor is an error. Pickle checkpoints
+// (pytorch_model.bin, *.pt) are refused.
 func Load(dir string) (*Model, error) {
 	cfgPath := filepath.Join(dir, ConfigFile)
 	b, err := os.ReadFile(cfgPath)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: no %s, expected a sinktrain checkpoint or a Hugging Face GPT-NeoX folder", dir, ConfigFile)
+			return nil, fmt.Errorf("%s: no %s, expected a sinktrain checkpoint or a Hugging Face model folder", dir, ConfigFile)
 		}
 		return nil, err // names config.json
-	}
-	if err := checkArchitecture(b); err != nil {
-		return nil, fmt.Errorf("%s: %w", cfgPath, err)
 	}
 	cfg, sec, err := model.ParseConfig(b)
 	if err != nil {
@@ -71,25 +70,6 @@ func Load(dir string) (*Model, error) {
 	return m, nil
 }
 
-// checkArchitecture refuses configs whose architectures name something
-// other than GPTNeoXForCausalLM (model_type is checked by model.ParseConfig).
-func checkArchitecture(b []byte) error {
-	var a struct {
-		ModelType     string   `json:"model_type"`
-		Architectures []string `json:"architectures"`
-	}
-	if err := json.Unmarshal(b, &a); err != nil {
-		return input.JSON(err)
-	}
-	if a.ModelType != "gpt_neox" {
-		return fmt.Errorf("model_type %q (architectures %v) is not supported, expected a GPT-NeoX model (model_type \"gpt_neox\", GPTNeoXForCausalLM)", a.ModelType, a.Architectures)
-	}
-	if len(a.Architectures) > 0 && !slices.Contains(a.Architectures, "GPTNeoXForCausalLM") {
-		return fmt.Errorf("architectures %v is not supported, expected [\"GPTNeoXForCausalLM\"]", a.Architectures)
-	}
-	return nil
-}
-
 // loadWeights reads the weights of dir and converts them to float32 after
 // checking them against cfg.
 func loadWeights(dir string, cfg model.Config) (model.Weights, error) {
@@ -104,18 +84,20 @@ func loadWeights(dir string, cfg model.Config) (model.Weights, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
-	if err := w.Check(cfg); err != nil {
+	// Names, shapes and sizes are checked (CheckRaw, Float32s); only the
+	// values are left.
+	if err := w.CheckFinite(); err != nil {
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
 	return w, nil
 }
 
-// IsBuffer reports whether name is a known non-parameter buffer of HF's
-// GPT-NeoX (older transformers save them): gpt_neox.layers.N.attention.bias
-// (causal mask), .attention.masked_bias, .attention.rotary_emb.inv_freq,
-// and gpt_neox.rotary_emb.inv_freq. Load skips them.
+// IsBuffer reports whether name is a known non-parameter buffer that older
+// transformers versions save: GPT-NeoX's causal masks
+// (gpt_neox.layers.N.attention.bias, .attention.masked_bias) and any
+// rotary embedding's inv_freq (….rotary_emb.inv_freq). Load skips them.
 func IsBuffer(name string) bool {
-	if name == "gpt_neox.rotary_emb.inv_freq" {
+	if strings.HasSuffix(name, "rotary_emb.inv_freq") {
 		return true
 	}
 	rest, ok := strings.CutPrefix(name, "gpt_neox.layers.")
@@ -126,11 +108,7 @@ func IsBuffer(name string) bool {
 	if !ok || layer == "" || strings.Trim(layer, "0123456789") != "" {
 		return false
 	}
-	switch suffix {
-	case "attention.bias", "attention.masked_bias", "attention.rotary_emb.inv_freq":
-		return true
-	}
-	return false
+	return suffix == "attention.bias" || suffix == "attention.masked_bias"
 }
 
 // readWeightFiles reads model.safetensors or, if absent, the shards of
@@ -149,7 +127,7 @@ func readWeightFiles(dir string, keep func(string) bool) (map[string]Raw, string
 	}
 	for _, p := range []string{"pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "*.pt", "*.pth", "*.ckpt"} {
 		if m, _ := filepath.Glob(filepath.Join(dir, p)); len(m) > 0 {
-			return nil, "", fmt.Errorf("%s: found the pickle checkpoint %s, which sinktrain does not read (pickles can run code): convert it to safetensors first, e.g. in Python: GPTNeoXForCausalLM.from_pretrained(dir).save_pretrained(out, safe_serialization=True)", dir, filepath.Base(m[0]))
+			return nil, "", fmt.Errorf("%s: found the pickle checkpoint %s, which sinktrain does not read (pickles can run code): convert it to safetensors first, e.g. in Python: AutoModelForCausalLM.from_pretrained(dir).save_pretrained(out, safe_serialization=True)", dir, filepath.Base(m[0]))
 		}
 	}
 	return nil, "", fmt.Errorf("%s: no %s or %s", dir, WeightsFile, WeightsIndexFile)
@@ -211,39 +189,50 @@ func readSharded(index string, keep func(string) bool) (map[string]Raw, error) {
 }
 
 // CheckRaw verifies, before any conversion, that raw holds exactly the
-// parameters of cfg with float dtypes and the config's shapes. Errors name
-// the tensor and the expected shape.
+// parameters of cfg (HF's non-parameter buffers aside) with float dtypes
+// and the config's shapes (model.Config.CheckTensors). Errors name the
+// tensor and the expected dtype or shape. A tied model's lm_head.weight
+// that holds the embedding's bytes (some exporters save both) is dropped
+// from raw; one that differs is an error.
 func CheckRaw(raw map[string]Raw, cfg model.Config) error {
 	// Bound the work by the file's content before expanding the config's
 	// parameter list (a config may claim millions of layers).
-	if perLayer := 12; cfg.NumLayers > (len(raw)+1)/perLayer+1 {
+	if perLayer := max(1, cfg.TensorsPerLayer()); cfg.NumLayers > (len(raw)+1)/perLayer+1 {
 		return fmt.Errorf("config declares %d layers but the file has only %d tensors", cfg.NumLayers, len(raw))
 	}
-	specs := cfg.ParamSpecs()
-	want := make(map[string]bool, len(specs))
-	for _, s := range specs {
-		want[s.Name] = true
-		r, ok := raw[s.Name]
-		if !ok {
-			return fmt.Errorf("tensor %s is missing, expected shape %v", s.Name, s.Shape)
-		}
-		if !r.DType.IsFloat() {
+	if err := dropTiedHead(raw, cfg); err != nil {
+		return err
+	}
+	for _, s := range cfg.ParamSpecs() {
+		if r, ok := raw[s.Name]; ok && !r.DType.IsFloat() {
 			return fmt.Errorf("tensor %s has dtype %s, expected a float dtype (F32, F16, BF16, F64) of shape %v", s.Name, r.DType, s.Shape)
 		}
-		if !slices.Equal(r.Shape, s.Shape) {
-			return fmt.Errorf("tensor %s has shape %v, expected %v (config: vocab %d, hidden %d, ffn %d, heads %d)", s.Name, r.Shape, s.Shape, cfg.VocabSize, cfg.HiddenSize, cfg.IntermediateSize, cfg.NumHeads)
-		}
 	}
-	var extra []string
-	for name := range raw {
-		if !want[name] && !IsBuffer(name) {
-			extra = append(extra, name)
-		}
+	shapes := make(map[string][]int, len(raw))
+	for name, r := range raw {
+		shapes[name] = r.Shape
 	}
-	if len(extra) > 0 {
-		slices.Sort(extra)
-		return fmt.Errorf("unexpected tensor %s (not a parameter of this config: %d layers, attention %s)", extra[0], cfg.NumLayers, cfg.Attention)
+	return cfg.CheckTensors(shapes, IsBuffer)
+}
+
+// dropTiedHead removes a tied model's saved copy of its embedding as
+// lm_head.weight.
+func dropTiedHead(raw map[string]Raw, cfg model.Config) error {
+	if !cfg.TieWordEmbeddings {
+		return nil
 	}
+	untied := cfg
+	untied.TieWordEmbeddings = false
+	head, emb := untied.TensorName(model.Output, -1), cfg.TensorName(model.TokenEmbd, -1)
+	h, ok := raw[head]
+	if !ok {
+		return nil
+	}
+	e := raw[emb]
+	if h.DType != e.DType || !slices.Equal(h.Shape, e.Shape) || !bytes.Equal(h.Data, e.Data) {
+		return fmt.Errorf("tensor %s differs from %s but tie_word_embeddings is true, expected no %s (or a copy of the embedding)", head, emb, head)
+	}
+	delete(raw, head)
 	return nil
 }
 

@@ -236,9 +236,12 @@ func TestBadInput(t *testing.T) {
 		{"non-finite weight", rewriteWeights(func(raw map[string]Raw) {
 			binary.LittleEndian.PutUint32(raw[model.FinalNormW].Data[8:], math.Float32bits(float32(math.NaN())))
 		}), "non-finite value"},
-		{"non-GPT-NeoX model_type", editFile(ConfigFile, func(b []byte) []byte {
+		{"model_type of another family", editFile(ConfigFile, func(b []byte) []byte {
 			return bytes.Replace(b, []byte(`"gpt_neox"`), []byte(`"llama"`), 1)
-		}), `model_type "llama" (architectures [GPTNeoXForCausalLM]) is not supported, expected a GPT-NeoX model`},
+		}), `architectures [GPTNeoXForCausalLM] is not supported for model_type "llama", expected ["LlamaForCausalLM"]`},
+		{"unknown model_type", editFile(ConfigFile, func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"gpt_neox"`), []byte(`"gpt2"`), 1)
+		}), `config.json: model_type "gpt2" is not supported, expected one of "gpt_neox", "llama", "mistral", "qwen2", "falcon", "mpt"`},
 		{"non-causal-LM architecture", editFile(ConfigFile, func(b []byte) []byte {
 			return bytes.Replace(b, []byte(`"GPTNeoXForCausalLM"`), []byte(`"GPTNeoXForSequenceClassification"`), 1)
 		}), "architectures [GPTNeoXForSequenceClassification] is not supported"},

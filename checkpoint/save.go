@@ -14,6 +14,7 @@ import (
 
 	"github.com/sinktrain/sinktrain/internal/fsutil"
 	"github.com/sinktrain/sinktrain/internal/input"
+	"github.com/sinktrain/sinktrain/model"
 )
 
 // Files of a Hugging Face tokenizer folder that Save writes next to
@@ -49,11 +50,12 @@ type SaveOptions struct {
 	HF bool
 }
 
-// Save writes m as a checkpoint directory: config.json (the HF GPT-NeoX
-// config plus the "sinktrain" section), model.safetensors (HF names,
-// float32 unless opts.DType says otherwise), the tokenizer files and
+// Save writes m as a checkpoint directory: config.json (the HF config of
+// the model's family plus the "sinktrain" section), model.safetensors (HF
+// names, float32 unless opts.DType says otherwise), the tokenizer files and
 // opts.Files. The result is a folder transformers can load
-// (GPTNeoXForCausalLM.from_pretrained) whenever the attention is softmax.
+// (AutoModelForCausalLM.from_pretrained) whenever the attention is softmax
+// (and, for MPT, the model is transformers' biasless one without qk_ln).
 //
 // When dir does not exist, is empty, or holds only files that Save
 // writes (a checkpoint-NNNNNN folder saved again), the whole directory is
@@ -90,7 +92,7 @@ func Save(dir string, m *Model, opts SaveOptions) error {
 	return nil
 }
 
-// Export writes m as a plain Hugging Face GPT-NeoX folder (Save with
+// Export writes m as a plain Hugging Face folder (Save with
 // opts.HF set): config.json, model.safetensors in opts.DType, and the
 // tokenizer files; no training state. Only softmax attention exports.
 func Export(dir string, m *Model, opts SaveOptions) error {
@@ -119,8 +121,8 @@ func checkpointFiles(m *Model, opts SaveOptions) (map[string]FileWriter, error) 
 		train = m.Sinktrain.Train
 	}
 	if opts.HF {
-		if !cfg.Attention.ExportsToHF() {
-			return nil, input.Errorf("HF", "Hugging Face export", "", "attention %q cannot be exported to transformers (GPTNeoXForCausalLM computes softmax attention only); keep sinktrain's format instead", cfg.Attention)
+		if err := exportsToHF(cfg); err != nil {
+			return nil, err
 		}
 		train, opts.Files = nil, nil
 	}
@@ -169,6 +171,17 @@ func checkpointFiles(m *Model, opts SaveOptions) (map[string]FileWriter, error) 
 		files[TokenizerConfigFile] = writeBytes(tcfg)
 	}
 	return files, nil
+}
+
+// exportsToHF refuses configs whose maths transformers does not compute.
+func exportsToHF(cfg model.Config) error {
+	if !cfg.Attention.ExportsToHF() {
+		return input.Errorf("HF", "Hugging Face export", "", "attention %q cannot be exported to transformers (it computes softmax attention only); keep sinktrain's format instead", cfg.Attention)
+	}
+	if cfg.Arch == model.MPT && (cfg.QKLayerNorm || !cfg.NoBias) {
+		return input.Errorf("HF", "Hugging Face export", "", "an MPT model with attn_config.qk_ln = %v and no_bias = %v cannot be exported to transformers (MptForCausalLM has no qk_ln and no biases); keep sinktrain's format instead", cfg.QKLayerNorm, cfg.NoBias)
+	}
+	return nil
 }
 
 func writeBytes(b []byte) FileWriter {

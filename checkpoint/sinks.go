@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/sinktrain/sinktrain/data/tokenizer"
 	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
@@ -12,23 +13,27 @@ import (
 
 // AddSinks gives m k more sink tokens, named sinktoken.TokenName(i) for i
 // continuing after the model's existing sinks, and returns the edited
-// tokenizer.json (nil when tokenizer is nil).
+// tokenizer.json (nil when tokJSON is nil).
 //
 // Ids: a sink the tokenizer already has (as an added token or in its
 // vocabulary) keeps its id; the others take the tokenizer's first unused
 // ids (without a tokenizer, the ids after the vocabulary). The vocabulary
 // grows only as far as needed: a Pythia tokenizer of 50277 tokens puts its
 // sinks in the model's padding rows (vocab 50304), a model whose tokenizer
-// fills the vocabulary grows by k. Every sink's embed_in and embed_out
-// row, and every new row, is set to the mean row of the old matrix.
+// fills the vocabulary grows by k. Every sink's row of the token embedding
+// and of an untied LM head (embed_out, lm_head), and every new row, is set
+// to the mean row of the old matrix; a tied head is the embedding and
+// follows it.
 // config vocab_size and the sink lists are updated; tokenizer.json gets
-// added_tokens entries with special: true (other fields are kept).
-func AddSinks(m *Model, tokenizer []byte, k int) ([]byte, error) {
+// added_tokens entries with special: true, edited through data/tokenizer
+// (Parse, AddSpecialTokens, MarshalJSON: the file comes back in that
+// package's canonical form).
+func AddSinks(m *Model, tokJSON []byte, k int) ([]byte, error) {
 	if k < 0 {
 		return nil, input.Errorf("AddSinks", "sink tokens to add", strconv.Itoa(k), "expected ≥ 0")
 	}
 	if k == 0 {
-		return tokenizer, nil
+		return tokJSON, nil
 	}
 	cfg := m.Config
 	if err := m.Weights.Check(cfg); err != nil {
@@ -43,41 +48,37 @@ func AddSinks(m *Model, tokenizer []byte, k int) ([]byte, error) {
 		}
 	}
 	ids := make([]int, k)
-	next := cfg.VocabSize
-	var tok *tokenizerJSON
-	if tokenizer != nil {
+	var tok *tokenizer.Tokenizer
+	if tokJSON == nil {
+		for i := range ids {
+			ids[i] = cfg.VocabSize + i
+		}
+	} else {
 		var err error
-		if tok, err = parseTokenizerJSON(tokenizer); err != nil {
+		if tok, err = tokenizer.Parse(tokJSON); err != nil {
 			return nil, err
 		}
-		next = tok.maxID + 1
-		for id, name := range tok.byID {
-			if id >= cfg.VocabSize && !slices.Contains(names, name) {
+		for id := cfg.VocabSize; id < tok.VocabSize(); id++ {
+			if name, ok := tok.Token(int32(id)); ok && !slices.Contains(names, name) {
 				return nil, fmt.Errorf("tokenizer.json has token %q with id %d, but the model's vocab_size is %d: tokenizer and model do not match", name, id, cfg.VocabSize)
 			}
 		}
+		// A sink the tokenizer has keeps its id; the others take its first
+		// unused ids.
+		for i, id := range tok.AddSpecialTokens(names...) {
+			ids[i] = int(id)
+		}
 	}
-	for i, name := range names {
-		id, ok := 0, false
-		if tok != nil {
-			id, ok = tok.byName[name]
-		}
-		if !ok {
-			id, next = next, next+1
-		}
+	for i, id := range ids {
 		if slices.Contains(cfg.SinkIDs, id) || slices.Contains(ids[:i], id) {
-			return nil, fmt.Errorf("%s would get id %d, which is already a sink", name, id)
-		}
-		ids[i] = id
-		if tok != nil {
-			if err := tok.addSpecial(name, id); err != nil {
-				return nil, err
-			}
+			return nil, fmt.Errorf("%s would get id %d, which is already a sink", names[i], id)
 		}
 	}
 	newV := max(cfg.VocabSize, slices.Max(ids)+1)
-	for _, name := range []string{model.EmbedIn, model.EmbedOut} {
-		m.Weights[name] = growRows(m.Weights[name], newV, ids)
+	for _, r := range []model.Role{model.TokenEmbd, model.Output} {
+		if name := cfg.TensorName(r, -1); name != "" { // no Output when tied
+			m.Weights[name] = growRows(m.Weights[name], newV, ids)
+		}
 	}
 	cfg.VocabSize = newV
 	cfg.SinkTokens = append(slices.Clone(cfg.SinkTokens), names...)
@@ -92,7 +93,7 @@ func AddSinks(m *Model, tokenizer []byte, k int) ([]byte, error) {
 	if tok == nil {
 		return nil, nil
 	}
-	return tok.marshal()
+	return tok.MarshalJSON()
 }
 
 // growRows returns t ([V, D]) grown to [newV, D], with the new rows and

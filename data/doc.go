@@ -4,5 +4,6 @@
 // serialisable sampling state, corpus decoding (UTF-8, Latin-1, JSONL), the
 // embedded corpus, and `prepare`, which turns a text corpus into a tokenized
 // dataset directory. Tokenizers live in [tokenizer], Arrow shards in
-// [shard]. It must not import gorgonia, model, train, infer or checkpoint.
+// [shard]. It imports data/tokenizer and data/shard; it must not import
+// gorgonia, model, checkpoint, train, infer or study.
 package data

@@ -121,3 +121,38 @@ func benchSteps(b *testing.B, s *Session, toks []int32) {
 		i++
 	}
 }
+
+// smolLMConfig is SmolLM-135M's shape (llama, d=576, 30 layers, 9 heads, 3
+// kv heads, ffn 1536, vocab 49152, tied).
+func smolLMConfig() model.Config {
+	c := model.NewLlama(49152, 576, 30, 9, 3, 1536, true)
+	c.LayerNormEps = 1e-5
+	return c
+}
+
+// BenchmarkSmolLM: decode ms/token under 4+1020 (ns/op is per token, a
+// full ring) and prefill tok/s of 1024 tokens, for a randomly initialised
+// SmolLM-135M-shaped model; scripts/bench/hf_decode.py times transformers
+// on the same shapes and cache size.
+func BenchmarkSmolLM(b *testing.B) {
+	m := randomModel(b, smolLMConfig(), 1)
+	toks := synthStream{n: 2048, vocab: 49152}.Window(0, 2048, nil)
+	b.Run("decode/4+1020", func(b *testing.B) {
+		s := m.NewSession(CacheSpec{Kind: SinkWindow, Sinks: 4, Window: 1020}, 0)
+		if _, err := s.Prefill(toks[:1024+8]); err != nil { // full ring
+			b.Fatal(err)
+		}
+		benchSteps(b, s, toks)
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/token")
+	})
+	b.Run("prefill/1024", func(b *testing.B) {
+		s := m.NewSession(CacheSpec{Kind: SinkWindow, Sinks: 4, Window: 1020}, 0)
+		for b.Loop() {
+			s.Reset()
+			if _, err := s.Prefill(toks[:1024]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(1024*float64(b.N)/b.Elapsed().Seconds(), "tok/s")
+	})
+}

@@ -148,7 +148,6 @@ func TestRotationMatchesCachePositions(t *testing.T) {
 	s := m.NewSession(spec, 0)
 	rng := rand.New(rand.NewPCG(1, 2))
 	var raw [][]float32 // un-rotated keys of head 0 by stream position
-	lit := m.NewSession(spec, 0)
 	for step := range 40 {
 		// Random qkv for one row; only head 0 is checked.
 		for i := range s.qkv[:3*cfg.HiddenSize] {
@@ -162,6 +161,7 @@ func TestRotationMatchesCachePositions(t *testing.T) {
 				got = append([]float32(nil), probs...)
 			}
 		}
+		s.rowRopes(1)
 		s.attention(0, 1)
 		s.cache.seen++
 		// Literal: rotate each visible key by its cache position, the
@@ -169,13 +169,14 @@ func TestRotationMatchesCachePositions(t *testing.T) {
 		keys := s.cache.Keys(nil, step)
 		qp := keys[len(keys)-1].Pos
 		qr := append([]float32(nil), q...)
-		lit.rope(qp)
-		lit.rotate(qr)
+		cos, sin := make([]float64, len(m.invFreq)), make([]float64, len(m.invFreq))
+		ropeAt(m.invFreq, qp, cos, sin)
+		rotate(qr, cos, sin)
 		want := make([]float32, len(keys))
 		for i, k := range keys {
 			kr := append([]float32(nil), raw[k.Token]...)
-			lit.rope(k.Pos)
-			lit.rotate(kr)
+			ropeAt(m.invFreq, k.Pos, cos, sin)
+			rotate(kr, cos, sin)
 			var dot float64
 			for j := range kr {
 				dot += float64(kr[j]) * float64(qr[j])

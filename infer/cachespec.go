@@ -113,3 +113,26 @@ func parseCount(s string) (int, error) {
 	}
 	return n, nil
 }
+
+// RecomputeWindow is what recompute:W re-encodes to score the token after
+// stream position end−1, for a model with k sinks: the first k stream
+// tokens (the sinks) and the last W−k, i.e. stream[0:keep] followed by
+// stream[lo:end] — the same W keys as a k+(W−k) cache, so the model never
+// sees a window without its sinks, as in training. While end ≤ W it is the
+// whole prefix (keep = 0, lo = 0). W must exceed k ([CacheSpec.CheckSinks]).
+func (s CacheSpec) RecomputeWindow(k, end int) (keep, lo int) {
+	if end <= s.Window {
+		return 0, 0
+	}
+	return k, end - (s.Window - k)
+}
+
+// CheckSinks refuses a spec that cannot keep a model's k sinks:
+// recompute:W needs W > k (k sinks plus at least the current token).
+func (s CacheSpec) CheckSinks(k int) error {
+	if s.Kind == Recompute && s.Window <= k {
+		return input.Errorf("Cache", "cache spec", strconv.Quote(s.String()),
+			"keeps the model's %d sinks plus the last W−%d tokens, so W must be at least %d", k, k, k+1)
+	}
+	return nil
+}

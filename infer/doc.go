@@ -1,5 +1,7 @@
-// Package infer runs GPT-NeoX models in pure Go, one sequence at a time, with
-// the KV-cache policies of StreamingLLM (Xiao et al., arXiv 2309.17453):
+// Package infer runs every architecture package model describes (GPT-NeoX,
+// Llama, Mistral, Qwen2, Falcon, MPT) in pure Go, one sequence at a time,
+// with the KV-cache policies of StreamingLLM (Xiao et al., arXiv
+// 2309.17453):
 //
 //   - dense: every key is kept (the cache grows with the stream);
 //   - K+W: the first K stream tokens (the attention sinks) plus the last W
@@ -10,20 +12,31 @@
 //     baseline.
 //
 // A [CacheSpec] is a small value apart from the model (like streaming-llm's
-// start/recent pair); a [Cache] stores keys and values in a ring buffer that
-// never allocates per token nor copies on eviction; a [Session] owns the
-// preallocated activation buffers and runs [Session.Prefill] (matrix-matrix
-// chunks through gonum's blas32) and [Session.Step] (matrix-vector).
+// start/recent pair); a [Cache] stores keys and values per key/value head
+// (grouped-query and multi-query attention share them between query heads)
+// in a ring buffer that never allocates per token nor copies on eviction; a
+// [Session] owns the preallocated activation buffers and runs
+// [Session.Prefill] (matrix-matrix chunks through gonum's blas32) and
+// [Session.Step] (matrix-vector products and attention heads spread over
+// GOMAXPROCS goroutines). A [Model] reads the config's model.Features and
+// runs the shared building blocks they name: LayerNorm or RMSNorm, GELU or
+// SwiGLU MLP, fused or separate q/k/v (with Falcon's and MPT's layouts),
+// clip_qkv, qk_ln, parallel, shared-norm or sequential residual, RoPE
+// (partial, linear or llama3 scaled) or ALiBi, sliding windows.
 //
-// Positions inside the cache: RoPE scores depend only on the difference
-// between the query's and the key's position, so the cache stores each
-// window key rotated by its stream position and each sink key by its slot
-// (0..K-1); a query is rotated twice, by its stream position for window keys
-// and by its cache position for sink keys. This gives exactly the scores of
-// rotating un-rotated keys with their cache positions at every step (a cache
-// holding stream tokens [0 1 2 3 6 7 8] decoding token 9 uses positions 0..7)
-// at O(1) rotation cost per token. TestRotationMatchesCachePositions checks
-// the equivalence against the literal computation.
+// Positions inside the cache. A query sees its keys in cache order (sinks,
+// then the window oldest first) and the i-th of them has cache position i,
+// the query the last: a cache holding stream tokens [0 1 2 3 6 7 8] uses
+// positions 0..6. RoPE scores depend only on the difference between the
+// query's and the key's position, so the cache stores each window key
+// rotated by its stream position and each sink key by its slot (0..K-1); a
+// query is rotated twice, by its stream position for window keys and by its
+// cache position for sink keys. This gives exactly the scores of rotating
+// un-rotated keys with their cache positions at every step at O(1) rotation
+// cost per token (TestRotationMatchesCachePositions). ALiBi adds its bias
+// from the cache positions directly (MPT: slope·(i − qp); Falcon/BLOOM:
+// bf16(slope·i)/√hd, as transformers computes it); TestALiBiDistancesInCache
+// and TestRoPEDistancesInCache assert the distances as grids.
 //
 // The API, typed and free of files other than the model folder's:
 //
@@ -36,8 +49,8 @@
 //   - [Score] streams a [Stream] under a [CacheSpec] and reports every
 //     target's NLL to a callback, exactly as token-by-token evaluation.
 //   - [Sampler] draws next tokens (greedy, temperature, top-k; sinks never);
-//     [Generator] continues a stream across turns under a bounded cache;
-//     [TextStream] turns generated tokens into complete UTF-8 text.
+//     [Generator] continues a stream across turns under a bounded cache
+//     (data/tokenizer's DecodeStream turns its tokens into text).
 //
 // infer is the engine only: it reads no --text/--ids/--data sources,
 // writes no tables, CSV or JSON and knows no flags (package study and

@@ -18,19 +18,24 @@ type Generator struct {
 	EOS int32
 	// MoreEOS are further tokens that end a turn like EOS (a chat model's
 	// end-of-turn tokens: tokenizer_config.json's eos_token,
-	// generation_config.json's eos_token_id).
+	// generation_config.json's eos_token_id). NewGenerator sets it to the
+	// rest of config.json's eos_token_id when that is a list (Llama 3).
 	MoreEOS []int32
 
 	m       *Model
 	spec    CacheSpec
 	sess    *Session
 	sampler *Sampler
-	hist    []int32 // recompute:W: the last W tokens
+	hist    []int32 // recompute:W: the re-encoded window, the first k fed tokens (the model's sinks) + the last W−k
 }
 
 // NewGenerator returns a generator for m under spec drawing with s.
 func NewGenerator(m *Model, spec CacheSpec, s *Sampler) *Generator {
-	return &Generator{EOS: int32(m.Config.EOSTokenID), m: m, spec: spec, sess: m.NewSession(spec, 0), sampler: s}
+	g := &Generator{EOS: int32(m.Config.EOSTokenID), m: m, spec: spec, sess: m.NewSession(spec, 0), sampler: s}
+	for _, id := range m.Config.EOSTokenIDs[min(1, len(m.Config.EOSTokenIDs)):] {
+		g.MoreEOS = append(g.MoreEOS, int32(id))
+	}
+	return g
 }
 
 // ResumeGenerator returns a generator that continues sess (a session of m
@@ -91,9 +96,13 @@ func (g *Generator) feed(ids []int32) ([]float32, error) {
 		return g.sess.Prefill(ids)
 	}
 	var l []float32
-	for _, id := range ids { // each token re-encodes its last W tokens
+	k := len(g.m.Config.SinkIDs)
+	if err := g.spec.CheckSinks(k); err != nil {
+		return nil, err
+	}
+	for _, id := range ids { // each token re-encodes the first k tokens + the last W−k
 		if len(g.hist) == g.spec.Window {
-			copy(g.hist, g.hist[1:])
+			copy(g.hist[k:], g.hist[k+1:]) // the first k stay (RecomputeWindow)
 			g.hist = g.hist[:len(g.hist)-1]
 		}
 		g.hist = append(g.hist, id)

@@ -10,39 +10,6 @@ import (
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
-// byteDec decodes token i as the single byte i.
-type byteDec struct{}
-
-func (byteDec) Decode(ids []int32) string {
-	b := make([]byte, len(ids))
-	for i, id := range ids {
-		b[i] = byte(id)
-	}
-	return string(b)
-}
-
-// TestTextStreamHoldsPartialCharacters: "é€" is 2+3 bytes, one token per
-// byte; no text comes out until a character is complete.
-func TestTextStreamHoldsPartialCharacters(t *testing.T) {
-	u := NewTextStream(byteDec{})
-	var got []string
-	for _, b := range []byte("aé€b") {
-		if s := u.Add(int32(b)); s != "" {
-			got = append(got, s)
-		}
-	}
-	if s := u.Flush(); s != "" {
-		got = append(got, s)
-	}
-	if j := strings.Join(got, "|"); j != "a|é|€|b" {
-		t.Errorf("text %q, want a|é|€|b", j)
-	}
-	u.Add(0xC3) // the first byte of "é", then flushed
-	if s := u.Flush(); s != "\xc3" {
-		t.Errorf("Flush = %q, want the held-back byte", s)
-	}
-}
-
 // turn runs one Generator turn and returns the emitted tokens.
 func turn(t *testing.T, g *Generator, ids []int32, maxNew int) []int32 {
 	t.Helper()

@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"fmt"
 	"math"
 	"sync"
 
@@ -9,35 +10,57 @@ import (
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
-// Model is a GPT-NeoX model laid out for the pure-Go forward pass. It is
-// read-only after NewModel and may be shared by any number of Sessions.
+// Model is a model of any family package model describes, laid out for the
+// pure-Go forward pass: its Features pick the shared building blocks
+// (LayerNorm/RMSNorm, GELU/SwiGLU, MHA/GQA/MQA, RoPE/ALiBi, parallel or
+// sequential residual). It is read-only after NewModel and may be shared by
+// any number of Sessions.
 type Model struct {
-	Config  model.Config
-	embedIn []float32 // [V, D]
+	Config model.Config
+	f      model.Features
+
+	H, KV, hd int // query heads, key/value heads, head dim
+	qkvRows   int // (H+2KV)·hd: one token's q, k and v
+	// Offsets of head h's query, kv head g's key and value inside a token's
+	// qkv row, in the layout of the fused projection (or q | k | v for
+	// separate ones).
+	qOff, kOff, vOff []int
+
+	embed   []float32 // [V, D]
+	head    []float32 // [V, D] the LM head (embed when tied)
+	normW   []float32 // [D] final norm
+	normB   []float32 // [D] (zeros without a bias)
 	layers  []layerWeights
-	normW   []float32 // [D] final layer norm
-	normB   []float32 // [D]
-	embOut  []float32 // [V, D]
-	invFreq []float64 // [rot/2] base^(−2i/rot)
-	scale   float32   // 1/sqrt(hd)
+	invFreq []float64 // [rot/2] RoPE (model.Config.InvFreq)
+	slopes  []float32 // [H] ALiBi slopes (bf16-rounded for ALiBiBloom)
+	scale   float32   // softmax scale (1/sqrt(hd) or MPT's softmax_scale)
 
 	weights model.Weights // the weights by HF name, for Fingerprint
 	fpOnce  sync.Once
 	fp      [32]byte // Fingerprint, once computed
 }
 
+// projection is one linear map writing rows [off, off+rows) of a wider
+// output row (q_proj, k_proj, v_proj into the qkv row; gate and up into
+// the SwiGLU row).
+type projection struct {
+	w    []float32 // [rows, in]
+	b    []float32 // [rows] or nil
+	off  int
+	rows int
+}
+
 type layerWeights struct {
-	ln1W, ln1B []float32 // [D]
-	ln2W, ln2B []float32 // [D]
-	qkvW       []float32 // [3D, D], rows per head: q, k, v of head 0, then head 1, …
-	qkvB       []float32 // [3D]
-	denseW     []float32 // [D, D]
-	denseB     []float32 // [D]
-	sinkLogit  []float32 // [H], sink_logit attention only
-	fc1W       []float32 // [F, D]
-	fc1B       []float32 // [F]
-	fc2W       []float32 // [D, F]
-	fc2B       []float32 // [D]
+	attnNormW, attnNormB []float32 // [D]; B zeros without a bias
+	ffnNormW, ffnNormB   []float32 // [D]; nil for a shared parallel norm
+	qkv                  []projection
+	qNormW, qNormB       []float32    // [H·hd] qk_ln
+	kNormW, kNormB       []float32    // [KV·hd]
+	outW, outB           []float32    // [D, H·hd], [D] or nil
+	sinkLogit            []float32    // [H], sink_logit attention only
+	up                   []projection // GELU: up [F]; SwiGLU: gate then up, [2F]
+	downW, downB         []float32    // [D, F], [D] or nil
+	sliding              bool         // keys at cache distance ≥ SlidingWindow are masked
 }
 
 // LoadModel loads a checkpoint or HF folder (checkpoint.Load) for the
@@ -47,7 +70,7 @@ func LoadModel(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewModel(ck.Config, ck.Weights)
+	return newModel(ck.Config, ck.Weights) // Load validated the config and the weights
 }
 
 // NewModel checks w against cfg and returns the model. The weights are
@@ -59,34 +82,121 @@ func NewModel(cfg model.Config, w model.Weights) (*Model, error) {
 	if err := w.Check(cfg); err != nil {
 		return nil, err
 	}
-	m := &Model{
-		Config:  cfg,
-		embedIn: w[model.EmbedIn].Data,
-		normW:   w[model.FinalNormW].Data,
-		normB:   w[model.FinalNormB].Data,
-		embOut:  w[model.EmbedOut].Data,
-		scale:   float32(1 / math.Sqrt(float64(cfg.HeadDim()))),
-		weights: w,
+	return newModel(cfg, w)
+}
+
+// newModel lays out checked weights for the forward pass.
+func newModel(cfg model.Config, w model.Weights) (*Model, error) {
+	f := cfg.Features()
+	m := &Model{Config: cfg, f: f, H: cfg.NumHeads, KV: cfg.KVHeads(), hd: cfg.HeadDim(), weights: w}
+	m.qkvRows = (m.H + 2*m.KV) * m.hd
+	if f.QKNorm && f.QKV != model.QKVBlocked && f.QKV != model.QKVSeparate {
+		return nil, fmt.Errorf("q/k LayerNorm needs each token's query and key contiguous, not the %s qkv layout", f.QKV)
 	}
-	rot := cfg.RotaryDims()
-	m.invFreq = make([]float64, rot/2)
-	for i := range m.invFreq {
-		m.invFreq[i] = 1 / math.Pow(cfg.RotaryBase, float64(2*i)/float64(rot))
+	m.qOff, m.kOff, m.vOff = qkvOffsets(f.QKV, m.H, m.KV, m.hd)
+	D, F := cfg.HiddenSize, cfg.IntermediateSize
+	get := func(r model.Role, l int) []float32 {
+		if t := w.Role(cfg, r, l); t != nil {
+			return t.Data
+		}
+		return nil
+	}
+	zeros := make([]float32, max(D, m.H*m.hd, m.KV*m.hd))
+	bias := func(r model.Role, l, n int) []float32 { // a norm's bias, zeros when it has none
+		if b := get(r, l); b != nil {
+			return b
+		}
+		return zeros[:n]
+	}
+	m.embed = get(model.TokenEmbd, -1)
+	m.head = get(model.Output, -1)
+	if cfg.TieWordEmbeddings {
+		m.head = m.embed
+	}
+	m.normW, m.normB = get(model.OutputNorm, -1), bias(model.OutputNormB, -1, D)
+	m.scale = float32(1 / math.Sqrt(float64(m.hd)))
+	if cfg.SoftmaxScale > 0 {
+		m.scale = float32(cfg.SoftmaxScale)
+	}
+	switch f.Positions {
+	case model.RoPE:
+		m.invFreq = cfg.InvFreq()
+	case model.ALiBi:
+		m.slopes = mptSlopes(m.H, cfg.ALiBiBiasMax)
+	case model.ALiBiBloom:
+		m.slopes = bloomSlopes(m.H)
 	}
 	for l := range cfg.NumLayers {
-		p := model.LayerPrefix(l)
-		get := func(s string) []float32 { return w[p+s].Data }
 		lw := layerWeights{
-			ln1W: get(model.LN1W), ln1B: get(model.LN1B), ln2W: get(model.LN2W), ln2B: get(model.LN2B),
-			qkvW: get(model.QKVW), qkvB: get(model.QKVB), denseW: get(model.DenseW), denseB: get(model.DenseB),
-			fc1W: get(model.FC1W), fc1B: get(model.FC1B), fc2W: get(model.FC2W), fc2B: get(model.FC2B),
+			attnNormW: get(model.AttnNorm, l), attnNormB: bias(model.AttnNormB, l, D),
+			outW: get(model.AttnOut, l), outB: get(model.AttnOutB, l),
+			downW: get(model.FFNDown, l), downB: get(model.FFNDownB, l),
+			sliding: cfg.Sliding(l),
+		}
+		if !f.SharedNorm {
+			lw.ffnNormW, lw.ffnNormB = get(model.FFNNorm, l), bias(model.FFNNormB, l, D)
+		}
+		if f.QKV == model.QKVSeparate {
+			lw.qkv = []projection{
+				{w: get(model.AttnQ, l), b: get(model.AttnQB, l), off: 0, rows: m.H * m.hd},
+				{w: get(model.AttnK, l), b: get(model.AttnKB, l), off: m.H * m.hd, rows: m.KV * m.hd},
+				{w: get(model.AttnV, l), b: get(model.AttnVB, l), off: (m.H + m.KV) * m.hd, rows: m.KV * m.hd},
+			}
+		} else {
+			lw.qkv = []projection{{w: get(model.AttnQKV, l), b: get(model.AttnQKVB, l), rows: m.qkvRows}}
+		}
+		if f.QKNorm {
+			lw.qNormW, lw.qNormB = get(model.AttnQNorm, l), bias(model.AttnQNormB, l, m.H*m.hd)
+			lw.kNormW, lw.kNormB = get(model.AttnKNorm, l), bias(model.AttnKNormB, l, m.KV*m.hd)
+		}
+		if f.MLP == model.SwiGLUMLP {
+			lw.up = []projection{
+				{w: get(model.FFNGate, l), b: get(model.FFNGateB, l), off: 0, rows: F},
+				{w: get(model.FFNUp, l), b: get(model.FFNUpB, l), off: F, rows: F},
+			}
+		} else {
+			lw.up = []projection{{w: get(model.FFNUp, l), b: get(model.FFNUpB, l), rows: F}}
 		}
 		if cfg.Attention == sinktoken.SinkLogit {
-			lw.sinkLogit = get(model.SinkLogit)
+			lw.sinkLogit = get(model.AttnSinks, l)
 		}
 		m.layers = append(m.layers, lw)
 	}
 	return m, nil
+}
+
+// qkvOffsets returns where head h's query and kv head g's key and value sit
+// inside one token's qkv row (hd-wide blocks; G = H/KV):
+//
+//	separate, blocked  q_h = h            k_g = H+g             v_g = H+KV+g
+//	per_head           q_h = 3h           k_h = 3h+1            v_h = 3h+2
+//	grouped            q_h = (h/G)(G+2)+h%G   k_g = g(G+2)+G    v_g = g(G+2)+G+1
+func qkvOffsets(layout model.QKVLayout, H, KV, hd int) (q, k, v []int) {
+	q, k, v = make([]int, H), make([]int, KV), make([]int, KV)
+	G := H / KV
+	for h := range H {
+		switch layout {
+		case model.QKVPerHead:
+			q[h] = 3 * h
+		case model.QKVGrouped:
+			q[h] = h/G*(G+2) + h%G
+		default:
+			q[h] = h
+		}
+		q[h] *= hd
+	}
+	for g := range KV {
+		switch layout {
+		case model.QKVPerHead:
+			k[g], v[g] = 3*g+1, 3*g+2
+		case model.QKVGrouped:
+			k[g], v[g] = g*(G+2)+G, g*(G+2)+G+1
+		default:
+			k[g], v[g] = H+g, H+KV+g
+		}
+		k[g], v[g] = k[g]*hd, v[g]*hd
+	}
+	return q, k, v
 }
 
 // SinkIDs returns the model's sink token ids (config sinktrain.sink_ids).

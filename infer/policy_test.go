@@ -3,6 +3,7 @@ package infer
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/sinktrain/sinktrain/internal/kernels"
@@ -130,4 +131,59 @@ func TestSinkTargetsNotScored(t *testing.T) {
 	if len(got) != 3 {
 		t.Errorf("scored %v, want indices 2, 3, 5", got)
 	}
+}
+
+// TestRecomputeKeepsSinks: for a model with k sinks, recompute:W scores
+// target i+1 by a fresh forward over exactly the first k stream tokens (its
+// sinks) followed by the last W−k tokens — the keys of a k+(W−k) cache —
+// both in Score and in generation; W ≤ k is refused.
+func TestRecomputeKeepsSinks(t *testing.T) {
+	cfg := tinyConfig(sinktoken.Softmax)
+	cfg.SinkIDs, cfg.SinkTokens = []int{36, 35}, sinktoken.TokenNames(2)
+	m := randomModel(t, cfg, 7)
+	const N, W, k = 40, 9, 2
+	s := append(Tokens{36, 35}, testStream(N-2, 30)...)
+	fresh := func(end int) []float32 {
+		win := s[:end]
+		if end > W {
+			win = append(append(Tokens{}, s[:k]...), s[end-(W-k):end]...)
+		}
+		sess := m.NewSession(CacheSpec{Kind: Dense}, 0)
+		l, err := sess.Prefill(win)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), l...)
+	}
+	want := map[int]float64{}
+	for i := 1; i < N-1; i++ { // target 1 is a sink id: not scored
+		want[i+1] = kernels.CrossEntropy(fresh(i+1), int(s[i+1]), nil, 0)
+	}
+	spec := CacheSpec{Kind: Recompute, Window: W}
+	sameNLL(t, "recompute:9 with 2 sinks", nlls(t, m, spec, s), want, 1e-5)
+
+	// Generation feeds the same windows.
+	g := NewGenerator(m, spec, nil)
+	for end := 1; end <= N; end++ {
+		l, err := g.feed(s[end-1 : end])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := maxAbsDiff(l, fresh(end)); d > 1e-5 {
+			t.Fatalf("generation after %d tokens: logits differ by %g from a fresh forward of its window", end, d)
+		}
+	}
+
+	_, err := Score(context.Background(), m, CacheSpec{Kind: Recompute, Window: k}, s, ScoreOptions{})
+	if err == nil || !strings.Contains(err.Error(), "at least 3") {
+		t.Fatalf("recompute:2 with 2 sinks: err %v, want a refusal naming W ≥ 3", err)
+	}
+}
+
+func maxAbsDiff(a, b []float32) float64 {
+	d := 0.0
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
 }

@@ -71,6 +71,9 @@ func Score(ctx context.Context, m *Model, spec CacheSpec, s Stream, o ScoreOptio
 	}
 	V := m.Config.VocabSize
 	sinks := m.SinkIDs()
+	if err := spec.CheckSinks(len(sinks)); err != nil {
+		return Scores{}, err
+	}
 	hint := 0
 	if spec.Kind == Dense {
 		hint = N
@@ -78,7 +81,9 @@ func Score(ctx context.Context, m *Model, spec CacheSpec, s Stream, o ScoreOptio
 	sess := m.NewSession(spec, hint)
 	var (
 		blk    []int32                         // [≤ ScoreBlock+1] stream tokens from b0
-		win    []int32                         // [≤ W] recompute window
+		win    []int32                         // [≤ W] recompute window: head + tail
+		head   []int32                         // [k] the first stream tokens (the sinks) kept by recompute
+		tail   []int32                         // [≤ W] the last tokens
 		logits = make([]float32, ScoreBlock*V) // [ScoreBlock, V]
 		sum    float64
 		count  int
@@ -92,8 +97,11 @@ func Score(ctx context.Context, m *Model, spec CacheSpec, s Stream, o ScoreOptio
 		blk = s.Window(b0, n+1, blk)
 		if spec.Kind == Recompute {
 			for i := range n {
-				lo := max(0, b0+i+1-spec.Window)
-				win = s.Window(lo, b0+i+1-lo, win)
+				end := b0 + i + 1
+				keep, lo := spec.RecomputeWindow(len(sinks), end)
+				head = s.Window(0, keep, head)
+				win = append(win[:0], head...)
+				win = append(win, s.Window(lo, end-lo, tail)...)
 				sess.Reset()
 				l, err := sess.Prefill(win)
 				if err != nil {

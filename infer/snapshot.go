@@ -138,7 +138,7 @@ func (s *Session) Snapshot(w io.Writer, dtype checkpoint.DType) error {
 	case checkpoint.BF16:
 		code = snapBF16
 	default:
-		return fmt.Errorf("infer: snapshot dtype %s, expected F32 or BF16", dtype)
+		return fmt.Errorf("snapshot dtype %s, expected F32 or BF16", dtype)
 	}
 	slots := c.usedSlots()
 	hdr := snapshotHeader{
@@ -151,7 +151,7 @@ func (s *Session) Snapshot(w io.Writer, dtype checkpoint.DType) error {
 	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 1<<16)
 	bw.WriteString(snapshotMagic)
 	if err := binary.Write(bw, binary.LittleEndian, &hdr); err != nil {
-		return fmt.Errorf("infer: snapshot: %w", err)
+		return fmt.Errorf("snapshot: %w", err)
 	}
 	var b [4]byte
 	for l := range c.layers {
@@ -170,11 +170,11 @@ func (s *Session) Snapshot(w io.Writer, dtype checkpoint.DType) error {
 		}
 	}
 	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("infer: snapshot: %w", err)
+		return fmt.Errorf("snapshot: %w", err)
 	}
 	binary.LittleEndian.PutUint32(b[:], crc.Sum32())
 	if _, err := w.Write(b[:4]); err != nil {
-		return fmt.Errorf("infer: snapshot: %w", err)
+		return fmt.Errorf("snapshot: %w", err)
 	}
 	return nil
 }
@@ -200,28 +200,28 @@ func (m *Model) RestoreSession(r io.Reader, spec CacheSpec) (*Session, error) {
 		return nil, snapshotReadErr(err, "magic")
 	}
 	if string(magic[:]) != snapshotMagic {
-		return nil, fmt.Errorf("infer: not a KV snapshot (magic %q, expected %q)", magic[:], snapshotMagic)
+		return nil, fmt.Errorf("not a KV snapshot (magic %q, expected %q)", magic[:], snapshotMagic)
 	}
 	var hdr snapshotHeader
 	if err := binary.Read(tr, binary.LittleEndian, &hdr); err != nil {
 		return nil, snapshotReadErr(err, "header")
 	}
 	if hdr.Version != SnapshotVersion {
-		return nil, fmt.Errorf("infer: KV snapshot format version %d, expected %d (written by another sinktrain version): %w", hdr.Version, SnapshotVersion, ErrSnapshotMismatch)
+		return nil, fmt.Errorf("KV snapshot format version %d, expected %d (written by another sinktrain version): %w", hdr.Version, SnapshotVersion, ErrSnapshotMismatch)
 	}
 	if fp := m.Fingerprint(); hdr.Fingerprint != fp {
-		return nil, fmt.Errorf("infer: KV snapshot of another model (fingerprint %x…, this model's is %x…): %w", hdr.Fingerprint[:6], fp[:6], ErrSnapshotMismatch)
+		return nil, fmt.Errorf("KV snapshot of another model (fingerprint %x…, this model's is %x…): %w", hdr.Fingerprint[:6], fp[:6], ErrSnapshotMismatch)
 	}
 	if hdr.DType != snapF32 && hdr.DType != snapBF16 {
-		return nil, fmt.Errorf("infer: KV snapshot dtype code %d, expected 1 (float32) or 2 (bfloat16)", hdr.DType)
+		return nil, fmt.Errorf("KV snapshot dtype code %d, expected 1 (float32) or 2 (bfloat16)", hdr.DType)
 	}
 	got := CacheSpec{Kind: CacheKind(hdr.Kind), Sinks: int(hdr.Sinks), Window: int(hdr.Window)}
 	if got != spec {
-		return nil, fmt.Errorf("infer: KV snapshot of cache %s, expected %s: %w", got, spec, ErrSnapshotMismatch)
+		return nil, fmt.Errorf("KV snapshot of cache %s, expected %s: %w", got, spec, ErrSnapshotMismatch)
 	}
 	cfg := m.Config
 	if hdr.Layers != int64(cfg.NumLayers) || hdr.Heads != int64(cfg.NumHeads) || hdr.HeadDim != int64(cfg.HeadDim()) {
-		return nil, fmt.Errorf("infer: KV snapshot of %d layers × %d heads × %d dims, expected %d × %d × %d", hdr.Layers, hdr.Heads, hdr.HeadDim, cfg.NumLayers, cfg.NumHeads, cfg.HeadDim())
+		return nil, fmt.Errorf("KV snapshot of %d layers × %d heads × %d dims, expected %d × %d × %d", hdr.Layers, hdr.Heads, hdr.HeadDim, cfg.NumLayers, cfg.NumHeads, cfg.HeadDim())
 	}
 	seen, start, slots := hdr.Seen, hdr.WindowStart, hdr.Slots
 	limit := int64(MaxCacheSlots)
@@ -229,7 +229,7 @@ func (m *Model) RestoreSession(r io.Reader, spec CacheSpec) (*Session, error) {
 		limit = int64(spec.Slots())
 	}
 	if seen < 0 || slots != min(seen, limit) || start < 0 || start > seen {
-		return nil, fmt.Errorf("infer: KV snapshot header is inconsistent (seen %d, slots %d, window start %d for cache %s)", seen, slots, start, spec)
+		return nil, fmt.Errorf("KV snapshot header is inconsistent (seen %d, slots %d, window start %d for cache %s)", seen, slots, start, spec)
 	}
 	s := m.NewSession(spec, int(slots))
 	c := s.cache
@@ -262,10 +262,10 @@ func (m *Model) RestoreSession(r io.Reader, spec CacheSpec) (*Session, error) {
 		return nil, snapshotReadErr(err, "checksum")
 	}
 	if got := binary.LittleEndian.Uint32(b[:]); got != want {
-		return nil, fmt.Errorf("infer: KV snapshot is corrupted (checksum %08x, computed %08x)", got, want)
+		return nil, fmt.Errorf("KV snapshot is corrupted (checksum %08x, computed %08x)", got, want)
 	}
 	if n, _ := br.Read(b[:1]); n > 0 {
-		return nil, fmt.Errorf("infer: KV snapshot has bytes after its checksum")
+		return nil, fmt.Errorf("KV snapshot has bytes after its checksum")
 	}
 	c.seen, c.windowStart = int(seen), int(start)
 	return s, nil
@@ -273,7 +273,7 @@ func (m *Model) RestoreSession(r io.Reader, spec CacheSpec) (*Session, error) {
 
 func snapshotReadErr(err error, part string) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("infer: KV snapshot is truncated (ends in its %s)", part)
+		return fmt.Errorf("KV snapshot is truncated (ends in its %s)", part)
 	}
-	return fmt.Errorf("infer: reading KV snapshot %s: %w", part, err)
+	return fmt.Errorf("reading KV snapshot %s: %w", part, err)
 }

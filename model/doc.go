@@ -8,8 +8,12 @@
 // [Config.ParamSpecs], [Config.TensorName]), RoPE frequencies
 // ([Config.InvFreq]) and the in-memory [Weights].
 //
-// model imports only sinktoken (and autograd for aligned allocations); it
-// never reads files other than by parsing bytes handed to it (the
-// checkpoint package does the I/O) and holds no gorgonia graph (that is
-// model/graph).
+// It also owns the one validator of a tensor list against a config
+// ([Config.CheckTensors], [Weights.Check]).
+//
+// model imports only sinktoken (and the internal/input helper); it must not
+// import gorgonia, autograd, internal/kernels or any other sinktrain
+// package. It never reads files other than by parsing bytes handed to it
+// (the checkpoint package does the I/O) and holds no gorgonia graph (that
+// is model/graph).
 package model

@@ -14,13 +14,7 @@ type ParamSpec struct {
 }
 
 // Size returns the number of elements.
-func (p ParamSpec) Size() int {
-	n := 1
-	for _, d := range p.Shape {
-		n *= d
-	}
-	return n
-}
+func (p ParamSpec) Size() int { return shapeSize(p.Shape) }
 
 // The GPT-NeoX names below predate the per-family tables (gptneox.go) and
 // stay for code that builds GPT-NeoX only; everything else asks

@@ -259,10 +259,10 @@ func (c *Conversation) Turn(ctx context.Context, text string, p TurnParams, emit
 	c.gen.SetSampler(sampler)
 	res.PromptTokens = len(ids)
 	out := replyWriter{stops: p.Stop, emit: emit}
-	ts := infer.NewTextStream(c.e.Tok)
+	ts := c.e.Tok.NewDecodeStream()
 	err = c.gen.Turn(ctx, ids, p.MaxTokens, func(tok int32) error {
 		res.CompletionTokens++
-		stopped, err := out.add(ts.Add(tok))
+		stopped, err := out.add(ts.Next(tok))
 		if err == nil && stopped {
 			err = errStopped
 		}

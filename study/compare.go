@@ -23,7 +23,7 @@ import (
 // NamedModel is one --model NAME=CKPT argument of compare.
 type NamedModel struct {
 	Name string // the table row label
-	Path string // a run/checkpoint directory or a plain HF GPT-NeoX folder
+	Path string // a run/checkpoint directory or a plain Hugging Face model folder
 }
 
 // ParseNamedModel parses "NAME=CKPT".

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
@@ -27,6 +26,18 @@ func cmpTinyConfig(sinks int, att sinktoken.Attention) model.Config {
 	return c
 }
 
+// cmpTinyLlama is a tiny Llama (grouped-query, tied) over the same
+// tokenizer, with k sinks.
+func cmpTinyLlama(sinks int) model.Config {
+	c := model.NewLlama(512, 32, 2, 4, 2, 64, true)
+	c.EOSTokenID, c.BOSTokenID = 0, -1
+	for i := range sinks {
+		c.SinkTokens = append(c.SinkTokens, sinktoken.TokenName(i))
+		c.SinkIDs = append(c.SinkIDs, 1+i)
+	}
+	return c
+}
+
 // cmpWriteTinyModel writes an HF-layout checkpoint (config.json,
 // model.safetensors, the fixture tokenizer.json) of random weights into a
 // new directory under t.TempDir(). Query/key weights are scaled up so that
@@ -38,13 +49,17 @@ func cmpWriteTinyModel(t testing.TB, name string, cfg model.Config, seed uint64)
 		t.Fatal(err)
 	}
 	w := model.Init(cfg, seed)
-	raw := make(map[string]checkpoint.Raw, len(w))
-	for n, x := range w {
-		if strings.HasSuffix(n, model.QKVW) {
-			for i := range x.Data {
-				x.Data[i] *= 10
+	for _, r := range []model.Role{model.AttnQKV, model.AttnQ, model.AttnK} {
+		for l := range cfg.NumLayers {
+			if x := w.Role(cfg, r, l); x != nil {
+				for i := range x.Data {
+					x.Data[i] *= 10
+				}
 			}
 		}
+	}
+	raw := make(map[string]checkpoint.Raw, len(w))
+	for n, x := range w {
 		raw[n] = checkpoint.FromFloat32(x.Shape, x.Data)
 	}
 	if err := checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), raw, map[string]string{"format": "pt"}); err != nil {

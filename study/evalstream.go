@@ -19,7 +19,7 @@ import (
 
 // EvalOptions configures EvalStream (sinktrain eval stream).
 type EvalOptions struct {
-	Model string // run/checkpoint directory or plain HF GPT-NeoX folder
+	Model string // run/checkpoint directory or plain Hugging Face model folder
 	Source
 	Caches []string // cache specs (infer.ParseCacheSpec), evaluated one after another
 	// NLLOut writes index,token_id,nll per scored target. With several

@@ -7,9 +7,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/sinktrain/sinktrain/data/tokenizer"
+	"github.com/sinktrain/sinktrain/infer"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
@@ -86,7 +89,7 @@ func TestEvalStreamIDsSeveralCaches(t *testing.T) {
 func TestEvalStreamBadInput(t *testing.T) {
 	dir := writeModelDir(t, 0)
 	notNeoX := t.TempDir()
-	must(t, os.WriteFile(filepath.Join(notNeoX, "config.json"), []byte(`{"model_type":"llama","vocab_size":10}`), 0o644))
+	must(t, os.WriteFile(filepath.Join(notNeoX, "config.json"), []byte(`{"model_type":"gpt2","vocab_size":10}`), 0o644))
 	text := writeFile(t, "a.txt", alice)
 	tests := []struct {
 		o    EvalOptions
@@ -101,7 +104,7 @@ func TestEvalStreamBadInput(t *testing.T) {
 		{EvalOptions{Model: dir, Source: Source{IDs: writeFile(t, "i", "1 512")}, Caches: []string{"dense"}}, "token 1: id 512 is outside the model's vocabulary [0, 512)"},
 		{EvalOptions{Model: dir, Source: Source{IDs: writeFile(t, "i", "7")}, Caches: []string{"dense"}}, "1 token(s), expected at least 2"},
 		{EvalOptions{Model: dir, Source: Source{Text: writeFile(t, "s.txt", "A")}, Caches: []string{"dense"}}, "1 token(s) after tokenization, expected at least 2"},
-		{EvalOptions{Model: notNeoX, Source: Source{Text: text}, Caches: []string{"dense"}}, `model_type "llama"`},
+		{EvalOptions{Model: notNeoX, Source: Source{Text: text}, Caches: []string{"dense"}}, `model_type "gpt2"`},
 		{EvalOptions{Model: dir, Caches: []string{"dense"}}, "expected exactly one token source"},
 	}
 	for _, tt := range tests {
@@ -147,5 +150,44 @@ func TestEvalStreamData(t *testing.T) {
 	must(t, json.Unmarshal(out.Bytes(), &r))
 	if r.Tokens != 100 { // 101 fed tokens (sink + 100), 100 targets, none a sink
 		t.Errorf("scored %d targets, want 100", r.Tokens)
+	}
+}
+
+// TestBOSCountsAmongFirstTokens: a tokenizer whose post-processor adds a BOS
+// (Llama's "<s> $A", here id 0) gets it right after the sinks in --text
+// streams, as HF's encode(add_special_tokens=True) does: without sinks it
+// is stream token 0, the one a 1+W cache keeps. --ids stays verbatim.
+func TestBOSCountsAmongFirstTokens(t *testing.T) {
+	for _, k := range []int{0, 1} {
+		dir := writeModelDir(t, k)
+		tp := filepath.Join(dir, "tokenizer.json")
+		b, err := os.ReadFile(tp)
+		must(t, err)
+		var tj map[string]any
+		must(t, json.Unmarshal(b, &tj))
+		tj["post_processor"] = map[string]any{"type": "TemplateProcessing",
+			"single":         []any{map[string]any{"SpecialToken": map[string]any{"id": "<|endoftext|>", "type_id": 0}}, map[string]any{"Sequence": map[string]any{"id": "A", "type_id": 0}}},
+			"pair":           []any{},
+			"special_tokens": map[string]any{"<|endoftext|>": map[string]any{"id": "<|endoftext|>", "ids": []int{0}, "tokens": []string{"<|endoftext|>"}}}}
+		b, err = json.Marshal(tj)
+		must(t, err)
+		must(t, os.WriteFile(tp, b, 0o644))
+		m, err := infer.LoadModel(dir)
+		must(t, err)
+		st, done, err := Source{Text: writeFile(t, "a.txt", alice)}.Open(dir, m)
+		must(t, err)
+		defer done()
+		tok, err := tokenizer.Load(tp)
+		must(t, err)
+		want := append(append(m.SinkIDs(), 0), tok.Encode(alice)...)
+		if got := st.Window(0, st.Len(), nil); !slices.Equal(got, want) {
+			t.Fatalf("%d sinks: fed stream %v\nwant %v", k, got[:min(8, len(got))], want[:8])
+		}
+		st, done2, err := Source{IDs: writeFile(t, "ids.txt", "5 6 7")}.Open(dir, m)
+		must(t, err)
+		defer done2()
+		if got := st.Window(0, st.Len(), nil); !slices.Equal(got, []int32{5, 6, 7}) {
+			t.Fatalf("--ids fed %v, want verbatim", got)
+		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 
 // InspectOptions configures InspectAttention (sinktrain inspect attention).
 type InspectOptions struct {
-	Model   string  // run/checkpoint directory or plain HF GPT-NeoX folder
+	Model   string  // run/checkpoint directory or plain Hugging Face model folder
 	Text    string  // a text file: tokenized, the model's sinks prepended
 	IDs     string  // or a file of whitespace-separated token ids, fed verbatim
 	Tokens  int     // analyse the first N tokens of the stream (default 256)

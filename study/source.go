@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 
 	"github.com/sinktrain/sinktrain/data"
+	"github.com/sinktrain/sinktrain/data/tokenizer"
 	"github.com/sinktrain/sinktrain/infer"
 	"github.com/sinktrain/sinktrain/internal/input"
 )
@@ -18,12 +20,14 @@ import (
 // compare and inspect.
 type Source struct {
 	// Text is a text file, tokenized with the model folder's
-	// tokenizer.json; the model's sinks are prepended.
+	// tokenizer.json; the model's sinks and then the tokenizer's BOS are
+	// prepended (infer.StreamAffixes).
 	Text string
 	// IDs is a file of whitespace-separated token ids, fed verbatim.
 	IDs string
 	// Data is a prepared dataset directory or .arrow file: its val split,
-	// or train when there is none; the model's sinks are prepended.
+	// or train when there is none; the model's sinks and the tokenizer's
+	// BOS are prepended.
 	Data string
 	// MaxTokens keeps the first N tokens of the source (text and data
 	// tokens before the sinks are prepended, ids as given); 0 keeps all.
@@ -93,12 +97,14 @@ func (s Source) Open(dir string, m *infer.Model) (infer.Stream, func(), error) {
 		if err != nil {
 			return nil, nop, err
 		}
+		start, end := infer.StreamAffixes(tok, m)
 		ids := tok.Encode(string(b))
 		ids = ids[:s.limit(len(ids))]
 		if len(ids) < 2 {
 			return nil, nop, input.Errorf("Text", "text file", s.Text, "%d token(s) after tokenization, expected at least 2", len(ids))
 		}
-		return withSinks{prefix: m.SinkIDs(), s: infer.Tokens(ids), n: len(ids)}, nop, nil
+		ids = append(ids, end...)
+		return withSinks{prefix: start, s: infer.Tokens(ids), n: len(ids)}, nop, nil
 	}
 	bad := func(err error) (infer.Stream, func(), error) {
 		return nil, nop, input.New("Data", "dataset", s.Data, err)
@@ -125,7 +131,15 @@ func (s Source) Open(dir string, m *infer.Model) (infer.Stream, func(), error) {
 		d.Close()
 		return bad(fmt.Errorf("split %s: %w", split, err))
 	}
-	return withSinks{prefix: m.SinkIDs(), s: toks, n: n}, func() { d.Close() }, nil
+	var tok *tokenizer.Tokenizer // for the BOS only: a model folder may have none
+	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
+		if tok, err = infer.LoadTokenizer(dir, m); err != nil {
+			d.Close()
+			return nil, nop, err
+		}
+	}
+	start, _ := infer.StreamAffixes(tok, m)
+	return withSinks{prefix: start, s: toks, n: n}, func() { d.Close() }, nil
 }
 
 // checkIDs verifies that the first n tokens of s are inside the vocabulary.

@@ -15,10 +15,18 @@ import (
 // fakeJob is a small run over the bigram stand-in graph and a synthetic stream.
 func fakeJob(t *testing.T, out string, sets ...string) (*job, *[]float64) {
 	t.Helper()
-	cfg, err := Resolve(Defaults(), "", append([]string{"hidden_size=16", "num_heads=2", "block_size=12", "batch=6",
+	var rt Runtime
+	sets, err := splitRuntime(&rt, append([]string{"hidden_size=16", "num_heads=2", "block_size=12", "batch=6",
 		"max_steps=12", "warmup=2", "lr=0.05", "min_lr=0.005", "eval_interval=4", "eval_tokens=48",
 		"checkpoint_interval=4", "keep_checkpoints=2", "log_interval=2", "workers=1"}, sets...))
 	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Resolve(Defaults(), "", sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt, err = rt.resolve(cfg.Batch); err != nil {
 		t.Fatal(err)
 	}
 	const V = 40
@@ -28,11 +36,11 @@ func fakeJob(t *testing.T, out string, sets ...string) (*job, *[]float64) {
 	}
 	mcfg := cfg.Model(V, sinks)
 	losses := &[]float64{}
-	j := &job{cfg: cfg, mcfg: mcfg, newGraph: newBigram, out: out,
+	j := &job{cfg: cfg, rt: rt, mcfg: mcfg, newGraph: newBigram, out: out,
 		weights:   func() (model.Weights, error) { return model.Init(mcfg, cfg.Seed), nil },
 		src:       &sliceSource{toks: patternStream(5000, cfg.Sinks, V), block: cfg.BlockSize, seed: cfg.Seed},
 		val:       &sliceSource{toks: patternStream(800, cfg.Sinks, V)[400:], block: cfg.BlockSize},
-		tokenizer: []byte(`{"added_tokens":[{"id":0,"content":"<|sink_0|>","special":true},{"id":1,"content":"<|sink_1|>","special":true}],"model":{"type":"BPE","vocab":{}}}`),
+		tokenizer: []byte(`{"added_tokens":[{"id":0,"content":"<|sink_0|>","special":true},{"id":1,"content":"<|sink_1|>","special":true}],"pre_tokenizer":{"type":"ByteLevel"},"model":{"type":"BPE","vocab":{},"merges":[]}}`),
 		onStep:    func(_ int, l float64) { *losses = append(*losses, l) },
 	}
 	return j, losses
@@ -127,4 +135,41 @@ func TestNaNStops(t *testing.T) {
 		t.Fatalf("error %v, want a one-line NaN error naming the step", err)
 	}
 	t.Log(err)
+}
+
+// TestResumeWorkerCountNote: a resume with the worker count of the
+// checkpoint logs nothing about it; another count says that the losses
+// match within float rounding only.
+func TestResumeWorkerCountNote(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	ctx, cancel := context.WithCancel(context.Background())
+	first, _ := fakeJob(t, out, "workers=1")
+	first.onStep = func(s int, _ float64) {
+		if s == 4 {
+			cancel()
+		}
+	}
+	if err := first.run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		workers string
+		note    bool
+	}{{"workers=1", false}, {"workers=3", true}} {
+		j, _ := fakeJob(t, out, c.workers, "max_steps=12")
+		rp, err := findResume(out)
+		if err != nil || rp == nil {
+			t.Fatalf("findResume: %v %v", rp, err)
+		}
+		j.resume = rp
+		j.cfg.MaxSteps = rp.state.Step + 1 // one more step, then stop
+		var log strings.Builder
+		j.log = &log
+		if err := j.run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(log.String(), "the checkpoint was written with 1 workers, this run has 3"); got != c.note {
+			t.Errorf("%s: worker-count note %v, want %v; log:\n%s", c.workers, got, c.note, log.String())
+		}
+	}
 }

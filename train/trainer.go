@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"sync"
 	"time"
 
@@ -76,19 +75,11 @@ type trainer struct {
 	run     *runDir
 	log     *logger
 	onStep  func(step int, loss float64) // test hook
-
-	blasThreads int // OpenBLAS threads per matrix product of each worker
 }
 
-// blasThreads is the OpenBLAS threads per matrix product of each of workers
-// graphs on cores cores: the cores shared out, at least one each. One graph
-// per core keeps to one thread (more would fight over the cores: −28%); a
-// batch smaller than the core count still uses every core (16 cores, batch
-// 8: 8 graphs × 2 threads); one graph gets them all.
-func blasThreads(cores, workers int) int { return max(1, cores/max(1, workers)) }
-
 // newTrainer builds one graph per worker (each on its share of the batch).
-func newTrainer(cfg Config, mcfg model.Config, w model.Weights, ng newGraphFunc) (*trainer, error) {
+// rt must be resolved (Runtime.resolve).
+func newTrainer(cfg Config, rt Runtime, mcfg model.Config, w model.Weights, ng newGraphFunc) (*trainer, error) {
 	// The weights become the graphs' parameter tensors: back them with
 	// transparent huge pages, like the activations and the optimizer state.
 	for _, t := range w {
@@ -104,9 +95,10 @@ func newTrainer(cfg Config, mcfg model.Config, w model.Weights, ng newGraphFunc)
 	for _, id := range mcfg.SinkIDs {
 		t.sinks = append(t.sinks, int32(id))
 	}
-	nw := max(1, min(cfg.Workers, cfg.Batch))
-	t.blasThreads = blasThreads(runtime.GOMAXPROCS(0), nw)
-	autograd.SetBLASSplit(nw, t.blasThreads)
+	nw := max(1, min(rt.Workers, cfg.Batch))
+	// The workers call OpenBLAS at once, rt.BLASThreads threads each
+	// (Runtime.resolve shares the cores out).
+	autograd.SetBLASSplit(nw, rt.BLASThreads)
 	t.opt.Parts = nw
 	first := 0
 	for i := range nw {

@@ -313,15 +313,25 @@ func TestFinetuneAddSinks(t *testing.T) {
 
 // BenchmarkTrainReference measures optimizer steps of the reference config
 // (V=4096 on a synthetic stream) with one worker per core and with one worker.
-func BenchmarkTrainReference(b *testing.B) {
+func BenchmarkTrainReference(b *testing.B) { benchTrain(b, "reference") }
+
+// BenchmarkTrainReferenceLlama is BenchmarkTrainReference for the Llama twin
+// of the reference config (configs/reference-llama.json).
+func BenchmarkTrainReferenceLlama(b *testing.B) { benchTrain(b, "reference-llama") }
+
+func benchTrain(b *testing.B, preset string) {
 	for _, workers := range []int{runtimeCPUs(), 1} {
 		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
-			cfg, err := Resolve(Defaults(), "reference", []string{"workers=" + strconv.Itoa(workers), "batch=8"})
+			cfg, err := Resolve(Defaults(), preset, []string{"batch=8"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rt, err := Runtime{Workers: workers}.resolve(cfg.Batch)
 			if err != nil {
 				b.Fatal(err)
 			}
 			mcfg := cfg.Model(4096, nil)
-			tr, err := newTrainer(cfg, mcfg, model.Init(mcfg, 1), newModelGraph)
+			tr, err := newTrainer(cfg, rt, mcfg, model.Init(mcfg, 1), newModelGraph)
 			if err != nil {
 				b.Fatal(err)
 			}

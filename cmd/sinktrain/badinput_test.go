@@ -40,6 +40,10 @@ type badEnv struct {
 	pickle    string // pytorch_model.bin only
 	truncCfg  string // config.json cut in half
 	unknownMT string // config.json of another architecture
+	gpt2MT    string // model_type "gpt2": not a family sinktrain reads
+	yarn      string // llama-gqa with rope_scaling type yarn
+	kvHeads   string // llama-gqa with num_key_value_heads 3 (heads 4)
+	noHead    string // llama-gqa (untied) without lm_head.weight
 	typeCfg   string // config.json with hidden_size a string
 	truncTok  string // good model + tokenizer.json cut in half
 
@@ -95,6 +99,9 @@ func TestBadInput(t *testing.T) {
 		{name: "pretrain/missing data", args: []string{"pretrain", "--config", "tiny", "--data", e.dir + "/nodata", "--out", out("t11")}, want: []string{"nodata"}, out: out("t11")},
 		{name: "pretrain/ids beyond tokenizer", args: []string{"pretrain", "--config", "tiny", "--data", e.arrowOOV, "--out", out("t12"), "--set", "max_steps=2"}, want: []string{"oov", "token id 512"}, out: out("t12")},
 		{name: "pretrain/read-only out", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", e.ro + "/t13"}, want: []string{"t13"}, ro: true},
+		{name: "pretrain/kv heads not dividing", args: []string{"pretrain", "--config", "tiny-llama", "--data", e.data, "--out", out("t15"), "--set", "num_kv_heads=3"}, want: []string{"num_kv_heads = 3", "num_heads = 2", "expected one of 1 or 2"}, out: out("t15")},
+		{name: "pretrain/unknown arch", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t16"), "--set", "arch=gpt2"}, want: []string{`arch = "gpt2"`, "expected gpt_neox or llama"}, out: out("t16")},
+		{name: "pretrain/kv heads for gpt_neox", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t17"), "--set", "num_kv_heads=1"}, want: []string{"num_kv_heads = 1", "needs arch = llama"}, out: out("t17")},
 		{name: "pretrain/resume without checkpoint", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t14"), "--resume"}, want: []string{"t14"}, out: out("t14")},
 
 		// finetune
@@ -104,6 +111,7 @@ func TestBadInput(t *testing.T) {
 		{name: "finetune/wrong shape", args: []string{"finetune", "--from", e.shapeCfg, "--data", e.data, "--out", out("f4")}, want: []string{"shape"}, out: out("f4")},
 		{name: "finetune/tokenizer vs vocab", args: []string{"finetune", "--from", e.modelTok, "--data", e.data, "--out", out("f5")}, want: []string{"tokenizer", "512", "96"}, out: out("f5")},
 		{name: "finetune/no tokenizer", args: []string{"finetune", "--from", e.model, "--data", e.data, "--out", out("f7")}, want: []string{"tokenizer.json"}, out: out("f7")},
+		{name: "finetune/gpt_neox as llama", args: []string{"finetune", "--from", e.model512, "--data", e.data, "--out", out("f8"), "--set", "arch=llama"}, want: []string{`arch = "llama"`, "good512", `model_type "gpt_neox"`, "expected arch = gpt_neox"}, out: out("f8")},
 		{name: "finetune/negative sinks", args: []string{"finetune", "--from", e.model, "--data", e.data, "--out", out("f6"), "--add-sinks", "-1"}, want: []string{"add-sinks"}, out: out("f6")},
 
 		// convert
@@ -117,6 +125,14 @@ func TestBadInput(t *testing.T) {
 		{name: "convert/pickle", args: []string{"convert", "--from", e.pickle, "--out", out("c8")}, want: []string{"pytorch_model.bin"}, out: out("c8")},
 		{name: "convert/truncated config", args: []string{"convert", "--from", e.truncCfg, "--out", out("c9")}, want: []string{"config.json"}, out: out("c9")},
 		{name: "convert/other architecture", args: []string{"convert", "--from", e.unknownMT, "--out", out("c10")}, want: []string{"config.json", "LlamaForCausalLM"}, out: out("c10")},
+		{name: "convert/unknown model_type", args: []string{"convert", "--from", e.gpt2MT, "--out", out("c17")}, want: []string{"gpt2/config.json", `model_type "gpt2" is not supported, expected one of "gpt_neox", "llama"`}, out: out("c17")},
+		{name: "convert/unsupported rope_scaling", args: []string{"convert", "--from", e.yarn, "--out", out("c14")}, want: []string{"yarn/config.json", `rope_scaling.type "yarn" is not supported`}, out: out("c14")},
+		{name: "convert/kv heads not dividing", args: []string{"convert", "--from", e.kvHeads, "--out", out("c15")}, want: []string{"kvheads/config.json", "num_key_value_heads 3 does not divide num_attention_heads 4"}, out: out("c15")},
+		{name: "convert/untied without lm_head", args: []string{"convert", "--from", e.noHead, "--out", out("c16")}, want: []string{"nohead/model.safetensors", "lm_head.weight is missing", "tie_word_embeddings is false"}, out: out("c16")},
+		{name: "eval/unknown model_type", args: []string{"eval", "stream", "--model", e.gpt2MT, "--ids", e.ids, "--cache", "dense"}, want: []string{"gpt2/config.json", `model_type "gpt2"`}},
+		{name: "eval/kv heads not dividing", args: []string{"eval", "stream", "--model", e.kvHeads, "--ids", e.ids, "--cache", "4+4"}, want: []string{"kvheads/config.json", "num_key_value_heads 3"}},
+		{name: "generate/untied without lm_head", args: []string{"generate", "--model", e.noHead, "--cache", "dense", "--prompt", "Alice"}, want: []string{"nohead/model.safetensors", "lm_head.weight is missing"}},
+		{name: "inspect/unsupported rope_scaling", args: []string{"inspect", "attention", "--model", e.yarn, "--ids", e.ids, "--out", out("i6")}, want: []string{"yarn/config.json", "yarn"}, out: out("i6")},
 		{name: "convert/config field of the wrong type", args: []string{"convert", "--from", e.typeCfg, "--out", out("c13")}, want: []string{"config.json", "hidden_size", "expected an integer"}, out: out("c13")},
 		{name: "convert/read-only out", args: []string{"convert", "--from", e.model, "--out", e.ro + "/c11"}, want: []string{"c11"}, ro: true},
 		{name: "convert/bad dtype flag", args: []string{"convert", "--from", e.model, "--out", out("c12"), "--dtype", "int8"}, want: []string{"int8"}, out: out("c12")},
@@ -289,6 +305,12 @@ func newBadEnv(t *testing.T) *badEnv {
 	write(filepath.Join(e.pickle, "pytorch_model.bin"), []byte("\x80\x02}q\x00."))
 	e.truncCfg = model("trunccfg", cfg[:len(cfg)/2], st)
 	e.unknownMT = model("llama", setJSON(t, cfg, "architectures", []string{"LlamaForCausalLM"}), st)
+	e.gpt2MT = model("gpt2", setJSON(t, cfg, "model_type", "gpt2"), st)
+	lcfg := read(filepath.Join(fixtures, "llama-gqa", "config.json"))
+	lst := read(filepath.Join(fixtures, "llama-gqa", "model.safetensors"))
+	e.yarn = model("yarn", setJSON(t, lcfg, "rope_scaling", map[string]any{"type": "yarn", "factor": 4}), lst)
+	e.kvHeads = model("kvheads", setJSON(t, lcfg, "num_key_value_heads", 3), lst)
+	e.noHead = model("nohead", lcfg, changeTensor(t, lst, func(raw map[string]checkpoint.Raw) { delete(raw, "lm_head.weight") }))
 	e.typeCfg = model("typecfg", setJSON(t, cfg, "hidden_size", "sixty-four"), st)
 
 	e.ids = write(filepath.Join(dir, "good.ids"), []byte("1 2 3 4 5 6 7 8 9 10\n"))

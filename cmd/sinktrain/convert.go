@@ -16,17 +16,20 @@ func newConvertCmd(runF func(context.Context, *checkpoint.ConvertOptions) error)
 	o := &checkpoint.ConvertOptions{}
 	cmd := &cobra.Command{
 		Use:   "convert --from SRC --out DST [--dtype float32|float16|bfloat16] [--add-sinks K] [--hf]",
-		Short: "Convert between sinktrain checkpoints and Hugging Face GPT-NeoX folders",
-		Long: `convert reads a sinktrain run/checkpoint directory or a Hugging Face GPT-NeoX
-folder (transformers 4.x or 5.x config, float32/float16/bfloat16 safetensors,
-single or sharded; pickle checkpoints are refused) and writes DST: config.json,
-model.safetensors with Hugging Face's tensor names in --dtype, and tokenizer.json
-with special_tokens_map.json and tokenizer_config.json when SRC has a tokenizer.
-DST loads in transformers (GPTNeoXForCausalLM, AutoTokenizer) and in sinktrain;
-optimizer state is dropped. --add-sinks K adds K sink tokens <|sink_i|> (rows
-initialised to the mean embedding). --hf refuses models transformers cannot run
-(attention softmax1 or sink_logit) and drops the training configuration. DST
-must not exist or be empty; on error nothing is written.`,
+		Short: "Convert between sinktrain checkpoints and Hugging Face model folders",
+		Long: `convert reads a sinktrain run/checkpoint directory or a Hugging Face folder
+of a GPT-NeoX, Llama, Mistral, Qwen2, Falcon or MPT model (transformers 4.x or
+5.x config, float32/float16/bfloat16 safetensors, single or sharded; pickle
+checkpoints are refused) and writes DST: config.json, model.safetensors with
+Hugging Face's tensor names in --dtype, and tokenizer.json with
+special_tokens_map.json and tokenizer_config.json when SRC has a tokenizer.
+DST loads in transformers (AutoModelForCausalLM, AutoTokenizer) and in
+sinktrain; optimizer state is dropped. --add-sinks K adds K sink tokens
+<|sink_i|> (rows initialised to the mean embedding; an untied LM head grows
+too, a tied one follows the embedding). --hf refuses models transformers
+cannot run (attention softmax1 or sink_logit, MPT with qk_ln or biases) and
+drops the training configuration. DST must not exist or be empty; on error
+nothing is written.`,
 		Example: `  sinktrain convert --from EleutherAI-pythia-160m --out pythia-160m-sink1 --add-sinks 1
   sinktrain convert --from runs/sink1 --out export/sink1-bf16 --dtype bfloat16 --hf`,
 		Args: cobra.NoArgs,
@@ -39,7 +42,7 @@ must not exist or be empty; on error nothing is written.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.From, "from", "", "source `DIR`: a sinktrain checkpoint or a Hugging Face GPT-NeoX folder")
+	f.StringVar(&o.From, "from", "", "source `DIR`: a sinktrain checkpoint or a Hugging Face model folder")
 	f.StringVar(&o.Out, "out", "", "destination `DIR` (new or empty)")
 	f.StringVar(&o.DType, "dtype", "float32", "weights `DTYPE`: float32, float16 or bfloat16")
 	f.IntVar(&o.AddSinks, "add-sinks", 0, "add `K` sink tokens to the vocabulary")

@@ -27,7 +27,8 @@ every next token, as StreamingLLM's streaming evaluation does, once per --cache:
   dense         every key is kept
   K+W           the first K stream tokens plus the last W (current one included),
                 positions re-assigned inside the cache; 0+W is window attention
-  recompute:W   every token re-encodes its last W tokens from scratch
+  recompute:W   every token re-encodes a W-token window from scratch; for a model
+                with k sinks: its k sinks + the last W-k tokens (the keys of k+(W-k))
 --text and --data are tokenized with the model's tokenizer.json and the model's
 sinks are prepended; --ids (whitespace-separated ids) is fed verbatim. Targets
 that are sink ids are never scored. --nll-out writes index,token_id,nll (with
@@ -42,7 +43,7 @@ several caches one file per spec: nll.csv -> nll.4+252.csv, nll.recompute-256.cs
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Model, "model", "", "model `DIR`: a run/checkpoint directory or a Hugging Face GPT-NeoX folder")
+	f.StringVar(&o.Model, "model", "", "model `DIR`: a run/checkpoint directory or a Hugging Face model folder")
 	f.StringVar(&o.Text, "text", "", "text `FILE` to stream (the model's sinks are prepended)")
 	f.StringVar(&o.IDs, "ids", "", "`FILE` of whitespace-separated token ids, fed verbatim")
 	f.StringVar(&o.Data, "data", "", "prepared dataset `DIR` or .arrow file (val split; sinks prepended)")

@@ -14,7 +14,7 @@ import (
 
 // generateOptions are the flags of `sinktrain generate`.
 type generateOptions struct {
-	Model  string // run/checkpoint directory or plain HF GPT-NeoX folder (with tokenizer.json)
+	Model  string // run/checkpoint directory or plain Hugging Face model folder (with tokenizer.json)
 	Cache  string // cache spec; recompute:W re-encodes W tokens per new token
 	Prompt string // the prompt (the model's sinks are prepended)
 	// Chat reads one user turn per line from In and answers each, keeping
@@ -55,7 +55,7 @@ same replies as a conversation over the API with that seed. --chat needs a K+W
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Model, "model", "", "model `DIR`: a run/checkpoint directory or a Hugging Face GPT-NeoX folder")
+	f.StringVar(&o.Model, "model", "", "model `DIR`: a run/checkpoint directory or a Hugging Face model folder")
 	f.StringVar(&o.Cache, "cache", "", "cache `SPEC`: K+W, dense or recompute:W")
 	f.StringVar(&o.Prompt, "prompt", "", "prompt `TEXT` to continue")
 	f.BoolVar(&o.Chat, "chat", false, "read turns from stdin, one per line, with one cache across turns")
@@ -104,10 +104,11 @@ func runGenerate(ctx context.Context, o *generateOptions) error {
 	if id, ok := tok.TokenID("<|endoftext|>"); ok {
 		g.EOS = id
 	}
-	text := infer.NewTextStream(tok)
+	start, _ := infer.StreamAffixes(tok, m) // the sinks, then the tokenizer's BOS
+	text := tok.NewDecodeStream()
 	turn := func(ids []int32) error {
 		err := g.Turn(ctx, ids, o.MaxNewTokens, func(id int32) error {
-			_, err := io.WriteString(o.Out, text.Add(id))
+			_, err := io.WriteString(o.Out, text.Next(id))
 			return err
 		})
 		if errors.Is(err, infer.ErrNothingToFeed) {
@@ -119,5 +120,5 @@ func runGenerate(ctx context.Context, o *generateOptions) error {
 		_, err = io.WriteString(o.Out, text.Flush()+"\n")
 		return err
 	}
-	return turn(append(m.SinkIDs(), tok.Encode(o.Prompt)...))
+	return turn(append(start, tok.Encode(o.Prompt)...))
 }

@@ -36,7 +36,7 @@ attention over the first 64 tokens) and alpha0.png into --out.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Model, "model", "", "model `DIR` (run, checkpoint or HF GPT-NeoX folder)")
+	f.StringVar(&o.Model, "model", "", "model `DIR` (run, checkpoint or Hugging Face model folder)")
 	f.StringVar(&o.Text, "text", "", "text `FILE` (the model's sinks are prepended)")
 	f.StringVar(&o.IDs, "ids", "", "`FILE` of whitespace-separated token ids, fed verbatim")
 	f.IntVar(&o.Tokens, "tokens", study.DefaultInspectTokens, "analyse the first `N` tokens")

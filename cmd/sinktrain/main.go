@@ -1,6 +1,3 @@
-// Command sinktrain trains, converts, evaluates and inspects attention-sink
-// GPT-NeoX language models. Each subcommand parses its flags into an Options
-// struct and calls a library package; see README.md.
 package main
 
 import (

@@ -18,6 +18,8 @@ func TestPretrainFlags(t *testing.T) {
 		{cli: "--config tiny --data d --out o --set sinks=1 --set lr=3e-4 --resume",
 			want: train.Options{Config: "tiny", Data: "d", Out: "o", Set: []string{"sinks=1", "lr=3e-4"}, Resume: true}},
 		{cli: "--set betas=0.9,0.95", want: train.Options{Out: "runs/run", Set: []string{"betas=0.9,0.95"}}},
+		{cli: "--workers 2 --blas-threads 1", want: train.Options{Out: "runs/run", Runtime: train.Runtime{Workers: 2, BLASThreads: 1}}},
+		{cli: "--workers two", wantErr: "invalid argument"},
 		{cli: "--resume=maybe", wantErr: "invalid argument"},
 		{cli: "extra", wantErr: "unknown command"},
 		{cli: "--from x", wantErr: "unknown flag"},

@@ -16,11 +16,12 @@ func (u usageError) Unwrap() error { return u.err }
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "sinktrain",
-		Short: "Train, stream and inspect attention-sink GPT-NeoX language models",
+		Short: "Train, stream and inspect attention-sink language models",
 		Long: `sinktrain makes StreamingLLM's attention sinks usable end to end: prepare a
 byte-level BPE corpus, pretrain or finetune small GPT-NeoX (Pythia) models with
-0, 1 or k learnable sink tokens on CPU, stream them through sink+window KV
-caches, and compare cache configurations.`,
+0, 1 or k learnable sink tokens on CPU, stream them and Hugging Face Llama,
+Mistral, Qwen2, Falcon and MPT models through sink+window KV caches, and
+compare cache configurations.`,
 		Example: `  sinktrain prepare --out runs/data                       # embedded text → tokenizer + shards
   sinktrain pretrain --config tiny --data runs/data --set sinks=1 --out runs/sink1
   sinktrain eval stream --model runs/sink1 --data runs/data --cache 1+63 --cache 0+64

@@ -44,16 +44,13 @@ cancels in-flight requests and writes every session.`,
 				o.Models = append(o.Models, m)
 			}
 			if _, err := infer.ParseCacheSpec(o.Cache); err != nil {
-				return fmt.Errorf("--cache: %w", err)
+				return err // names the spec; run words it as --cache
 			}
 			if _, _, err := net.SplitHostPort(o.Addr); err != nil {
 				return fmt.Errorf("--addr %q: %w, expected HOST:PORT", o.Addr, err)
 			}
 			o.Log = cmd.ErrOrStderr()
-			if err := runF(cmd.Context(), o); err != nil {
-				return fmt.Errorf("serve: %w", err)
-			}
-			return nil
+			return runF(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()

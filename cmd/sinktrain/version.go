@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sinktrain/sinktrain/internal/kernels"
 	"github.com/sinktrain/sinktrain/internal/openblas"
 )
 
@@ -52,6 +53,11 @@ func versionText() string {
 	} else {
 		fmt.Fprintf(&b, "blas:    %s\n", openblas.Implementation)
 	}
+	kern := "C (cgo; AVX-512, AVX2+FMA or baseline x86-64, chosen at load)"
+	if kernels.Impl == "go" {
+		kern = "pure Go (no cgo, or the purego tag)"
+	}
+	fmt.Fprintf(&b, "kernels: %s\n", kern)
 	fmt.Fprintf(&b, "cpu:     %s; %s\n", f.Brand, f.Used())
 	fmt.Fprintf(&b, "workers: %d by default (GOMAXPROCS)\n", runtime.GOMAXPROCS(0))
 	return b.String()

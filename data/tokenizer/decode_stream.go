@@ -46,6 +46,19 @@ func (d *DecodeStream) Next(id int32) string {
 	return text
 }
 
+// Flush returns the text of the ids Next is still holding back (the bytes
+// of an incomplete character at the end of a turn); they stay as context for
+// the ids that follow, so the stream's whole output is the full decode.
+func (d *DecodeStream) Flush() string {
+	s := d.t.Decode(d.ids)
+	if len(s) <= len(d.prefix) || !strings.HasPrefix(s, d.prefix) {
+		return ""
+	}
+	text := s[len(d.prefix):]
+	d.prefix, d.prefixIndex = s, len(d.ids)
+	return text
+}
+
 // tokIncomplete reports whether s ends inside a UTF-8 character or with
 // U+FFFD.
 func tokIncomplete(s string) bool {

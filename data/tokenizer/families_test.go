@@ -761,3 +761,30 @@ func TestDecodeStream(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeStreamFlush: the bytes of an incomplete character come out of
+// Flush, and what follows continues the same text.
+func TestDecodeStreamFlush(t *testing.T) {
+	tk, err := Load("../../testdata/fixtures/tokenizer/tokenizer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c3, ok1 := tk.TokenID("Ã") // byte 0xC3 in the byte-level alphabet
+	a9, ok2 := tk.TokenID("©") // byte 0xA9: together "é"
+	if !ok1 || !ok2 {
+		t.Fatal("the fixture tokenizer lacks the byte tokens of é")
+	}
+	d := tk.NewDecodeStream()
+	if s := d.Next(c3); s != "" {
+		t.Fatalf("Next of half a character = %q, want nothing yet", s)
+	}
+	if s := d.Flush(); s != "\xc3" {
+		t.Fatalf("Flush = %q, want the held byte", s)
+	}
+	if s := d.Flush(); s != "" {
+		t.Fatalf("second Flush = %q, want nothing", s)
+	}
+	if s := d.Next(a9); s != "\xa9" {
+		t.Fatalf("Next after Flush = %q, want the second byte (together the full decode é)", s)
+	}
+}

@@ -299,6 +299,15 @@ func (t *Tokenizer) TokenID(tok string) (int32, bool) {
 	return id, ok
 }
 
+// UnknownToken returns the model's unk_token (what a character without a
+// symbol becomes), when it has one.
+func (t *Tokenizer) UnknownToken() (string, bool) {
+	if t.model.unk < 0 {
+		return "", false
+	}
+	return t.Token(t.model.unk)
+}
+
 // Token returns the text of id (byte-level text for model tokens).
 func (t *Tokenizer) Token(id int32) (string, bool) {
 	if uint(id) >= uint(len(t.idOK)) || !t.idOK[id] {

@@ -89,11 +89,11 @@ func trainable(c model.Config, length int) error {
 	case c.Arch == "" || c.Arch == model.GPTNeoX:
 		return nil
 	case !isLlama(c.Arch):
-		return fmt.Errorf("config: model_type %q cannot be trained, expected \"gpt_neox\", \"llama\", \"mistral\" or \"qwen2\"", string(c.Arch))
+		return fmt.Errorf("model_type %q cannot be trained, expected \"gpt_neox\", \"llama\", \"mistral\" or \"qwen2\"", string(c.Arch))
 	}
 	for l := 0; l < c.NumLayers; l++ {
 		if c.Sliding(l) && c.SlidingWindow < length {
-			return fmt.Errorf("config: sliding_window %d is shorter than the training length %d, expected at least the length (the graph attends to every earlier token)", c.SlidingWindow, length)
+			return fmt.Errorf("sliding_window %d is shorter than the training length %d, expected at least the length (the graph attends to every earlier token)", c.SlidingWindow, length)
 		}
 	}
 	return nil

