@@ -6,7 +6,8 @@ OpenBLAS vs PyTorch's BLAS on the model's shapes, in one invocation.
 Cells: threads T × batch B (default 2,16 × 8,32). In every round each cell
 runs sinktrain and PyTorch once, alternating which goes first; a round also
 runs sinktrain's other worker × BLAS-thread splits of the 16-thread batch-8
-cell. Training tok/s is the median step of a run (steps 3.. of
+cell. sinktrain runs with GOMAXPROCS=T and its default split (workers =
+min(T, batch), T / workers BLAS threads each). Training tok/s is the median step of a run (steps 3.. of
 `sinktrain pretrain`, the step that also evaluates left out; PyTorch's
 steps after 2 warm-up steps); a cell's number is the median of its rounds.
 Rounds stop early when the next one would pass --deadline seconds.
@@ -33,15 +34,21 @@ SHAPES = [("fc1_2048x1024x256", "N", "T"), ("head_2048x4096x256", "N", "T"), ("d
           ("fc1row_256x1024x256", "N", "T"), ("sq_1024x1024x1024", "N", "N")]
 
 
-def sinktrain_run(a, data, work, T, B, workers, gomaxprocs):
-    """One `sinktrain pretrain` run; returns (median step tok/s, all step tok/s, rss MiB, log tail)."""
-    out = os.path.join(work, f"run-{T}-{B}-{workers}-{gomaxprocs}")
+def sinktrain_run(a, data, work, T, B, workers=0, blas=0):
+    """One `sinktrain pretrain` run with GOMAXPROCS=T (workers and BLAS threads
+    per worker: the trainer's defaults when 0); returns (median step tok/s,
+    all step tok/s, rss MiB, the trainer's model/split log line)."""
+    out = os.path.join(work, f"run-{T}-{B}-{workers}-{blas}")
     shutil.rmtree(out, ignore_errors=True)
     cmd = [os.path.join(a.bin, "sinktrain"), "pretrain", "--config", "reference", "--data", data, "--out", out,
-           "--set", f"batch={B}", "--set", f"max_steps={a.steps}", "--set", f"workers={workers}",
+           "--set", f"batch={B}", "--set", f"max_steps={a.steps}",
            "--set", "log_interval=1", "--set", "eval_interval=0", "--set", "checkpoint_interval=0",
            "--set", "eval_tokens=256"]
-    text, rss, _, rc = run(cmd, env={"GOMAXPROCS": str(gomaxprocs)}, timeout=180)
+    if workers:
+        cmd += ["--set", f"workers={workers}"]
+    if blas:
+        cmd += ["--set", f"blas_threads={blas}"]
+    text, rss, _, rc = run(cmd, env={"GOMAXPROCS": str(T)}, timeout=180)
     steps = []
     try:
         with open(os.path.join(out, "metrics.jsonl")) as f:
@@ -52,7 +59,7 @@ def sinktrain_run(a, data, work, T, B, workers, gomaxprocs):
     # Step 1 and 2 allocate the graphs' buffers; the last step also evaluates.
     toks = [s["tok_s"] for s in steps if 3 <= s["step"] < a.steps]
     if rc != 0 or not toks:
-        sys.stderr.write(f"torch2: sinktrain T={T} B={B} workers={workers} failed (exit {rc}):\n{text[-1500:]}\n")
+        sys.stderr.write(f"torch2: sinktrain T={T} B={B} workers={workers} blas={blas} failed (exit {rc}):\n{text[-1500:]}\n")
         return 0.0, [], rss, text[-300:]
     split = next((ln for ln in text.splitlines() if "BLAS threads;" in ln), "")
     return statistics.median(toks), toks, rss, split
@@ -127,10 +134,10 @@ def main():
         return 1
 
     cells = [(T, B) for T in threads for B in batches]
-    splits = []  # (label, workers, GOMAXPROCS) of the 16-thread batch-8 cell
+    splits = []  # (label, workers, BLAS threads) of the 16-thread batch-8 cell
     if 16 in threads and 8 in batches:
-        splits = [("8 workers × 2 BLAS threads (default)", 8, 16), ("4 workers × 4", 4, 16),
-                  ("2 workers × 8", 2, 16), ("8 workers × 1 (the old split: 8 cores idle)", 8, 8)]
+        splits = [("8 workers × 2 BLAS threads (the default)", 8, 2), ("4 workers × 4", 4, 4),
+                  ("2 workers × 8", 2, 8), ("8 workers × 1 (the old default: 8 cores idle)", 8, 1)]
     st = {c: [] for c in cells}
     pt = {c: [] for c in cells}
     pt_eager = {}
@@ -147,7 +154,7 @@ def main():
             order = ["st", "pt"] if (r + cells.index((T, B))) % 2 == 0 else ["pt", "st"]
             for what in order:
                 if what == "st":
-                    v, _, m, split = sinktrain_run(a, data, work, T, B, min(T, B), T)
+                    v, _, m, split = sinktrain_run(a, data, work, T, B)
                     st[(T, B)].append(v)
                     rss["sinktrain"].append(m)
                     split_line[(T, B)] = split
@@ -157,8 +164,8 @@ def main():
                     rss["torch"].append(m)
             if r == 0 and attn != "eager":
                 pt_eager[(T, B)] = torch_run(a, T, B, "eager")[0]
-        for label, w, g in splits:
-            sp[label].append(sinktrain_run(a, data, work, 16, 8, w, g)[0])
+        for label, w, nb in splits:
+            sp[label].append(sinktrain_run(a, data, work, 16, 8, w, nb)[0])
         rounds, last = r + 1, time.time() - rs
     rep["rounds"] = rounds
 
