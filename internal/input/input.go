@@ -13,6 +13,10 @@ type Error struct {
 	What  string // the input in user terms, e.g. "ids file"
 	Value string // the value as given ("" when there is none to show)
 	Err   error  // what is wrong with it
+	// Usage marks a value that is wrong in itself — malformed or out of
+	// range whatever any file holds (a cache spec "4+x", a count of 0) —
+	// so that a command-line tool reports it as a usage error (exit 2).
+	Usage bool
 }
 
 // New returns an *Error about input field (in user terms what) of the
@@ -24,6 +28,11 @@ func New(field, what, value string, err error) error {
 // Errorf is New with a formatted cause.
 func Errorf(field, what, value, format string, args ...any) error {
 	return New(field, what, value, fmt.Errorf(format, args...))
+}
+
+// Usagef is Errorf for a value that is wrong in itself (see Error.Usage).
+func Usagef(field, what, value, format string, args ...any) error {
+	return &Error{Field: field, What: what, Value: value, Err: fmt.Errorf(format, args...), Usage: true}
 }
 
 // File attributes an error about the file or directory path to an input:

@@ -24,6 +24,13 @@ func TestError(t *testing.T) {
 	if got, want := e2.Error(), "max tokens: -1, expected ≥ 0"; got != want {
 		t.Errorf("Errorf = %q, want %q", got, want)
 	}
+	if e2.(*Error).Usage {
+		t.Error("Errorf marked a usage error")
+	}
+	u := fmt.Errorf("spec: %w", Usagef("Cache", "cache spec", `"4+x"`, "window %q is not a number", "x"))
+	if !errors.As(u, &ie) || !ie.Usage || u.Error() != `spec: cache spec "4+x": window "x" is not a number` {
+		t.Errorf("Usagef = %v (usage %v)", u, ie.Usage)
+	}
 	_, err = os.Open("/nonexistent/x.ids")
 	if got, want := File("IDs", "ids file", "/nonexistent/x.ids", err).Error(), "ids file /nonexistent/x.ids: no such file or directory"; got != want {
 		t.Errorf("File = %q, want %q", got, want)
