@@ -57,7 +57,7 @@ func (s CacheSpec) String() string {
 // (W ≥ 1). K+W and W are at most MaxCacheSlots.
 func ParseCacheSpec(s string) (CacheSpec, error) {
 	bad := func(format string, a ...any) (CacheSpec, error) {
-		return CacheSpec{}, input.Errorf("Cache", "cache spec", strconv.Quote(s), format, a...)
+		return CacheSpec{}, input.Usagef("Cache", "cache spec", strconv.Quote(s), format, a...)
 	}
 	const want = `expected "dense", "K+W" (e.g. 4+252) or "recompute:W"`
 	switch {
