@@ -212,10 +212,10 @@ func (c *Config) SetAll(sets []string) error {
 	for _, kv := range sets {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			return input.Errorf("Set", "override", strconv.Quote(kv), "expected key=value")
+			return input.Usagef("Set", "override", strconv.Quote(kv), "expected key=value")
 		}
 		if err := c.Set(strings.TrimSpace(k), v); err != nil {
-			return input.New("Set", "override", strconv.Quote(kv), err)
+			return input.Usagef("Set", "override", strconv.Quote(kv), "%w", err)
 		}
 	}
 	return nil
@@ -288,6 +288,11 @@ func (c *Config) ApplyPreset(nameOrPath string) error {
 // Resolve builds the config: base (Defaults, or a resumed run's config), then
 // the preset (if any), then the overrides.
 func Resolve(base Config, preset string, sets []string) (Config, error) {
+	return resolveWith(base, preset, sets, nil)
+}
+
+// resolveWith is Resolve with adjust (when set) run before validation.
+func resolveWith(base Config, preset string, sets []string, adjust func(*Config)) (Config, error) {
 	c := base
 	if preset != "" {
 		if err := c.ApplyPreset(preset); err != nil {
@@ -296,6 +301,9 @@ func Resolve(base Config, preset string, sets []string) (Config, error) {
 	}
 	if err := c.SetAll(sets); err != nil {
 		return Config{}, err
+	}
+	if adjust != nil {
+		adjust(&c)
 	}
 	return c, c.Validate()
 }
