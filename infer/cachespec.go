@@ -132,7 +132,7 @@ func (s CacheSpec) RecomputeWindow(k, end int) (keep, lo int) {
 func (s CacheSpec) CheckSinks(k int) error {
 	if s.Kind == Recompute && s.Window <= k {
 		return input.Errorf("Cache", "cache spec", strconv.Quote(s.String()),
-			"keeps the model's %d sinks plus the last W−%d tokens, so W must be at least %d", k, k, k+1)
+			"keeps the model's %d sink(s) plus the last W−%d tokens, so W must be at least %d", k, k, k+1)
 	}
 	return nil
 }
