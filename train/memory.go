@@ -10,7 +10,9 @@ import (
 // vocabulary of vocab ids needs with the given number of workers (graphs),
 // in float64 so that absurd sizes do not overflow:
 //
-//	P      = 2·V·D + L·(4·D² + 2·D·F)          parameters (biases and norms aside)
+//	P      = E·V·D + L·(2·D² + 2·D·F)          parameters (biases, norms, k/v
+//	                                           projections and a SwiGLU gate aside;
+//	                                           E = 1 with tied embeddings, else 2)
 //	need   = 4 bytes · ( 4·P                   weights, AdamW moments, summed gradient
 //	                   + workers·P             each graph's parameter gradients
 //	                   + batch·T·(2·V + L·(8·D + 2·F)) )   logits and their gradient,
@@ -25,7 +27,11 @@ func memoryNeed(cfg Config, vocab, workers int) float64 {
 		F = 4 * D
 	}
 	T := float64(cfg.Sinks) + float64(cfg.BlockSize)
-	P := 2*V*D + L*(4*D*D+2*D*F)
+	E := 2.0
+	if cfg.TieEmbeddings {
+		E = 1
+	}
+	P := E*V*D + L*(2*D*D+2*D*F)
 	return 4 * ((4+float64(workers))*P + float64(cfg.Batch)*T*(2*V+L*(8*D+2*F)))
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -21,7 +22,7 @@ import (
 // Options are the flags of `sinktrain pretrain` (and the shared flags of
 // finetune).
 type Options struct {
-	Config string    // preset name (tiny, small, reference, laptop-study) or JSON file; "" = defaults only
+	Config string    // preset name (tiny, small, reference, laptop-study, or a Llama twin: tiny-llama, …) or JSON file; "" = defaults only
 	Set    []string  // key=value overrides, applied after the preset
 	Data   string    // prepared dataset dir, .arrow file or HF datasets folder; "" = the embedded text, prepared into OUT/data
 	Out    string    // run directory
@@ -37,7 +38,7 @@ type Options struct {
 // FinetuneOptions are the flags of `sinktrain finetune`.
 type FinetuneOptions struct {
 	Options
-	From     string // checkpoint, run directory or Hugging Face GPT-NeoX folder
+	From     string // checkpoint, run directory or Hugging Face GPT-NeoX or Llama folder
 	AddSinks int    // grow the vocabulary by this many sink tokens (rows = mean embedding)
 }
 
@@ -53,16 +54,16 @@ func (o *Options) logWriter() io.Writer {
 }
 
 // resolve finds the resume point (with Resume) and builds the config on
-// top of base (or of the resumed run's config) and the runtime settings.
-// adjust, when set, runs on a fresh run's config after --config and --set
-// and before it is validated.
-func (o *Options) resolve(base Config, adjust func(*Config)) (Config, Runtime, *resumePoint, error) {
+// top of base (or of the resumed run's config) and the runtime settings;
+// check, when non-nil, sees (and may change) the config after --config and
+// --set and before it is validated.
+func (o *Options) resolve(base Config, check func(*Config) error) (Config, Runtime, *resumePoint, error) {
 	rt := o.Runtime
 	sets, err := splitRuntime(&rt, o.Set)
 	if err != nil {
 		return Config{}, rt, nil, err
 	}
-	cfg, rp, err := o.resolveConfig(base, sets, adjust)
+	cfg, rp, err := o.resolveConfig(base, sets, check)
 	if err != nil {
 		return Config{}, rt, nil, err
 	}
@@ -72,7 +73,7 @@ func (o *Options) resolve(base Config, adjust func(*Config)) (Config, Runtime, *
 
 // resolveConfig finds the resume point, checks the run directory of a
 // fresh run and builds the config.
-func (o *Options) resolveConfig(base Config, sets []string, adjust func(*Config)) (Config, *resumePoint, error) {
+func (o *Options) resolveConfig(base Config, sets []string, check func(*Config) error) (Config, *resumePoint, error) {
 	if o.Out == "" {
 		return Config{}, nil, input.Errorf("Out", "run directory", "", "none given")
 	}
@@ -85,12 +86,20 @@ func (o *Options) resolveConfig(base Config, sets []string, adjust func(*Config)
 		if rp == nil {
 			return Config{}, nil, input.Errorf("Resume", "resume", "", "no checkpoint-* directory in %s", o.Out)
 		}
-		base, adjust = rp.state.Config, nil
+		base = rp.state.Config
 	} else if err := o.checkOut(); err != nil {
 		return Config{}, nil, err
 	}
-	cfg, err := resolveWith(base, o.Config, sets, adjust)
-	return cfg, rp, err
+	cfg, err := apply(base, o.Config, sets)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	if check != nil {
+		if err := check(&cfg); err != nil {
+			return Config{}, nil, err
+		}
+	}
+	return cfg, rp, cfg.Validate()
 }
 
 // dataPath returns the dataset to train on: --data; on resume without it,
@@ -332,9 +341,14 @@ func (o *Options) pretrain(ctx context.Context, cfg Config, rt Runtime, rp *resu
 
 // withModel returns cfg with the model keys taken from a model config.
 func withModel(cfg Config, m model.Config) Config {
-	cfg.HiddenSize, cfg.NumLayers, cfg.NumHeads = m.HiddenSize, m.NumLayers, m.NumHeads
+	cfg.Arch = string(m.Arch)
+	if m.Arch == "" {
+		cfg.Arch = string(model.GPTNeoX)
+	}
+	cfg.HiddenSize, cfg.NumLayers, cfg.NumHeads, cfg.NumKVHeads = m.HiddenSize, m.NumLayers, m.NumHeads, m.NumKVHeads
 	cfg.IntermediateSize, cfg.RotaryPct, cfg.RotaryBase = m.IntermediateSize, m.RotaryPct, m.RotaryBase
 	cfg.ParallelResidual, cfg.LayerNormEps, cfg.MaxPositions = m.ParallelResidual, m.LayerNormEps, m.MaxPositionEmbeddings
+	cfg.TieEmbeddings = m.TieWordEmbeddings
 	cfg.Sinks, cfg.Attention = len(m.SinkIDs), string(m.Attention)
 	if cfg.Attention == "" {
 		cfg.Attention = string(sinktoken.Softmax)
@@ -342,12 +356,37 @@ func withModel(cfg Config, m model.Config) Config {
 	return cfg
 }
 
-// Finetune continues training a checkpoint or Hugging Face GPT-NeoX folder,
-// optionally adding AddSinks sink tokens first. It starts from the
-// source's training config (config.json's sinktrain.train; defaults for a
-// Hugging Face folder) with the source's model, then --config and --set;
-// its warmup, unless set, is the source's but at most a tenth of the
-// steps, so that a short finetune leaves warmup.
+// finetunable refuses a model whose family the arch key cannot name.
+func finetunable(from string, m model.Config) error {
+	switch m.Arch {
+	case "", model.GPTNeoX, model.Llama:
+		return nil
+	}
+	return fmt.Errorf("%s: model_type %q cannot be finetuned, expected a gpt_neox or llama model", from, string(m.Arch))
+}
+
+// archMismatch words a finetune whose arch key differs from the model's.
+func archMismatch(from string, cfg Config, m model.Config) error {
+	want := withModel(cfg, m).Arch
+	if cfg.Arch == want {
+		return nil
+	}
+	return fmt.Errorf("config key arch = %q does not match %s, a model of model_type %q: expected arch = %s (finetuning keeps the architecture; pretrain a %s model instead)",
+		cfg.Arch, from, want, want, cfg.Arch)
+}
+
+// warmupUnset marks a finetune's warmup that neither --config nor --set
+// gave (no one types it).
+const warmupUnset = math.MinInt32
+
+// Finetune continues training a checkpoint or Hugging Face GPT-NeoX or
+// Llama folder (a tied Llama head stays tied), optionally adding AddSinks
+// sink tokens first. The architecture is the model's: an arch key that
+// differs is an error. It starts from the source's training config
+// (config.json's sinktrain.train; defaults for a Hugging Face folder) with
+// the source's model, then --config and --set; its warmup, unless set, is
+// the source's but at most a tenth of the steps, so that a short finetune
+// leaves warmup.
 func Finetune(ctx context.Context, opts FinetuneOptions) error {
 	if opts.From == "" {
 		return input.Errorf("From", "model", "", "none given, expected a checkpoint, run directory or Hugging Face GPT-NeoX folder")
@@ -373,12 +412,16 @@ func Finetune(ctx context.Context, opts FinetuneOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := finetunable(opts.From, m.Config); err != nil {
+		return err
+	}
 	warm := base.Warmup
-	base.Warmup = -1 // not set by --config or --set
-	cfg, rt, rp, err := opts.resolve(base, func(c *Config) {
-		if c.Warmup == -1 {
+	base.Warmup = warmupUnset
+	cfg, rt, rp, err := opts.resolve(base, func(c *Config) error {
+		if c.Warmup == warmupUnset { // not set by --config or --set (a resume's base is the run's config)
 			c.Warmup = max(0, min(warm, c.Steps()/10))
 		}
+		return archMismatch(opts.From, *c, m.Config)
 	})
 	if err != nil {
 		return err

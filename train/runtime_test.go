@@ -40,9 +40,10 @@ func TestRuntimeNotInConfig(t *testing.T) {
 		workers int
 		threads int
 	}{
-		{Runtime{}, 64, n, map[bool]int{true: 1, false: n}[n > 1]},
+		{Runtime{}, 64, n, 1},
+		{Runtime{}, 1, 1, n},
 		{Runtime{Workers: 1}, 64, 1, n},
-		{Runtime{Workers: 8}, 3, 3, 1},
+		{Runtime{Workers: 8}, 3, 3, max(1, n/3)},
 		{Runtime{Workers: 2, BLASThreads: 4}, 64, 2, 4},
 	} {
 		got, err := c.in.resolve(c.batch)

@@ -12,15 +12,15 @@ func newFinetuneCmd(runF func(context.Context, *train.FinetuneOptions) error) *c
 	o := &train.FinetuneOptions{}
 	cmd := &cobra.Command{
 		Use:   "finetune --from CKPT [--add-sinks K] [--config FILE] [--data DIR] [--out DIR] [--set key=value]... [--resume]",
-		Short: "Continue training a checkpoint or Hugging Face model folder, optionally adding sink tokens",
+		Short: "Continue training a checkpoint or Hugging Face GPT-NeoX or Llama folder, optionally adding sink tokens",
 		Long: `finetune continues training --from (a sinktrain run or checkpoint, or a Hugging
-Face GPT-NeoX folder), after adding --add-sinks K sink tokens (at most 1024 per
-model; rows start at the mean embedding). It starts from the source's training
-config (config.json's sinktrain.train; the defaults for a Hugging Face folder)
-and model, then --config and --set; unless set, its warmup is the source's but
-at most a tenth of the run's steps, so that a short finetune leaves warmup and
-its cosine schedule ends at max_steps. Without --data it trains on the
-embedded text, encoded with the source's tokenizer.
+Face GPT-NeoX or Llama folder), after adding --add-sinks K sink tokens (at most
+1024 per model; rows start at the mean embedding). It starts from the source's
+training config (config.json's sinktrain.train; the defaults for a Hugging Face
+folder) and model, then --config and --set; unless set, its warmup is the
+source's but at most a tenth of the run's steps, so that a short finetune leaves
+warmup and its cosine schedule ends at max_steps. Without --data it trains on
+the embedded text, encoded with the source's tokenizer.
 
 ` + trainHelp,
 		Example: `  sinktrain finetune --from runs/tiny --add-sinks 1 --set max_steps=200 --out runs/tiny-ft-sink1
@@ -37,7 +37,7 @@ embedded text, encoded with the source's tokenizer.
 		},
 	}
 	addTrainFlags(cmd, &o.Options)
-	cmd.Flags().StringVar(&o.From, "from", "", "checkpoint, run directory or Hugging Face model folder to start from")
+	cmd.Flags().StringVar(&o.From, "from", "", "checkpoint, run directory or Hugging Face GPT-NeoX or Llama folder to start from")
 	cmd.Flags().IntVar(&o.AddSinks, "add-sinks", 0, "add K sink tokens (rows initialised to the mean embedding)")
 	_ = cmd.MarkFlagRequired("from")
 	return cmd

@@ -55,6 +55,8 @@ void st_rmsnorm_bwd(const float *restrict x, const float *restrict w, const floa
                     long N, long D, double eps, int wrt_w);
 void st_swiglu(const float *restrict h, float *restrict y, long N, long F);
 void st_swiglu_bwd(const float *restrict h, const float *restrict dy, float *restrict dh, long N, long F);
+void st_rope(float *qkv, float *heads, const float *cos, const float *sin, long B, long T, long hd, long W,
+             const int64_t *cols, long S, long nrot, long half, int back);
 int st_adamw(float *w, const float *g, float *m, float *v, long n, float scale, float b1, float b2, float shrink,
              float step, float isbc2, float eps);
 

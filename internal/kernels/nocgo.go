@@ -47,4 +47,8 @@ func mul32(a, b, y []float32) { mulGo(a, b, y) }
 
 func scale32(x, y []float32, s float32) { scaleGo(x, y, s) }
 
+func rope32(qkv, heads, cos, sin []float32, m RoPEHeads, back bool) {
+	ropeGo(qkv, heads, cos, sin, m, back)
+}
+
 func adamW32(w, g, m, v []float32, c AdamWCoeffs) bool { return adamWGo(w, g, m, v, c) }
