@@ -166,8 +166,8 @@ func cmpDescribeModels(ms []NamedModel, allowDiff bool) ([]CompareModel, error) 
 		}
 		cm := CompareModel{Name: m.Name, Checkpoint: m.Path, Attention: string(att), Sinks: len(cfg.SinkIDs), TokenizerSHA256: sum}
 		if len(out) > 0 && sum != out[0].TokenizerSHA256 && !allowDiff {
-			return nil, fmt.Errorf("model %s (%s) has a different tokenizer.json than model %s (%s): perplexities would not be comparable (allow different tokenizers to compare anyway)",
-				m.Name, tokPath, out[0].Name, filepath.Join(out[0].Checkpoint, "tokenizer.json"))
+			return nil, input.Errorf("Models", "model", m.Name+"="+m.Path, "has a different tokenizer.json (%s) than model %s (%s): perplexities would not be comparable",
+				tokPath, out[0].Name, filepath.Join(out[0].Checkpoint, "tokenizer.json")).(*input.Error).Overridable("AllowDifferentTokenizers", "allow different tokenizers")
 		}
 		out = append(out, cm)
 	}

@@ -150,7 +150,7 @@ func (s Source) Open(dir string, m *infer.Model) (infer.Stream, func(), error) {
 	if !s.AllowDifferentTokenizers {
 		if err := sameTokenizer(d, tok, filepath.Join(dir, "tokenizer.json"), m.Config.VocabSize); err != nil {
 			d.Close()
-			return bad(err)
+			return nil, nop, input.New("Data", "dataset", s.Data, err).(*input.Error).Overridable("AllowDifferentTokenizers", "allow different tokenizers")
 		}
 	}
 	start, _ := infer.StreamAffixes(tok, m)
@@ -164,7 +164,7 @@ func (s Source) Open(dir string, m *infer.Model) (infer.Stream, func(), error) {
 // model without a tokenizer is only checked against the manifest's
 // vocabulary size; a dataset without a tokenizer is not checked.
 func sameTokenizer(d *data.Dataset, tok *tokenizer.Tokenizer, tokPath string, vocab int) error {
-	const allow = "its ids would mean other tokens (allow different tokenizers to stream it anyway)"
+	const allow = "its ids would mean other tokens"
 	if m := d.Manifest(); m != nil && tok == nil && m.Tokenizer.VocabSize > vocab {
 		return fmt.Errorf("was tokenized with a vocabulary of %d ids, the model has %d: %s", m.Tokenizer.VocabSize, vocab, allow)
 	}
@@ -188,7 +188,7 @@ func sameTokenizer(d *data.Dataset, tok *tokenizer.Tokenizer, tokPath string, vo
 		x, okX := dt.Token(id)
 		y, okY := tok.Token(id)
 		if okX != okY || x != y {
-			return fmt.Errorf("was tokenized with %s, not the model's %s: id %d is %q there and %q here; %s", dp, tokPath, id, x, y, allow)
+			return fmt.Errorf("was tokenized with %s, not the model's %s: id %d is %q there and %q here, %s", dp, tokPath, id, x, y, allow)
 		}
 	}
 	return nil

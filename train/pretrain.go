@@ -176,14 +176,7 @@ func (o *Options) settle(cfg Config, rt Runtime, rp *resumePoint, ds *data.Datas
 		return cfg, rec, nil, err
 	}
 	if rp != nil {
-		changed, err := o.checkResume(cfg, rp)
-		if err != nil {
-			return cfg, rec, nil, err
-		}
-		for _, c := range changed {
-			notes = append(notes, "resumed with "+c)
-		}
-		if st := rp.state.Data; st != nil {
+		if st := rp.state.Data; st != nil { // first: another dataset explains any other difference
 			if d := st.mismatch(rec); d != "" {
 				if o.Data != "" {
 					return cfg, rec, nil, input.Errorf("Data", "dataset", o.Data, "is not the dataset the run in %s was trained on (%s): resume without it to train on %s, or start a new run", o.Out, d, st.resolve(o.Out))
@@ -191,6 +184,13 @@ func (o *Options) settle(cfg Config, rt Runtime, rp *resumePoint, ds *data.Datas
 				return cfg, rec, nil, fmt.Errorf("the dataset %s, which the run in %s was trained on, has changed (%s): restore it, or start a new run", ds.Path(), o.Out, d)
 			}
 			rec.Path = st.Path // as recorded, also when given again by another path
+		}
+		changed, err := o.checkResume(cfg, rp)
+		if err != nil {
+			return cfg, rec, nil, err
+		}
+		for _, c := range changed {
+			notes = append(notes, "resumed with "+c)
 		}
 	}
 	if w := cfg.Warmup; w >= cfg.Steps() {

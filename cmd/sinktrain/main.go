@@ -74,7 +74,11 @@ func message(c *cobra.Command, err error) string {
 	if c.Flags().Lookup(name) == nil {
 		return msg
 	}
-	return strings.Replace(msg, ie.Error(), ie.Label("--"+name), 1)
+	override := ie.OverrideWhat
+	if o := flagName(ie.OverrideField); ie.OverrideField != "" && c.Flags().Lookup(o) != nil {
+		override = "--" + o
+	}
+	return strings.Replace(msg, ie.Error(), ie.Label("--"+name, override), 1)
 }
 
 // flagName returns the flag that sets the Options field of that name: the

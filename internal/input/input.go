@@ -17,6 +17,10 @@ type Error struct {
 	// range whatever any file holds (a cache spec "4+x", a count of 0) —
 	// so that a command-line tool reports it as a usage error (exit 2).
 	Usage bool
+	// OverrideField and OverrideWhat name the option that accepts the
+	// input anyway (Field and What of a switch, e.g. "AllowDifferentTokenizers",
+	// "allow different tokenizers"), or are "".
+	OverrideField, OverrideWhat string
 }
 
 // New returns an *Error about input field (in user terms what) of the
@@ -48,16 +52,26 @@ func File(field, what, path string, err error) error {
 	return err
 }
 
-// Error names the input in user terms.
-func (e *Error) Error() string { return e.Label(e.What) }
+// Overridable returns e with the option that accepts the input anyway.
+func (e *Error) Overridable(field, what string) *Error {
+	e.OverrideField, e.OverrideWhat = field, what
+	return e
+}
 
-// Label formats the error with name in place of What (cmd/sinktrain passes
-// the flag).
-func (e *Error) Label(name string) string {
-	if e.Value == "" {
-		return name + ": " + e.Err.Error()
+// Error names the input in user terms.
+func (e *Error) Error() string { return e.Label(e.What, e.OverrideWhat) }
+
+// Label formats the error with name in place of What and override in place
+// of OverrideWhat (cmd/sinktrain passes the flags).
+func (e *Error) Label(name, override string) string {
+	msg := name + ": " + e.Err.Error()
+	if e.Value != "" {
+		msg = name + " " + e.Value + ": " + e.Err.Error()
 	}
-	return name + " " + e.Value + ": " + e.Err.Error()
+	if e.OverrideField != "" {
+		msg += " (" + override + " to use it anyway)"
+	}
+	return msg
 }
 
 // Unwrap returns the cause.
