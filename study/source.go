@@ -160,7 +160,8 @@ func (s Source) Open(dir string, m *infer.Model) (infer.Stream, func(), error) {
 // sameTokenizer refuses a dataset tokenized with another tokenizer than the
 // model's tok (read from tokPath; nil when the model folder has none): the
 // files are the same (sha256), or every id of the data's tokenizer names
-// the same token in the model's (a model may add tokens, e.g. sinks). A
+// the same token in the model's and the model's has only special added
+// tokens beyond them (sinks added by finetune or convert). A
 // model without a tokenizer is only checked against the manifest's
 // vocabulary size; a dataset without a tokenizer is not checked.
 func sameTokenizer(d *data.Dataset, tok *tokenizer.Tokenizer, tokPath string, vocab int) error {
@@ -189,6 +190,15 @@ func sameTokenizer(d *data.Dataset, tok *tokenizer.Tokenizer, tokPath string, vo
 		y, okY := tok.Token(id)
 		if okX != okY || x != y {
 			return fmt.Errorf("was tokenized with %s, not the model's %s: id %d is %q there and %q here, %s", dp, tokPath, id, x, y, allow)
+		}
+	}
+	special := map[int32]bool{}
+	for _, a := range tok.AddedTokens() {
+		special[a.ID] = a.Special
+	}
+	for id := int32(dt.VocabSize()); id < int32(tok.VocabSize()); id++ {
+		if y, ok := tok.Token(id); ok && !special[id] {
+			return fmt.Errorf("was tokenized with %s (%d ids), not the model's %s, which has more tokens (id %d is %q), %s", dp, dt.VocabSize(), tokPath, id, y, allow)
 		}
 	}
 	return nil
