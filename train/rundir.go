@@ -138,8 +138,10 @@ func (o *Options) checkResume(cfg Config, rp *resumePoint) (notes []string, err 
 
 // checkOut refuses a run directory that holds something else than a run:
 // a fresh run starts in a new or empty directory, or in one holding only
-// data/ (the embedded text prepared by an earlier attempt) when no --data
-// is given; a directory with checkpoints is resumed with --resume.
+// what an earlier attempt killed before its first checkpoint left
+// (metrics.jsonl, temporary folders, and data/ — the embedded text it
+// prepared — when no --data is given); a directory with checkpoints is
+// resumed with --resume.
 func (o *Options) checkOut() error {
 	ents, err := os.ReadDir(o.Out)
 	if errors.Is(err, os.ErrNotExist) {
@@ -156,7 +158,10 @@ func (o *Options) checkOut() error {
 	}
 	var other []string
 	for _, e := range ents {
-		if e.Name() == "data" && e.IsDir() && o.Data == "" {
+		switch n := e.Name(); {
+		case n == "data" && e.IsDir() && o.Data == "",
+			n == MetricsFile && !e.IsDir(),
+			strings.HasPrefix(n, "."+checkpoint.CheckpointPrefix), strings.HasPrefix(n, "."+MetricsFile), strings.HasPrefix(n, ".data."):
 			continue
 		}
 		other = append(other, e.Name())

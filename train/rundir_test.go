@@ -211,6 +211,12 @@ func TestCheckOut(t *testing.T) {
 	if err := (&Options{Out: out, Data: "elsewhere"}).checkOut(); err == nil {
 		t.Error("data/ beside another --data was accepted")
 	}
+	// What a run killed before its first checkpoint leaves is its own.
+	os.WriteFile(filepath.Join(out, MetricsFile), []byte(`{"step":1}`+"\n"), 0o644)
+	os.Mkdir(filepath.Join(out, ".checkpoint-000002.tmp-123"), 0o755)
+	if err := (&Options{Out: out}).checkOut(); err != nil {
+		t.Errorf("the leftovers of a killed run: %v", err)
+	}
 }
 
 // TestMemoryNeed: the estimate is a lower bound of what a real trainer
