@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/model"
@@ -274,4 +275,19 @@ func rssBytes(t *testing.T) float64 {
 	f := strings.Fields(string(b))
 	pages, _ := strconv.ParseFloat(f[1], 64)
 	return pages * float64(os.Getpagesize())
+}
+
+// TestProgressRate: the bar's tok/s is known from the first step (the mean
+// since the run or resume started), not only after the first metrics line.
+func TestProgressRate(t *testing.T) {
+	l := &logger{}
+	l.start(10, 100, 1000)
+	if r := l.rate(10); r != 0 {
+		t.Errorf("rate before any step = %v, want 0", r)
+	}
+	time.Sleep(20 * time.Millisecond)
+	r := l.rate(11)
+	if el := time.Since(l.began).Seconds(); !(r > 0 && r <= 1000/0.02 && r >= 1000/el) {
+		t.Errorf("rate after one step of 1000 tokens in ≈20 ms = %v tok/s", r)
+	}
 }
