@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/sinktrain/sinktrain/internal/input"
+	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
 // ConvertOptions are the inputs of Convert (`sinktrain convert`).
@@ -75,8 +76,13 @@ func (o ConvertOptions) validate() error {
 	if _, err := ParseDType(o.DType); err != nil {
 		return err
 	}
-	if o.AddSinks < 0 {
-		return input.Errorf("AddSinks", "sink tokens to add", strconv.Itoa(o.AddSinks), "expected ≥ 0")
+	return CheckAddSinks(o.AddSinks)
+}
+
+// CheckAddSinks refuses a count of sinks to add outside 0…sinktoken.MaxSinks.
+func CheckAddSinks(k int) error {
+	if k < 0 || k > sinktoken.MaxSinks {
+		return input.Usagef("AddSinks", "sink tokens to add", strconv.Itoa(k), "expected 0…%d (the limit of sinks per model)", sinktoken.MaxSinks)
 	}
 	return nil
 }

@@ -77,7 +77,7 @@ func ParseDType(s string) (DType, error) {
 	case "bfloat16", "bf16", "BF16":
 		return BF16, nil
 	}
-	return "", input.Errorf("DType", "dtype", strconv.Quote(s), "not supported, expected float32, float16 or bfloat16")
+	return "", input.Usagef("DType", "dtype", strconv.Quote(s), "not supported, expected float32, float16 or bfloat16")
 }
 
 // TorchName returns the torch dtype name written to config.json

@@ -3,10 +3,8 @@ package checkpoint
 import (
 	"fmt"
 	"slices"
-	"strconv"
 
 	"github.com/sinktrain/sinktrain/data/tokenizer"
-	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
@@ -29,13 +27,16 @@ import (
 // (Parse, AddSpecialTokens, MarshalJSON: the file comes back in that
 // package's canonical form).
 func AddSinks(m *Model, tokJSON []byte, k int) ([]byte, error) {
-	if k < 0 {
-		return nil, input.Errorf("AddSinks", "sink tokens to add", strconv.Itoa(k), "expected ≥ 0")
+	if err := CheckAddSinks(k); err != nil {
+		return nil, err
 	}
 	if k == 0 {
 		return tokJSON, nil
 	}
 	cfg := m.Config
+	if n := len(cfg.SinkIDs) + k; n > sinktoken.MaxSinks {
+		return nil, fmt.Errorf("the model has %d sinks; %d more would make %d, above the limit of %d sinks per model", len(cfg.SinkIDs), k, n, sinktoken.MaxSinks)
+	}
 	if err := m.Weights.Check(cfg); err != nil {
 		return nil, err
 	}

@@ -46,6 +46,12 @@ const (
 	DefaultValFraction = 0.05
 	DefaultSinks       = 4
 	DefaultShardTokens = 64 << 20
+	// MaxVocabSize bounds a trained tokenizer (2^20 ids; the largest
+	// vocabularies in use are about 256K), so that a mistyped size is
+	// refused instead of exhausting memory.
+	MaxVocabSize = 1 << 20
+	// MaxSinks bounds the sink tokens reserved (sinktoken.MaxSinks).
+	MaxSinks = 1024
 )
 
 // DefaultPrepareOptions returns the defaults: vocabulary 4096, 5% of the
@@ -73,10 +79,17 @@ func Prepare(ctx context.Context, o *PrepareOptions) error {
 		return input.Errorf("Out", "output directory", "", "none given")
 	}
 	if o.ValFraction < 0 || o.ValFraction >= 1 || math.IsNaN(o.ValFraction) {
-		return input.Errorf("ValFraction", "validation fraction", fmt.Sprint(o.ValFraction), "expected a value in [0, 1)")
+		return input.Usagef("ValFraction", "validation fraction", fmt.Sprint(o.ValFraction), "expected a value in [0, 1)")
 	}
-	if o.Sinks < 0 || o.Sinks > 1024 {
-		return input.Errorf("Sinks", "sink tokens to reserve", strconv.Itoa(o.Sinks), "expected 0…1024")
+	if o.Sinks < 0 || o.Sinks > MaxSinks {
+		return input.Usagef("Sinks", "sink tokens to reserve", strconv.Itoa(o.Sinks), "expected 0…%d", MaxSinks)
+	}
+	if lo := 256 + 1 + o.Sinks; o.Tokenizer == "" && o.VocabSize != 0 && (o.VocabSize < lo || o.VocabSize > MaxVocabSize) {
+		return input.Usagef("VocabSize", "vocab size", strconv.Itoa(o.VocabSize),
+			"expected %d…%d (the 256 bytes, <|endoftext|> and %d sink tokens, up to the limit 2^20)", lo, MaxVocabSize, o.Sinks)
+	}
+	if o.ShardTokens < 0 {
+		return input.Usagef("ShardTokens", "tokens per shard", strconv.FormatInt(o.ShardTokens, 10), "expected ≥ 1 (0: %d)", DefaultShardTokens)
 	}
 	if err := ppCheckOut(o.Out); err != nil {
 		return err

@@ -18,6 +18,10 @@ type ppProgress struct {
 }
 
 func ppStart(w io.Writer, stage string, total int64, bytes bool) *ppProgress {
+	amount, unit := func(n int64) string { return fmt.Sprintf("%d", n) }, ""
+	if bytes {
+		amount, unit = func(n int64) string { return progress.Bytes(float64(n)) }, " of text"
+	}
 	opts := []progressbar.Option{
 		progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100 * time.Millisecond),
 		progressbar.OptionShowCount(), progressbar.OptionShowElapsedTimeOnFinish(),
@@ -32,11 +36,11 @@ func ppStart(w io.Writer, stage string, total int64, bytes bool) *ppProgress {
 			if total <= 0 || done >= total {
 				return ""
 			}
-			return fmt.Sprintf("%s: %d%% (%d/%d)", stage, 100*done/total, done, total)
+			return fmt.Sprintf("%s: %d%% (%s of %s)", stage, 100*done/total, amount(done), amount(total))
 		},
 	})}
 	if !p.Terminal() {
-		p.Printf("%s: started (%d)\n", stage, total)
+		p.Printf("%s: started (%s%s)\n", stage, amount(total), unit)
 	}
 	return p
 }

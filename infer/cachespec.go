@@ -57,7 +57,7 @@ func (s CacheSpec) String() string {
 // (W ≥ 1). K+W and W are at most MaxCacheSlots.
 func ParseCacheSpec(s string) (CacheSpec, error) {
 	bad := func(format string, a ...any) (CacheSpec, error) {
-		return CacheSpec{}, input.Errorf("Cache", "cache spec", strconv.Quote(s), format, a...)
+		return CacheSpec{}, input.Usagef("Cache", "cache spec", strconv.Quote(s), format, a...)
 	}
 	const want = `expected "dense", "K+W" (e.g. 4+252) or "recompute:W"`
 	switch {
@@ -132,7 +132,7 @@ func (s CacheSpec) RecomputeWindow(k, end int) (keep, lo int) {
 func (s CacheSpec) CheckSinks(k int) error {
 	if s.Kind == Recompute && s.Window <= k {
 		return input.Errorf("Cache", "cache spec", strconv.Quote(s.String()),
-			"keeps the model's %d sinks plus the last W−%d tokens, so W must be at least %d", k, k, k+1)
+			"keeps the model's %d sink(s) plus the last W−%d tokens, so W must be at least %d", k, k, k+1)
 	}
 	return nil
 }

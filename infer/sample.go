@@ -12,7 +12,7 @@ import (
 
 // SamplerOptions configure a Sampler.
 type SamplerOptions struct {
-	Temperature float64 // ≤ 0: greedy (the most likely token)
+	Temperature float64 // ≥ 0; 0: greedy (the most likely token)
 	TopK        int     // sample among the TopK most likely tokens; 0: all
 	TopP        float64 // nucleus: the fewest most likely tokens whose probability reaches TopP; 0 or 1: all
 	Seed        uint64  // the sampler's random stream
@@ -40,13 +40,13 @@ type Sampler struct {
 // Validate checks the options.
 func (o SamplerOptions) Validate() error {
 	if o.TopK < 0 {
-		return input.Errorf("TopK", "top-k", strconv.Itoa(o.TopK), "expected ≥ 0 (0: all tokens)")
+		return input.Usagef("TopK", "top-k", strconv.Itoa(o.TopK), "expected ≥ 0 (0: all tokens)")
 	}
-	if math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0) {
-		return input.Errorf("Temperature", "temperature", fmt.Sprint(o.Temperature), "expected a finite number (≤ 0: greedy)")
+	if !(o.Temperature >= 0) || math.IsInf(o.Temperature, 0) {
+		return input.Usagef("Temperature", "temperature", fmt.Sprint(o.Temperature), "expected a finite number ≥ 0 (0: greedy)")
 	}
 	if !(o.TopP >= 0 && o.TopP <= 1) {
-		return input.Errorf("TopP", "top-p", fmt.Sprint(o.TopP), "expected 0 ≤ P ≤ 1 (0 or 1: all tokens)")
+		return input.Usagef("TopP", "top-p", fmt.Sprint(o.TopP), "expected 0 ≤ P ≤ 1 (0 or 1: all tokens)")
 	}
 	return nil
 }

@@ -11,7 +11,12 @@ import (
 // against m: its ids fit the vocabulary and the sink tokens have the
 // config's sink ids.
 func LoadTokenizer(dir string, m *Model) (*tokenizer.Tokenizer, error) {
-	path := filepath.Join(dir, "tokenizer.json")
+	return LoadTokenizerFile(filepath.Join(dir, "tokenizer.json"), m)
+}
+
+// LoadTokenizerFile is LoadTokenizer for a tokenizer.json at path (one
+// given for a model folder that has none).
+func LoadTokenizerFile(path string, m *Model) (*tokenizer.Tokenizer, error) {
 	tok, err := tokenizer.Load(path)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, then runs vet, gofmt, every
-# test, and a short run of each fuzz target (FUZZTIME, default 10s; 0 skips).
+# test, the README's shell examples with tiny budgets (scripts/readme-flows.sh;
+# README_FLOWS=0 skips), and a short run of each fuzz target (FUZZTIME,
+# default 10s; 0 skips).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
@@ -38,6 +40,12 @@ if [ "$n_skipped" != "$n_known" ]; then
   exit 1
 fi
 [ -n "${TEST_LOG:-}" ] || rm -f "$log"
+
+if [ "${README_FLOWS:-1}" != 0 ]; then
+  echo "== README examples (scripts/readme-flows.sh, tiny budgets; README_FLOWS=0 skips)"
+  bash scripts/readme-flows.sh >/tmp/sinktrain-readme-flows.log 2>&1 || { tail -n 60 /tmp/sinktrain-readme-flows.log >&2; exit 1; }
+  tail -n 1 /tmp/sinktrain-readme-flows.log
+fi
 
 fuzztime=${FUZZTIME:-10s}
 if [ "$fuzztime" != 0 ]; then

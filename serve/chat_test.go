@@ -32,6 +32,30 @@ func TestChatCLI(t *testing.T) {
 	if _, err := run("recompute:16", 1); err == nil || !strings.Contains(err.Error(), "recompute re-encodes") {
 		t.Errorf("recompute: %v", err)
 	}
+
+	// Echo marks each turn before its reply (the same replies), and a turn
+	// longer than the window with its answer gets a notice.
+	plain, err := run("1+15", 1)
+	mustT(t, err)
+	var out, notes bytes.Buffer
+	long := "The rabbit hole went straight on like a tunnel for some way, and then dipped suddenly down."
+	in := "Hello there\n\nWho are you?\n" + long + "\n"
+	err = Chat(context.Background(), ChatOptions{Model: dir, Cache: "1+40", MaxNewTokens: 5, SamplerOptions: infer.SamplerOptions{Temperature: 0.8, TopK: 40, Seed: 1},
+		In: strings.NewReader(in), Out: &out, Echo: true, Notice: &notes})
+	mustT(t, err)
+	got := out.String()
+	if !strings.HasPrefix(got, "> Hello there\n") || !strings.Contains(got, "\n> Who are you?\n") || !strings.Contains(got, "\n> "+long+"\n") {
+		t.Errorf("echoed chat %q does not mark every turn", got)
+	}
+	if n := strings.Count(notes.String(), "note: "); n != 1 || !strings.Contains(notes.String(), "turn 3 (") || !strings.Contains(notes.String(), "40-token window of 1+40") {
+		t.Errorf("notices %q: want one, for turn 3", notes.String())
+	}
+	var bare bytes.Buffer
+	mustT(t, Chat(context.Background(), ChatOptions{Model: dir, Cache: "1+15", MaxNewTokens: 5, SamplerOptions: infer.SamplerOptions{Temperature: 0.8, TopK: 40, Seed: 1},
+		In: strings.NewReader("Hello there\n\nWho are you?\nThe rabbit hole is deep.\n"), Out: &bare, Prompt: "> "}))
+	if strings.ReplaceAll(bare.String(), "> ", "") != plain+"\n" {
+		t.Errorf("with a prompt %q, without %q: replies differ", bare.String(), plain)
+	}
 }
 
 // TestDeltas: for the plain and a Jinja template, a client that pins its

@@ -19,6 +19,15 @@ type ChatOptions struct {
 	infer.SamplerOptions
 	In  io.Reader // user turns, one per line (nil: os.Stdin)
 	Out io.Writer // replies, streamed, each followed by a newline (nil: os.Stdout)
+	// Prompt, when set, is written to Out before each turn is read (a
+	// terminal's "> "); Echo writes each turn to Out as "> TURN" before its
+	// reply (turns read from a file or pipe). Either separates the turns.
+	Prompt string
+	Echo   bool
+	// Notice gets a line when a turn plus its longest answer no longer
+	// fits the cache window, so that the turn's start is evicted while it
+	// is read (nil: no notices).
+	Notice io.Writer
 }
 
 // Chat holds one conversation on a terminal (sinktrain generate --chat):
@@ -57,14 +66,31 @@ func Chat(ctx context.Context, o ChatOptions) error {
 	emit := func(s string) error { _, err := io.WriteString(out, s); return err }
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 1<<16), 1<<24)
-	for sc.Scan() {
+	for {
+		if o.Prompt != "" {
+			if err := emit(o.Prompt); err != nil {
+				return err
+			}
+		}
+		if !sc.Scan() {
+			break
+		}
 		line := strings.TrimRight(sc.Text(), "\r")
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
+		if o.Echo {
+			if err := emit("> " + line + "\n"); err != nil {
+				return err
+			}
+		}
 		text, err := conv.PinnedDelta(e.Template, []Message{{Role: "user", Content: Content(line)}})
 		if err != nil {
 			return err
+		}
+		if n := len(e.Tok.Encode(text)); o.Notice != nil && spec.Kind == infer.SinkWindow && n+o.MaxNewTokens > spec.Window {
+			fmt.Fprintf(o.Notice, "note: turn %d (%d tokens) plus its answer (up to %d) is longer than the %d-token window of %s: its first tokens are evicted while it is read\n",
+				conv.Turns()+1, n, o.MaxNewTokens, spec.Window, spec)
 		}
 		if _, err := conv.Turn(ctx, text, p, emit); err != nil {
 			return err
@@ -75,6 +101,9 @@ func Chat(ctx context.Context, o ChatOptions) error {
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("reading chat turns: %w", err)
+	}
+	if o.Prompt != "" {
+		return emit("\n") // end the last prompt's line
 	}
 	return nil
 }

@@ -9,12 +9,14 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/infer"
+	"github.com/sinktrain/sinktrain/internal/input"
 )
 
 // ModelDir names one model folder: Name is its id in the API ("" takes the
@@ -118,22 +120,23 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("no model given, expected at least one model folder")
 	}
 	for _, v := range []struct {
-		name string
-		n    int
-	}{{"max sessions", o.MaxSessions}, {"max tokens", o.MaxTokens}, {"default max tokens", o.DefaultMaxTokens}, {"parallel", o.Parallel}, {"max queue", o.MaxQueue}} {
+		field, name string
+		n           int
+	}{{"MaxSessions", "max sessions", o.MaxSessions}, {"MaxTokens", "max tokens", o.MaxTokens}, {"DefaultMaxTokens", "default max tokens", o.DefaultMaxTokens},
+		{"Parallel", "parallel", o.Parallel}, {"MaxQueue", "max queue", o.MaxQueue}} {
 		if v.n < 0 {
-			return nil, fmt.Errorf("%s %d, expected ≥ 1", v.name, v.n)
+			return nil, input.Usagef(v.field, v.name, strconv.Itoa(v.n), "expected ≥ 1")
 		}
 	}
 	if o.DefaultMaxTokens > o.MaxTokens {
-		return nil, fmt.Errorf("default max tokens %d is above the limit %d", o.DefaultMaxTokens, o.MaxTokens)
+		return nil, input.Usagef("DefaultMaxTokens", "default max tokens", strconv.Itoa(o.DefaultMaxTokens), "is above the limit %d (max tokens)", o.MaxTokens)
 	}
 	if o.MaxBodyBytes < 0 || o.Timeout < 0 || o.SaveIdle < 0 || o.ShutdownGrace < 0 {
 		return nil, fmt.Errorf("body limit, timeout, save delay and shutdown grace must not be negative")
 	}
 	dt, err := checkpoint.ParseDType(o.KVDType)
 	if err != nil || (dt != checkpoint.F32 && dt != checkpoint.BF16) {
-		return nil, fmt.Errorf("KV dtype %q, expected float32 or bfloat16", o.KVDType)
+		return nil, input.Usagef("KVDType", "KV dtype", strconv.Quote(o.KVDType), "expected float32 or bfloat16")
 	}
 	if o.Cache == "" {
 		return nil, fmt.Errorf("no cache spec given, expected K+W (e.g. 4+252)")

@@ -2,6 +2,11 @@ package sinktoken
 
 import "fmt"
 
+// MaxSinks bounds the sink tokens of one model: sinks are prepended to
+// every sample and kept in every K+W cache, so more than this is a mistake
+// (and would only grow the embedding for nothing).
+const MaxSinks = 1024
+
 // IgnoreIndex is the label of targets that are not scored (Hugging Face's -100).
 const IgnoreIndex = -100
 

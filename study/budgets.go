@@ -131,7 +131,7 @@ func BudgetsReport(o *BudgetsOptions) (string, error) {
 			return "", input.Errorf("Windows", "window", strconv.Itoa(w), "expected 2 ≤ W ≤ %d", 1<<20)
 		}
 	}
-	stage, err := cmpNewStage(o.Out)
+	stage, err := cmpNewStage(o.Out, budgetsOutput)
 	if err != nil {
 		return "", err
 	}
@@ -166,6 +166,9 @@ func BudgetsReport(o *BudgetsOptions) (string, error) {
 	}
 	return md, stage.commit()
 }
+
+// budgetsOutput is what BudgetsReport writes into its output directory.
+var budgetsOutput = cmpOutput{what: "compare budgets output", marker: BudgetsMD, owned: func(name string) bool { return name == BudgetsMD || name == BudgetsPlot }}
 
 // tokensLabel writes a budget as 8.19M, 64M, 1.5G.
 func tokensLabel(n int64) string {

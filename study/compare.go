@@ -41,14 +41,16 @@ func ParseNamedModel(s string) (NamedModel, error) {
 
 // CompareOptions configures Compare (sinktrain compare).
 type CompareOptions struct {
-	Models                   []NamedModel
-	Source                            // the stream; each model's sinks are prepended to text and data
-	Caches                   []string // cache specs (infer.ParseCacheSpec syntax), the table's columns
-	Out                      string   // output directory
-	AllowDifferentTokenizers bool     // compare models whose tokenizer.json differ
-	Jobs                     int      // (model, spec) passes run at once (0: GOMAXPROCS); results do not depend on it
-	Progress                 io.Writer
-	Stdout                   io.Writer // where the table is printed (nil: os.Stdout)
+	Models []NamedModel
+	// Source is the stream; each model's sinks are prepended to text and
+	// data. Its AllowDifferentTokenizers also compares models whose
+	// tokenizer.json differ.
+	Source
+	Caches   []string // cache specs (infer.ParseCacheSpec syntax), the table's columns
+	Out      string   // output directory
+	Jobs     int      // (model, spec) passes run at once (0: GOMAXPROCS); results do not depend on it
+	Progress io.Writer
+	Stdout   io.Writer // where the table is printed (nil: os.Stdout)
 }
 
 // Comparison output files, written into CompareOptions.Out.
@@ -58,6 +60,15 @@ const (
 	CompareMD   = "table.md"
 	ComparePlot = "ppl_vs_position.png"
 )
+
+// compareOutput is what Compare writes into its output directory.
+var compareOutput = cmpOutput{what: "compare output", marker: CompareJSON, owned: func(name string) bool {
+	switch name {
+	case CompareJSON, CompareCSV, CompareMD, ComparePlot:
+		return true
+	}
+	return false
+}}
 
 // cmpRollingWindow is the trailing window (scored tokens) of the rolling
 // perplexity plot; the stride is chosen so each line has ≤ ~400 points.
@@ -76,7 +87,7 @@ func Compare(ctx context.Context, o *CompareOptions) error {
 	if err != nil {
 		return err
 	}
-	stage, err := cmpNewStage(o.Out)
+	stage, err := cmpNewStage(o.Out, compareOutput)
 	if err != nil {
 		return err
 	}
@@ -115,7 +126,7 @@ func (o *CompareOptions) validate() error {
 	seen := map[string]bool{}
 	for _, m := range o.Models {
 		if seen[m.Name] {
-			return input.Errorf("Models", "model name", strconv.Quote(m.Name), "given twice (duplicate model name), expected unique names")
+			return input.Usagef("Models", "model name", strconv.Quote(m.Name), "given twice (duplicate model name), expected unique names")
 		}
 		seen[m.Name] = true
 	}
@@ -128,7 +139,7 @@ func (o *CompareOptions) validate() error {
 	seenC := map[string]bool{}
 	for _, c := range o.Caches {
 		if seenC[c] {
-			return input.Errorf("Cache", "cache spec", strconv.Quote(c), "given twice")
+			return input.Usagef("Cache", "cache spec", strconv.Quote(c), "given twice")
 		}
 		seenC[c] = true
 	}
@@ -155,8 +166,8 @@ func cmpDescribeModels(ms []NamedModel, allowDiff bool) ([]CompareModel, error) 
 		}
 		cm := CompareModel{Name: m.Name, Checkpoint: m.Path, Attention: string(att), Sinks: len(cfg.SinkIDs), TokenizerSHA256: sum}
 		if len(out) > 0 && sum != out[0].TokenizerSHA256 && !allowDiff {
-			return nil, fmt.Errorf("model %s (%s) has a different tokenizer.json than model %s (%s): perplexities would not be comparable (allow different tokenizers to compare anyway)",
-				m.Name, tokPath, out[0].Name, filepath.Join(out[0].Checkpoint, "tokenizer.json"))
+			return nil, input.Errorf("Models", "model", m.Name+"="+m.Path, "has a different tokenizer.json (%s) than model %s (%s): perplexities would not be comparable",
+				tokPath, out[0].Name, filepath.Join(out[0].Checkpoint, "tokenizer.json")).(*input.Error).Overridable("AllowDifferentTokenizers", "allow different tokenizers")
 		}
 		out = append(out, cm)
 	}

@@ -13,14 +13,42 @@ import (
 // into a temporary sibling directory and moved into place only by commit, so
 // a failed or interrupted run leaves nothing partial in out.
 type cmpStage struct {
-	out string // the final directory
-	tmp string // .<out>.tmp-* next to out
+	out   string // the final directory
+	tmp   string // .<out>.tmp-* next to out
+	owned func(name string) bool
+}
+
+// cmpOutput describes what a command writes into its output directory:
+// marker is the file whose presence makes a directory its own (results.json,
+// attention.json; "": a directory is its own when owned matches all its
+// files), owned matches every file name it writes there.
+type cmpOutput struct {
+	what   string // "compare output", "inspect output"
+	marker string
+	owned  func(name string) bool
+}
+
+// isOwn reports whether the directory dir with entries ents is an earlier
+// output of the command.
+func (o cmpOutput) isOwn(dir string, ents []os.DirEntry) bool {
+	if o.marker != "" {
+		_, err := os.Stat(filepath.Join(dir, o.marker))
+		return err == nil
+	}
+	for _, e := range ents {
+		if e.IsDir() || !o.owned(e.Name()) {
+			return false
+		}
+	}
+	return true
 }
 
 // cmpNewStage checks that out can be written (creating its parent) and makes
-// the temporary directory. Call it before any long computation so that an
-// unwritable --out fails at once.
-func cmpNewStage(out string) (*cmpStage, error) {
+// the temporary directory. out must be new, empty, or an earlier output of
+// the same command (holding o.marker): another directory is refused, so no
+// one's files are mixed with ours. Call it before any long computation so
+// that a bad --out fails at once.
+func cmpNewStage(out string, o cmpOutput) (*cmpStage, error) {
 	if out == "" {
 		return nil, input.Errorf("Out", "output directory", "", "none given")
 	}
@@ -28,6 +56,16 @@ func cmpNewStage(out string) (*cmpStage, error) {
 	if fi, err := os.Stat(out); err == nil {
 		if !fi.IsDir() {
 			return nil, input.Errorf("Out", "output directory", out, "exists and is not a directory")
+		}
+		ents, err := os.ReadDir(out)
+		if err != nil {
+			return nil, input.File("Out", "output directory", out, err)
+		}
+		if len(ents) > 0 && !o.isOwn(out, ents) {
+			if o.marker == "" {
+				return nil, input.Errorf("Out", "output directory", out, "holds other files than %s (%s): choose a new or empty directory", o.what, ents[0].Name())
+			}
+			return nil, input.Errorf("Out", "output directory", out, "is not empty and holds no %s (%s): choose a new or empty directory", o.what, o.marker)
 		}
 		probe, err := os.CreateTemp(out, ".probe-*")
 		if err != nil {
@@ -44,7 +82,7 @@ func cmpNewStage(out string) (*cmpStage, error) {
 	if err != nil {
 		return nil, input.Errorf("Out", "output directory", out, "not writable: %w", fsutil.Cause(err))
 	}
-	return &cmpStage{out: out, tmp: tmp}, nil
+	return &cmpStage{out: out, tmp: tmp, owned: o.owned}, nil
 }
 
 // path returns where file name is staged.
@@ -52,7 +90,9 @@ func (s *cmpStage) path(name string) string { return filepath.Join(s.tmp, name) 
 
 // commit moves the staged files into out: the whole directory is renamed
 // when out does not exist yet; otherwise each file is renamed over its old
-// version (other files in out are kept).
+// version, and files of an earlier run of the command that this run did
+// not write (attention_L3.png of a deeper model) are removed. Files that
+// are not the command's are kept.
 func (s *cmpStage) commit() error {
 	if _, err := os.Stat(s.out); os.IsNotExist(err) {
 		if err := os.Chmod(s.tmp, 0o755); err != nil {
@@ -67,9 +107,22 @@ func (s *cmpStage) commit() error {
 	if err != nil {
 		return input.New("Out", "output directory", s.out, fsutil.Cause(err))
 	}
+	fresh := map[string]bool{}
 	for _, e := range entries {
+		fresh[e.Name()] = true
 		if err := os.Rename(filepath.Join(s.tmp, e.Name()), filepath.Join(s.out, e.Name())); err != nil {
 			return input.New("Out", "output directory", s.out, fsutil.Cause(err))
+		}
+	}
+	old, err := os.ReadDir(s.out)
+	if err != nil {
+		return input.New("Out", "output directory", s.out, fsutil.Cause(err))
+	}
+	for _, e := range old {
+		if !fresh[e.Name()] && !e.IsDir() && s.owned != nil && s.owned(e.Name()) {
+			if err := os.Remove(filepath.Join(s.out, e.Name())); err != nil {
+				return input.New("Out", "output directory", s.out, fsutil.Cause(err))
+			}
 		}
 	}
 	if err := fsutil.SyncDir(s.out); err != nil {

@@ -3,6 +3,7 @@ package study
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -46,6 +47,12 @@ func RenderResults(o *ReportOptions) error {
 	if o.Out == "" {
 		return input.Errorf("Out", "report file", "", "none given")
 	}
+	if !strings.EqualFold(filepath.Ext(o.Out), ".md") {
+		return input.Usagef("Out", "report file", o.Out, "expected a Markdown file name ending in .md (e.g. docs/results.md)")
+	}
+	if fi, err := os.Stat(o.Out); err == nil && fi.IsDir() {
+		return input.Errorf("Out", "report file", o.Out, "is a directory, expected a Markdown file (e.g. %s)", filepath.Join(o.Out, "results.md"))
+	}
 	var res CompareResults
 	if err := cmpReadJSON(filepath.Join(o.Compare, CompareJSON), &res); err != nil {
 		return err
@@ -69,9 +76,17 @@ func RenderResults(o *ReportOptions) error {
 	if err != nil {
 		return input.New("Assets", "assets directory", assets, err)
 	}
-	if err := os.MkdirAll(assets, 0o755); err != nil {
-		return input.File("Assets", "assets directory", assets, err)
+	if filepath.Clean(assets) == filepath.Clean(o.Out) {
+		return input.Errorf("Assets", "assets directory", assets, "is the report file itself, expected a directory beside it")
 	}
+	if err := cmpCheckWritable(filepath.Dir(o.Out)); err != nil {
+		return input.New("Out", "report file", o.Out, err)
+	}
+	stage, err := cmpNewStage(assets, reportAssets)
+	if err != nil {
+		return input.New("Assets", "assets directory", assets, errors.Unwrap(err))
+	}
+	defer stage.abort()
 	copies := [][2]string{{filepath.Join(o.Compare, ComparePlot), ComparePlot}}
 	for _, in := range o.Inspect {
 		r := reps[in.Name]
@@ -82,12 +97,32 @@ func RenderResults(o *ReportOptions) error {
 		}
 	}
 	for _, c := range copies {
-		if err := cmpCopyFile(c[0], filepath.Join(assets, c[1])); err != nil {
+		if err := cmpCopyFile(c[0], stage.path(c[1])); err != nil {
 			return err
 		}
 	}
+	if err := stage.commit(); err != nil {
+		return err
+	}
 	md := res.report(reps, o, filepath.ToSlash(rel))
 	return fsutil.WriteFileAtomic(o.Out, func(w *bufio.Writer) error { _, err := w.WriteString(md); return err })
+}
+
+// reportAssets is the plots directory of a report: PNGs only.
+var reportAssets = cmpOutput{what: "report plots", owned: func(name string) bool { return strings.HasSuffix(name, ".png") }}
+
+// cmpCheckWritable makes dir (and its parents) and checks a file can be
+// created in it.
+func cmpCheckWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fsutil.Cause(err)
+	}
+	probe, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return fmt.Errorf("not writable: %w", fsutil.Cause(err))
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
 }
 
 // model returns the described model called name, or nil.
@@ -104,7 +139,11 @@ func (r *CompareResults) model(name string) *CompareModel {
 // relative to the Markdown file.
 func (r *CompareResults) report(reps map[string]*AttentionReport, o *ReportOptions, assets string) string {
 	var b strings.Builder
-	b.WriteString("# Results: vanilla vs single-sink vs multi-sink models under sink + window caching\n\n")
+	names := make([]string, len(r.Models))
+	for i, m := range r.Models {
+		names[i] = m.Name
+	}
+	fmt.Fprintf(&b, "# Results: %s under sink + window caching\n\n", strings.Join(names, " vs "))
 	if o.Notes != "" {
 		b.WriteString(strings.TrimSpace(o.Notes) + "\n\n")
 	}

@@ -98,7 +98,8 @@ func TestCompareEqualsEvalStream(t *testing.T) {
 			t.Errorf("table.md has no row with eval stream's perplexities %q:\n%s", row, table)
 		}
 	}
-	plotCheckPNG(t, filepath.Join(out, ComparePlot), plotLinesWidth, plotLinesHeight)
+	pw, ph := plotLinesSize(len(res.Models))
+	plotCheckPNG(t, filepath.Join(out, ComparePlot), pw, ph)
 	csv, err := os.ReadFile(filepath.Join(out, CompareCSV))
 	if err != nil || strings.Count(string(csv), "\n") != 1+2*len(caches) {
 		t.Errorf("results.csv: %v, %d lines, want %d", err, strings.Count(string(csv), "\n"), 1+2*len(caches))

@@ -70,7 +70,8 @@ func TestInspectLlama(t *testing.T) {
 		t.Errorf("row sums in [%v, %v], want 1", rep.RowSumMin, rep.RowSumMax)
 	}
 	for l := range rep.Layers {
-		plotCheckPNG(t, filepath.Join(out, InspectHeatmapFile(l)), plotHeatSide, plotHeatSide)
+		hw, hh := plotHeatSize()
+		plotCheckPNG(t, filepath.Join(out, InspectHeatmapFile(l)), hw, hh)
 	}
 	plotCheckPNG(t, filepath.Join(out, InspectAlpha), plotBarsWidth, plotBarsHeight)
 	if !strings.Contains(stdout.String(), "Sink_k^0.3") {

@@ -38,6 +38,17 @@ const (
 	InspectAlpha = "alpha0.png"
 )
 
+// inspectOutput is what InspectAttention writes into its output directory.
+var inspectOutput = cmpOutput{what: "inspect output", marker: InspectJSON, owned: func(name string) bool {
+	if name == InspectJSON || name == InspectAlpha {
+		return true
+	}
+	n, ok := strings.CutPrefix(name, "attention_L")
+	n, ok2 := strings.CutSuffix(n, ".png")
+	_, err := strconv.Atoi(n)
+	return ok && ok2 && err == nil
+}}
+
 // InspectHeatmapFile returns the name of layer l's attention map PNG.
 func InspectHeatmapFile(l int) string { return "attention_L" + strconv.Itoa(l) + ".png" }
 
@@ -70,10 +81,10 @@ func InspectAttention(ctx context.Context, o *InspectOptions) error {
 		return fmt.Errorf("expected exactly one token source (a text file or an ids file)")
 	}
 	if o.Tokens < 2 {
-		return input.Errorf("Tokens", "tokens", strconv.Itoa(o.Tokens), "expected ≥ 2")
+		return input.Usagef("Tokens", "tokens", strconv.Itoa(o.Tokens), "expected ≥ 2")
 	}
 	if !(o.Epsilon > 0 && o.Epsilon < 1) {
-		return input.Errorf("Epsilon", "epsilon", fmt.Sprint(o.Epsilon), "expected a value in (0, 1)")
+		return input.Usagef("Epsilon", "epsilon", fmt.Sprint(o.Epsilon), "expected a value in (0, 1)")
 	}
 	m, err := infer.LoadModel(o.Model)
 	if err != nil {
@@ -90,7 +101,7 @@ func InspectAttention(ctx context.Context, o *InspectOptions) error {
 	if len(ids) < 2 {
 		return fmt.Errorf("%s has %d tokens, expected at least 2", src, len(ids))
 	}
-	stage, err := cmpNewStage(o.Out)
+	stage, err := cmpNewStage(o.Out, inspectOutput)
 	if err != nil {
 		return err
 	}
@@ -144,7 +155,7 @@ func AttentionStats(ctx context.Context, m *infer.Model, ids []int32, eps float6
 // per layer (mean over heads).
 func (r *AttentionReport) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%s, %d sinks): dense attention over %d tokens of %s\n", r.Model, r.Attention, len(r.SinkIDs), r.Tokens, r.Source)
+	fmt.Fprintf(&b, "%s (%s, %s): dense attention over %d tokens of %s\n", r.Model, r.Attention, cmpSinksLabel(len(r.SinkIDs)), r.Tokens, r.Source)
 	fmt.Fprintf(&b, "row sums in [%.6f, %.6f]\n", r.RowSumMin, r.RowSumMax)
 	fmt.Fprintf(&b, "Sink_k^%g (fraction of %d layer×head pairs with α_k > %g):\n ", r.Epsilon, r.Layers*r.Heads, r.Epsilon)
 	for k, v := range r.SinkRate {
@@ -171,9 +182,17 @@ func inspWriteAll(stage *cmpStage, r *AttentionReport) error {
 	if err != nil {
 		return err
 	}
+	first := "the first stream token"
+	if len(r.SinkIDs) > 0 {
+		first = "the model's first sink"
+	}
+	caption := [2]string{
+		"Row i is query position i, column j key position j of the stream; future keys (j > i) are masked.",
+		fmt.Sprintf("(0,0), top left: position 0 (token id %d, %s) attending to itself; column 0: attention on it.", r.IDs[0], first),
+	}
 	for l, hm := range r.Heatmap {
 		title := fmt.Sprintf("Layer %d: attention averaged over %d heads (first %d tokens)", l, r.Heads, len(hm))
-		if err := plotHeatmap(stage.path(InspectHeatmapFile(l)), title, hm); err != nil {
+		if err := plotHeatmap(stage.path(InspectHeatmapFile(l)), title, hm, caption); err != nil {
 			return err
 		}
 	}
@@ -191,5 +210,5 @@ func inspWriteAll(stage *cmpStage, r *AttentionReport) error {
 		}
 	}
 	title := fmt.Sprintf("α_0: mean attention on position 0 (%d tokens, %s)", r.Tokens, r.Attention)
-	return plotBars(stage.path(InspectAlpha), title, "α_0", layers, heads, groups)
+	return plotBars(stage.path(InspectAlpha), title, "α_0", layers, heads, groups, r.Epsilon, fmt.Sprintf("ε = %g (Sink_0^ε)", r.Epsilon))
 }

@@ -91,7 +91,8 @@ func TestInspectAttention(t *testing.T) {
 		t.Errorf("row sums in [%v, %v], want 1", rep.RowSumMin, rep.RowSumMax)
 	}
 	for l := range rep.Layers {
-		plotCheckPNG(t, filepath.Join(out, InspectHeatmapFile(l)), plotHeatSide, plotHeatSide)
+		hw, hh := plotHeatSize()
+		plotCheckPNG(t, filepath.Join(out, InspectHeatmapFile(l)), hw, hh)
 	}
 	plotCheckPNG(t, filepath.Join(out, InspectAlpha), plotBarsWidth, plotBarsHeight)
 	if !strings.Contains(stdout.String(), "Sink_k^0.3") {
@@ -102,6 +103,30 @@ func TestInspectAttention(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, InspectJSON)); err != nil {
 		t.Errorf("a failed rerun removed the earlier output: %v", err)
+	}
+
+	// A rerun into its own directory replaces its outputs and removes the
+	// stale map of a deeper model; a file of the user's stays.
+	os.WriteFile(filepath.Join(out, InspectHeatmapFile(3)), []byte("stale"), 0o644)
+	os.WriteFile(filepath.Join(out, "notes.txt"), []byte("mine"), 0o644)
+	if err := InspectAttention(context.Background(), &InspectOptions{Model: dir, IDs: ids, Tokens: 80, Out: out, Stdout: &bytes.Buffer{}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, InspectHeatmapFile(3))); err == nil {
+		t.Error("the stale attention_L3.png of an earlier run stayed")
+	}
+	if _, err := os.Stat(filepath.Join(out, "notes.txt")); err != nil {
+		t.Errorf("the user's file was removed: %v", err)
+	}
+	// Another non-empty directory is refused, and left as it was.
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "attention_L0.png"), []byte("someone's"), 0o644)
+	err = InspectAttention(context.Background(), &InspectOptions{Model: dir, IDs: ids, Out: other, Stdout: &bytes.Buffer{}})
+	if err == nil || !strings.Contains(err.Error(), "is not empty and holds no inspect output (attention.json)") {
+		t.Errorf("inspect into a foreign directory: %v", err)
+	}
+	if ents, _ := os.ReadDir(other); len(ents) != 1 {
+		t.Errorf("the refused directory holds %d entries, want its 1", len(ents))
 	}
 }
 

@@ -34,20 +34,25 @@ func TestPlots(t *testing.T) {
 	if err := plotLines(lines, "t", "x", "y", series, true); err != nil {
 		t.Fatal(err)
 	}
-	plotCheckPNG(t, lines, plotLinesWidth, plotLinesHeight)
-	if plotPixels(plotLinesWidth) != 864 || plotPixels(plotLinesHeight) != 528 {
-		t.Errorf("line plot is %d×%d pixels, want 864×528", plotPixels(plotLinesWidth), plotPixels(plotLinesHeight))
+	w, h := plotLinesSize(2)
+	plotCheckPNG(t, lines, w, h)
+	if plotPixels(w) != 806 || plotPixels(h) != 619 {
+		t.Errorf("line figure of 2 panels is %d×%d pixels, want 806×619", plotPixels(w), plotPixels(h))
+	}
+	if w, h := plotLinesSize(6); plotPixels(w) != 1430 || plotPixels(h) != 907 {
+		t.Errorf("line figure of 6 panels is %d×%d pixels, want 1430×907 (2 columns)", plotPixels(w), plotPixels(h))
 	}
 
 	heat := filepath.Join(dir, "heat.png")
 	m := [][]float64{{1, 0, 0}, {0.5, 0.5, 0}, {0.2, 0.3, 0.5}}
-	if err := plotHeatmap(heat, "t", m); err != nil {
+	if err := plotHeatmap(heat, "t", m, [2]string{"a", "b"}); err != nil {
 		t.Fatal(err)
 	}
-	plotCheckPNG(t, heat, plotHeatSide, plotHeatSide)
+	w, h = plotHeatSize()
+	plotCheckPNG(t, heat, w, h)
 
 	bars := filepath.Join(dir, "bars.png")
-	if err := plotBars(bars, "t", "α_0", []string{"layer 0", "layer 1"}, []string{"head 0", "head 1"}, [][]float64{{0.1, 0.5}, {0.9, 0}}); err != nil {
+	if err := plotBars(bars, "t", "α_0", []string{"layer 0", "layer 1"}, []string{"head 0", "head 1"}, [][]float64{{0.1, 0.5}, {0.9, 0}}, 0.3, "ε = 0.3"); err != nil {
 		t.Fatal(err)
 	}
 	plotCheckPNG(t, bars, plotBarsWidth, plotBarsHeight)

@@ -30,8 +30,13 @@ type Source struct {
 	// BOS are prepended.
 	Data string
 	// MaxTokens keeps the first N tokens of the source (text and data
-	// tokens before the sinks are prepended, ids as given); 0 keeps all.
+	// tokens before the sinks are prepended, ids as given); 0 keeps all,
+	// and 1 is refused (one token has no next token to score).
 	MaxTokens int
+	// AllowDifferentTokenizers lets Data be streamed although its manifest
+	// names another tokenizer than the model folder's tokenizer.json (its
+	// ids would mean other tokens: the perplexity would be meaningless).
+	AllowDifferentTokenizers bool
 }
 
 // Name returns the source's file or directory.
@@ -48,8 +53,8 @@ func (s Source) check() error {
 	if n != 1 {
 		return fmt.Errorf("expected exactly one token source (a text file, an ids file or a dataset), got %d", n)
 	}
-	if s.MaxTokens < 0 {
-		return input.Errorf("MaxTokens", "max tokens", strconv.Itoa(s.MaxTokens), "expected ≥ 0 (0: all)")
+	if s.MaxTokens < 0 || s.MaxTokens == 1 {
+		return input.Usagef("MaxTokens", "max tokens", strconv.Itoa(s.MaxTokens), "expected 0 (all) or at least 2 (a token and the next one it predicts)")
 	}
 	return nil
 }
@@ -93,12 +98,16 @@ func (s Source) Open(dir string, m *infer.Model) (infer.Stream, func(), error) {
 		if err != nil {
 			return nil, nop, input.File("Text", "text file", s.Text, err)
 		}
+		text, err := data.DecodeText(b) // refuses binary data, as prepare does
+		if err != nil {
+			return nil, nop, input.New("Text", "text file", s.Text, err)
+		}
 		tok, err := infer.LoadTokenizer(dir, m)
 		if err != nil {
 			return nil, nop, err
 		}
 		start, end := infer.StreamAffixes(tok, m)
-		ids := tok.Encode(string(b))
+		ids := tok.Encode(text)
 		ids = ids[:s.limit(len(ids))]
 		if len(ids) < 2 {
 			return nil, nop, input.Errorf("Text", "text file", s.Text, "%d token(s) after tokenization, expected at least 2", len(ids))
@@ -131,15 +140,68 @@ func (s Source) Open(dir string, m *infer.Model) (infer.Stream, func(), error) {
 		d.Close()
 		return bad(fmt.Errorf("split %s: %w", split, err))
 	}
-	var tok *tokenizer.Tokenizer // for the BOS only: a model folder may have none
+	var tok *tokenizer.Tokenizer // for the BOS and the check below: a model folder may have none
 	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
 		if tok, err = infer.LoadTokenizer(dir, m); err != nil {
 			d.Close()
 			return nil, nop, err
 		}
 	}
+	if !s.AllowDifferentTokenizers {
+		if err := sameTokenizer(d, tok, filepath.Join(dir, "tokenizer.json"), m.Config.VocabSize); err != nil {
+			d.Close()
+			return nil, nop, input.New("Data", "dataset", s.Data, err).(*input.Error).Overridable("AllowDifferentTokenizers", "allow different tokenizers")
+		}
+	}
 	start, _ := infer.StreamAffixes(tok, m)
 	return withSinks{prefix: start, s: toks, n: n}, func() { d.Close() }, nil
+}
+
+// sameTokenizer refuses a dataset tokenized with another tokenizer than the
+// model's tok (read from tokPath; nil when the model folder has none): the
+// files are the same (sha256), or every id of the data's tokenizer names
+// the same token in the model's and the model's has only special added
+// tokens beyond them (sinks added by finetune or convert). A
+// model without a tokenizer is only checked against the manifest's
+// vocabulary size; a dataset without a tokenizer is not checked.
+func sameTokenizer(d *data.Dataset, tok *tokenizer.Tokenizer, tokPath string, vocab int) error {
+	const allow = "its ids would mean other tokens"
+	if m := d.Manifest(); m != nil && tok == nil && m.Tokenizer.VocabSize > vocab {
+		return fmt.Errorf("was tokenized with a vocabulary of %d ids, the model has %d: %s", m.Tokenizer.VocabSize, vocab, allow)
+	}
+	dp := d.TokenizerPath()
+	if dp == "" || tok == nil {
+		return nil
+	}
+	a, errA := cmpFileSHA256(dp)
+	b, errB := cmpFileSHA256(tokPath)
+	if errA == nil && errB == nil && a == b {
+		return nil
+	}
+	dt, err := tokenizer.Load(dp)
+	if err != nil {
+		return err
+	}
+	if dt.VocabSize() > tok.VocabSize() {
+		return fmt.Errorf("was tokenized with %s (%d ids), not the model's %s (%d ids): %s", dp, dt.VocabSize(), tokPath, tok.VocabSize(), allow)
+	}
+	for id := range int32(dt.VocabSize()) {
+		x, okX := dt.Token(id)
+		y, okY := tok.Token(id)
+		if okX != okY || x != y {
+			return fmt.Errorf("was tokenized with %s, not the model's %s: id %d is %q there and %q here, %s", dp, tokPath, id, x, y, allow)
+		}
+	}
+	special := map[int32]bool{}
+	for _, a := range tok.AddedTokens() {
+		special[a.ID] = a.Special
+	}
+	for id := int32(dt.VocabSize()); id < int32(tok.VocabSize()); id++ {
+		if y, ok := tok.Token(id); ok && !special[id] {
+			return fmt.Errorf("was tokenized with %s (%d ids), not the model's %s, which has more tokens (id %d is %q), %s", dp, dt.VocabSize(), tokPath, id, y, allow)
+		}
+	}
+	return nil
 }
 
 // checkIDs verifies that the first n tokens of s are inside the vocabulary.

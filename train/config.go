@@ -222,10 +222,10 @@ func (c *Config) SetAll(sets []string) error {
 	for _, kv := range sets {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			return input.Errorf("Set", "override", strconv.Quote(kv), "expected key=value")
+			return input.Usagef("Set", "override", strconv.Quote(kv), "expected key=value")
 		}
 		if err := c.Set(strings.TrimSpace(k), v); err != nil {
-			return input.New("Set", "override", strconv.Quote(kv), err)
+			return input.Usagef("Set", "override", strconv.Quote(kv), "%w", err)
 		}
 	}
 	return nil

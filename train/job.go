@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/internal/input"
@@ -25,6 +27,8 @@ type job struct {
 	tokenizer []byte // tokenizer.json content saved with every checkpoint
 	out       string
 	resume    *resumePoint // nil: fresh start
+	data      *DataRecord  // the dataset, recorded in every checkpoint (nil: none)
+	notes     []string     // logged before training ("note: …")
 	log       io.Writer
 	onStep    func(step int, loss float64)
 }
@@ -51,12 +55,12 @@ func findResume(out string) (*resumePoint, error) {
 	return &resumePoint{dir: dir, state: st}, nil
 }
 
-// checkResumeConfig refuses a config whose model differs from the checkpoint's.
-func (r *resumePoint) checkConfig(cfg Config) error {
-	if d := modelMismatch(cfg, r.state.Config); d != "" {
-		return fmt.Errorf("%s: the checkpoint does not match the configured model: %s", r.dir, d)
+// plural returns "1 sink", "2 sinks".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
 	}
-	return nil
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // run trains the job to its end (or to a cancelled ctx) and returns nil on
@@ -87,7 +91,7 @@ func (j *job) run(ctx context.Context) error {
 		return err
 	}
 	t.src, t.val, t.onStep = j.src, j.val, j.onStep
-	t.run = &runDir{dir: j.out, tokenizer: j.tokenizer, lastStep: -1}
+	t.run = &runDir{dir: j.out, tokenizer: j.tokenizer, data: j.data, lastStep: -1}
 	metrics := filepath.Join(j.out, MetricsFile)
 	if r := j.resume; r != nil {
 		st := r.state
@@ -110,12 +114,19 @@ func (j *job) run(ctx context.Context) error {
 	if j.resume != nil {
 		t.log.printf("resuming from %s (step %d of %d)\n", j.resume.dir, t.step, t.steps)
 		if j.resume.state.Workers != len(t.workers) {
-			t.log.printf("note: the checkpoint was written with %d workers, this run has %d: losses match within float rounding, not bit for bit\n", j.resume.state.Workers, len(t.workers))
+			t.log.printf("note: the checkpoint was written with %s, this run has %d: losses match within float rounding, not bit for bit\n", plural(j.resume.state.Workers, "worker"), len(t.workers))
 		}
 	}
-	t.log.printf("model: %s, %d params, %d layers, d=%d, %d heads (%d kv), %d sinks, %s attention; %d workers, %d BLAS threads; %d steps of %d tokens\n",
+	notes := j.notes
+	if cores := runtime.GOMAXPROCS(0); len(t.workers) > cores {
+		notes = append(notes, fmt.Sprintf("%d workers on %d cores: graphs share cores, which is slower than one per core (the count changes speed, not results)", len(t.workers), cores))
+	}
+	for _, n := range notes {
+		t.log.printf("note: %s\n", n)
+	}
+	t.log.printf("model: %s, %d params, %d layers, d=%d, %d heads (%d kv), %s, %s attention; %s, %d BLAS threads; %d steps of %d tokens\n",
 		withModel(j.cfg, j.mcfg).Arch, j.mcfg.NumParams(), j.mcfg.NumLayers, j.mcfg.HiddenSize, j.mcfg.NumHeads, j.mcfg.KVHeads(),
-		len(j.mcfg.SinkIDs), j.mcfg.Attention, len(t.workers), j.rt.BLASThreads, t.steps, j.cfg.TokensPerStep())
+		plural(len(j.mcfg.SinkIDs), "sink"), j.mcfg.Attention, plural(len(t.workers), "worker"), j.rt.BLASThreads, t.steps, j.cfg.TokensPerStep())
 	if j.resume != nil && t.step >= t.steps {
 		// Killed after the last checkpoint, maybe while writing the final files.
 		if err := t.publish(); err != nil {

@@ -20,8 +20,8 @@ type logger struct {
 	bar     *progress.Reporter // nil off a terminal
 	steps   int
 	began   time.Time
-	first   int // step the run (or resume) started at
-	lastTS  float64
+	first   int   // step the run (or resume) started at
+	tps     int64 // text tokens per step
 }
 
 func newLogger(out io.Writer, metricsPath string) (*logger, error) {
@@ -35,8 +35,8 @@ func newLogger(out io.Writer, metricsPath string) (*logger, error) {
 	return &logger{out: out, metrics: f}, nil
 }
 
-func (l *logger) start(step, steps int) {
-	l.steps, l.first, l.began = steps, step, time.Now()
+func (l *logger) start(step, steps int, tokensPerStep int64) {
+	l.steps, l.first, l.began, l.tps = steps, step, time.Now(), tokensPerStep
 	if progress.IsTerminal(l.out) {
 		l.bar = progress.New(l.out, int64(steps), progress.Options{Bar: []progressbar.Option{progressbar.OptionShowCount(),
 			progressbar.OptionSetWidth(30), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200 * time.Millisecond)}})
@@ -59,7 +59,6 @@ func (l *logger) metric(m metric) error {
 	if _, err := l.metrics.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("write %s: %w", l.metrics.Name(), err)
 	}
-	l.lastTS = m.TokS
 	if l.bar == nil {
 		val := ""
 		if m.ValLoss != nil {
@@ -74,13 +73,23 @@ func (l *logger) metric(m metric) error {
 	return nil
 }
 
-// progress updates the bar after every step.
+// progress updates the bar after every step; its tok/s is the mean since
+// the run (or resume) started, so it shows from the first step.
 func (l *logger) progress(step int, loss, lr float64) {
 	if l.bar == nil {
 		return
 	}
-	l.bar.Describe(fmt.Sprintf("loss %.4f lr %.2e %.0f tok/s", loss, lr, l.lastTS))
+	l.bar.Describe(fmt.Sprintf("loss %.4f lr %.2e %.0f tok/s", loss, lr, l.rate(step)))
 	l.bar.Set(int64(step))
+}
+
+// rate returns the text tokens per second since start, at step.
+func (l *logger) rate(step int) float64 {
+	el := time.Since(l.began).Seconds()
+	if el <= 0 || step <= l.first {
+		return 0
+	}
+	return float64(int64(step-l.first)*l.tps) / el
 }
 
 func (l *logger) finish() {

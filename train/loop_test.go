@@ -168,7 +168,7 @@ func TestResumeWorkerCountNote(t *testing.T) {
 		if err := j.run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Contains(log.String(), "the checkpoint was written with 1 workers, this run has 3"); got != c.note {
+		if got := strings.Contains(log.String(), "the checkpoint was written with 1 worker, this run has 3"); got != c.note {
 			t.Errorf("%s: worker-count note %v, want %v; log:\n%s", c.workers, got, c.note, log.String())
 		}
 	}

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/data"
@@ -55,14 +55,15 @@ func (o *Options) logWriter() io.Writer {
 
 // resolve finds the resume point (with Resume) and builds the config on
 // top of base (or of the resumed run's config) and the runtime settings;
-// first, when non-nil, sees the config before it is validated.
-func (o *Options) resolve(base Config, first func(Config) error) (Config, Runtime, *resumePoint, error) {
+// check, when non-nil, sees (and may change) the config after --config and
+// --set and before it is validated.
+func (o *Options) resolve(base Config, check func(*Config) error) (Config, Runtime, *resumePoint, error) {
 	rt := o.Runtime
 	sets, err := splitRuntime(&rt, o.Set)
 	if err != nil {
 		return Config{}, rt, nil, err
 	}
-	cfg, rp, err := o.resolveConfig(base, sets, first)
+	cfg, rp, err := o.resolveConfig(base, sets, check)
 	if err != nil {
 		return Config{}, rt, nil, err
 	}
@@ -70,8 +71,9 @@ func (o *Options) resolve(base Config, first func(Config) error) (Config, Runtim
 	return cfg, rt, rp, err
 }
 
-// resolveConfig finds the resume point and builds the config.
-func (o *Options) resolveConfig(base Config, sets []string, first func(Config) error) (Config, *resumePoint, error) {
+// resolveConfig finds the resume point, checks the run directory of a
+// fresh run and builds the config.
+func (o *Options) resolveConfig(base Config, sets []string, check func(*Config) error) (Config, *resumePoint, error) {
 	if o.Out == "" {
 		return Config{}, nil, input.Errorf("Out", "run directory", "", "none given")
 	}
@@ -85,55 +87,116 @@ func (o *Options) resolveConfig(base Config, sets []string, first func(Config) e
 			return Config{}, nil, input.Errorf("Resume", "resume", "", "no checkpoint-* directory in %s", o.Out)
 		}
 		base = rp.state.Config
-	} else if dir, _, err := checkpoint.LatestCheckpoint(o.Out); err != nil || dir != "" {
-		if err != nil {
-			return Config{}, nil, err
-		}
-		return Config{}, nil, input.Errorf("Out", "run directory", o.Out, "already holds %s: resume it, or choose another run directory", filepath.Base(dir))
+	} else if err := o.checkOut(); err != nil {
+		return Config{}, nil, err
 	}
 	cfg, err := apply(base, o.Config, sets)
 	if err != nil {
 		return Config{}, nil, err
 	}
-	if first != nil {
-		if err := first(cfg); err != nil {
+	if check != nil {
+		if err := check(&cfg); err != nil {
 			return Config{}, nil, err
 		}
 	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, nil, err
-	}
-	if rp != nil {
-		if err := rp.checkConfig(cfg); err != nil {
-			return Config{}, nil, err
-		}
-	}
-	return cfg, rp, nil
+	return cfg, rp, cfg.Validate()
 }
 
-// openData opens --data, or prepares the embedded text into OUT/data
-// (tokenizer: a new BPE of vocab_size, or tokenizerPath when set).
-func (o *Options) openData(ctx context.Context, cfg Config, tokenizerPath string) (*data.Dataset, error) {
-	path := o.Data
-	if path == "" {
-		path = filepath.Join(o.Out, "data")
-		if _, err := os.Stat(filepath.Join(path, "manifest.json")); err != nil {
-			fmt.Fprintf(o.logWriter(), "preparing the embedded text into %s\n", path)
-			if err := os.MkdirAll(o.Out, 0o755); err != nil {
-				return nil, input.File("Out", "run directory", o.Out, err)
+// dataPath returns the dataset to train on: --data; on resume without it,
+// the run's recorded dataset; else OUT/data, the embedded text (prepared
+// there when missing: embedded true).
+func (o *Options) dataPath(rp *resumePoint) (path string, embedded bool, err error) {
+	switch {
+	case o.Data != "":
+		return o.Data, false, nil
+	case rp != nil && rp.state.Data != nil:
+		return rp.state.Data.resolve(o.Out), false, nil
+	}
+	path = filepath.Join(o.Out, "data")
+	if rp != nil {
+		if _, err := os.Stat(filepath.Join(path, data.ManifestName)); err != nil {
+			return "", false, fmt.Errorf("%s records no dataset (it was written by an older sinktrain) and %s holds none: give the dataset it was trained on", rp.dir, path)
+		}
+	}
+	return path, true, nil
+}
+
+// openData opens the run's dataset (dataPath), preparing the embedded text
+// into OUT/data first when it is missing (tokenizer: a new BPE of
+// vocab_size, or tokenizerPath when set) — after checking that a model of
+// cfg with that vocabulary fits in memory.
+func (o *Options) openData(ctx context.Context, cfg Config, rt Runtime, rp *resumePoint, tokenizerPath string) (*data.Dataset, error) {
+	path, embedded, err := o.dataPath(rp)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(path, data.ManifestName)); embedded && err != nil {
+		if tokenizerPath == "" {
+			if err := checkMemory(cfg, cfg.VocabSize, rt.Workers); err != nil {
+				return nil, err
 			}
-			po := &data.PrepareOptions{Out: path, VocabSize: cfg.VocabSize, Sinks: max(cfg.Sinks, embeddedSinks),
-				Tokenizer: tokenizerPath, ValFraction: data.DefaultValFraction, Progress: o.logWriter()}
-			if err := data.Prepare(ctx, po); err != nil {
-				return nil, fmt.Errorf("prepare the embedded text into %s: %v", path, err) // not the flags of prepare
-			}
+		}
+		fmt.Fprintf(o.logWriter(), "preparing the embedded text into %s\n", path)
+		if err := os.MkdirAll(o.Out, 0o755); err != nil {
+			return nil, input.File("Out", "run directory", o.Out, err)
+		}
+		po := &data.PrepareOptions{Out: path, VocabSize: cfg.VocabSize, Sinks: max(cfg.Sinks, embeddedSinks),
+			Tokenizer: tokenizerPath, ValFraction: data.DefaultValFraction, Progress: o.logWriter()}
+		if err := data.Prepare(ctx, po); err != nil {
+			return nil, fmt.Errorf("prepare the embedded text into %s: %v", path, err) // not the flags of prepare
 		}
 	}
 	ds, err := data.OpenDataset(path)
 	if err != nil {
+		if o.Data == "" && rp != nil {
+			return nil, fmt.Errorf("the dataset %s recorded by %s: %w", path, rp.dir, err)
+		}
 		return nil, input.File("Data", "dataset", path, err)
 	}
 	return ds, nil
+}
+
+// settle finishes the config once the vocabulary of the trained model is
+// known: vocab_size becomes it (what is stored is what was trained), a
+// resumed run's config and dataset are checked against the checkpoint's
+// (checkResume), and the run must fit in memory. It returns the dataset's
+// record and the notes the run logs.
+func (o *Options) settle(cfg Config, rt Runtime, rp *resumePoint, ds *data.Dataset, vocab int) (Config, DataRecord, []string, error) {
+	var notes []string
+	if cfg.VocabSize != vocab && rp == nil {
+		notes = append(notes, fmt.Sprintf("vocab_size is %d, the vocabulary of %s (the config's %d applies only when the embedded text is prepared)", vocab, ds.Path(), cfg.VocabSize))
+	}
+	cfg.VocabSize = vocab
+	tr, err := ds.Split(data.SplitTrain)
+	if err != nil {
+		return cfg, DataRecord{}, nil, err
+	}
+	rec, err := recordData(ds, o.Out, tr.Len())
+	if err != nil {
+		return cfg, rec, nil, err
+	}
+	if rp != nil {
+		if st := rp.state.Data; st != nil { // first: another dataset explains any other difference
+			if d := st.mismatch(rec); d != "" {
+				if o.Data != "" {
+					return cfg, rec, nil, input.Errorf("Data", "dataset", o.Data, "is not the dataset the run in %s was trained on (%s): resume without it to train on %s, or start a new run", o.Out, d, st.resolve(o.Out))
+				}
+				return cfg, rec, nil, fmt.Errorf("the dataset %s, which the run in %s was trained on, has changed (%s): restore it, or start a new run", ds.Path(), o.Out, d)
+			}
+			rec.Path = st.Path // as recorded, also when given again by another path
+		}
+		changed, err := o.checkResume(cfg, rp)
+		if err != nil {
+			return cfg, rec, nil, err
+		}
+		for _, c := range changed {
+			notes = append(notes, "resumed with "+c)
+		}
+	}
+	if w := cfg.Warmup; w >= cfg.Steps() {
+		notes = append(notes, fmt.Sprintf("warmup %d ≥ the run's %d steps: the learning rate never reaches lr", w, cfg.Steps()))
+	}
+	return cfg, rec, notes, checkMemory(cfg, vocab, rt.Workers)
 }
 
 // sources returns the training loader and the val stream (nil without a val split).
@@ -223,13 +286,21 @@ type tokenIDs interface {
 }
 
 // Pretrain trains a model from scratch (or resumes one with Resume) as
-// configured, writing checkpoints and the final model into Out.
+// configured, writing checkpoints and the final model into Out. A fresh
+// run that fails before its first checkpoint leaves nothing in Out.
 func Pretrain(ctx context.Context, opts Options) error {
 	cfg, rt, rp, err := opts.resolve(Defaults(), nil)
 	if err != nil {
 		return err
 	}
-	ds, err := opts.openData(ctx, cfg, "")
+	if rp != nil {
+		return opts.pretrain(ctx, cfg, rt, rp)
+	}
+	return newFreshRun(opts.Out).undo(opts.pretrain(ctx, cfg, rt, nil))
+}
+
+func (o *Options) pretrain(ctx context.Context, cfg Config, rt Runtime, rp *resumePoint) error {
+	ds, err := o.openData(ctx, cfg, rt, rp, "")
 	if err != nil {
 		return err
 	}
@@ -250,6 +321,10 @@ func Pretrain(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	cfg, rec, notes, err := o.settle(cfg, rt, rp, ds, tok.VocabSize())
+	if err != nil {
+		return err
+	}
 	mcfg := cfg.Model(tok.VocabSize(), sinks)
 	if id, ok := tok.TokenID("<|endoftext|>"); ok {
 		mcfg.BOSTokenID, mcfg.EOSTokenID = int(id), int(id)
@@ -259,7 +334,7 @@ func Pretrain(ctx context.Context, opts Options) error {
 		return err
 	}
 	j := &job{cfg: cfg, rt: rt, mcfg: mcfg, newGraph: newModelGraph, src: src, val: val, tokenizer: tokJSON,
-		out: opts.Out, resume: rp, log: opts.logWriter(), onStep: opts.onStep,
+		out: o.Out, resume: rp, data: &rec, notes: notes, log: o.logWriter(), onStep: o.onStep,
 		weights: func() (model.Weights, error) { return model.Init(mcfg, cfg.Seed), nil }}
 	return j.run(ctx)
 }
@@ -300,16 +375,24 @@ func archMismatch(from string, cfg Config, m model.Config) error {
 		cfg.Arch, from, want, want, cfg.Arch)
 }
 
+// warmupUnset marks a finetune's warmup that neither --config nor --set
+// gave (no one types it).
+const warmupUnset = math.MinInt32
+
 // Finetune continues training a checkpoint or Hugging Face GPT-NeoX or
 // Llama folder (a tied Llama head stays tied), optionally adding AddSinks
 // sink tokens first. The architecture is the model's: an arch key that
-// differs is an error.
+// differs is an error. It starts from the source's training config
+// (config.json's sinktrain.train; defaults for a Hugging Face folder) with
+// the source's model, then --config and --set; its warmup, unless set, is
+// the source's but at most a tenth of the steps, so that a short finetune
+// leaves warmup.
 func Finetune(ctx context.Context, opts FinetuneOptions) error {
 	if opts.From == "" {
 		return input.Errorf("From", "model", "", "none given, expected a checkpoint, run directory or Hugging Face GPT-NeoX folder")
 	}
-	if opts.AddSinks < 0 {
-		return input.Errorf("AddSinks", "sink tokens to add", strconv.Itoa(opts.AddSinks), "expected ≥ 0")
+	if err := checkpoint.CheckAddSinks(opts.AddSinks); err != nil {
+		return err
 	}
 	m, err := checkpoint.Load(opts.From)
 	if err != nil {
@@ -325,17 +408,58 @@ func Finetune(ctx context.Context, opts FinetuneOptions) error {
 	if tokJSON, err = checkpoint.AddSinks(m, tokJSON, opts.AddSinks); err != nil {
 		return err
 	}
+	base, err := sourceConfig(m)
+	if err != nil {
+		return err
+	}
 	if err := finetunable(opts.From, m.Config); err != nil {
 		return err
 	}
-	cfg, rt, rp, err := opts.resolve(withModel(Defaults(), m.Config), func(c Config) error { return archMismatch(opts.From, c, m.Config) })
+	warm := base.Warmup
+	base.Warmup = warmupUnset
+	cfg, rt, rp, err := opts.resolve(base, func(c *Config) error {
+		if c.Warmup == warmupUnset { // not set by --config or --set (a resume's base is the run's config)
+			c.Warmup = max(0, min(warm, c.Steps()/10))
+		}
+		return archMismatch(opts.From, *c, m.Config)
+	})
 	if err != nil {
 		return err
 	}
 	if d := modelMismatch(cfg, withModel(cfg, m.Config)); d != "" {
 		return fmt.Errorf("the configured model does not match %s: %s", opts.From, d)
 	}
-	ds, err := opts.openData(ctx, cfg, m.TokenizerPath)
+	if rp != nil {
+		return opts.finetune(ctx, m, tokJSON, cfg, rt, rp)
+	}
+	return newFreshRun(opts.Out).undo(opts.finetune(ctx, m, tokJSON, cfg, rt, nil))
+}
+
+// sourceConfig is the training config a finetune of m starts from: the
+// defaults, then the config m was trained with (when it records one),
+// then m's model keys and vocabulary.
+func sourceConfig(m *checkpoint.Model) (Config, error) {
+	c := Defaults()
+	if m.Sinktrain != nil && len(m.Sinktrain.Train) > 0 {
+		var keys map[string]json.RawMessage
+		if err := json.Unmarshal(m.Sinktrain.Train, &keys); err != nil {
+			return c, fmt.Errorf("%s: sinktrain.train: %w", filepath.Join(m.Dir, checkpoint.ConfigFile), input.JSON(err))
+		}
+		for _, k := range runtimeKeys { // stored by older versions
+			delete(keys, k)
+		}
+		b, _ := json.Marshal(keys)
+		if err := c.ApplyJSON(filepath.Join(m.Dir, checkpoint.ConfigFile)+" sinktrain.train", b); err != nil {
+			return c, err
+		}
+	}
+	c = withModel(c, m.Config)
+	c.VocabSize = m.Config.VocabSize
+	return c, nil
+}
+
+func (o *FinetuneOptions) finetune(ctx context.Context, m *checkpoint.Model, tokJSON []byte, cfg Config, rt Runtime, rp *resumePoint) error {
+	ds, err := o.openData(ctx, cfg, rt, rp, m.TokenizerPath)
 	if err != nil {
 		return err
 	}
@@ -349,13 +473,16 @@ func Finetune(ctx context.Context, opts FinetuneOptions) error {
 			return fmt.Errorf("the data's tokenizer %s has %d ids, the model only %d", p, dt.VocabSize(), m.Config.VocabSize)
 		}
 	}
+	cfg, rec, notes, err := o.settle(cfg, rt, rp, ds, m.Config.VocabSize)
+	if err != nil {
+		return err
+	}
 	src, val, err := sources(ds, cfg, m.Config.VocabSize)
 	if err != nil {
 		return err
 	}
-	mcfg := m.Config
-	j := &job{cfg: cfg, rt: rt, mcfg: mcfg, newGraph: newModelGraph, src: src, val: val, tokenizer: tokJSON,
-		out: opts.Out, resume: rp, log: opts.logWriter(), onStep: opts.onStep,
+	j := &job{cfg: cfg, rt: rt, mcfg: m.Config, newGraph: newModelGraph, src: src, val: val, tokenizer: tokJSON,
+		out: o.Out, resume: rp, data: &rec, notes: notes, log: o.logWriter(), onStep: o.onStep,
 		weights: func() (model.Weights, error) { return m.Weights, nil }}
 	return j.run(ctx)
 }

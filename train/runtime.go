@@ -59,7 +59,7 @@ func splitRuntime(r *Runtime, sets []string) ([]string, error) {
 		k, v, _ := strings.Cut(kv, "=")
 		ok, err := r.set(strings.TrimSpace(k), v)
 		if err != nil {
-			return nil, input.New("Set", "override", strconv.Quote(kv), err)
+			return nil, input.Usagef("Set", "override", strconv.Quote(kv), "%w", err)
 		}
 		if !ok {
 			rest = append(rest, kv)
@@ -72,10 +72,10 @@ func splitRuntime(r *Runtime, sets []string) ([]string, error) {
 // the given size.
 func (r Runtime) resolve(batch int) (Runtime, error) {
 	if r.Workers < 0 {
-		return r, input.Errorf("Workers", "workers", strconv.Itoa(r.Workers), "expected ≥ 0 (0: one per core)")
+		return r, input.Usagef("Workers", "workers", strconv.Itoa(r.Workers), "expected ≥ 0 (0: one per core)")
 	}
 	if r.BLASThreads < 0 {
-		return r, input.Errorf("BLASThreads", "BLAS threads", strconv.Itoa(r.BLASThreads), "expected ≥ 0 (0: automatic)")
+		return r, input.Usagef("BLASThreads", "BLAS threads", strconv.Itoa(r.BLASThreads), "expected ≥ 0 (0: automatic)")
 	}
 	if r.Workers == 0 {
 		r.Workers = runtime.GOMAXPROCS(0)

@@ -36,7 +36,8 @@ type TrainerState struct {
 	RNG      RNGState        `json:"rng"`
 	AdamStep int             `json:"adam_step"` // AdamW's t
 	Workers  int             `json:"workers"`   // bit-identical resume needs the same count
-	Config   Config          `json:"config"`
+	Config   Config          `json:"config"`    // the whole resolved config (vocab_size: the model's)
+	Data     *DataRecord     `json:"data,omitempty"`
 }
 
 // RNGState records the run's only randomness: the seed of weight init and of
@@ -48,8 +49,9 @@ type RNGState struct {
 // runDir writes a run's files: metrics.jsonl, checkpoints, final model.
 type runDir struct {
 	dir       string
-	tokenizer []byte // tokenizer.json content
-	lastStep  int    // step of the last checkpoint written (or resumed from); -1 none
+	tokenizer []byte      // tokenizer.json content
+	data      *DataRecord // the run's dataset
+	lastStep  int         // step of the last checkpoint written (or resumed from); -1 none
 }
 
 func (r *runDir) lastGood() string {
@@ -113,7 +115,7 @@ func (t *trainer) checkpoint() error {
 		return fmt.Errorf("loader state: %w", err)
 	}
 	st := TrainerState{Format: stateFormat, Version: stateVersion, Step: t.step, Tokens: t.tokens, Steps: t.steps,
-		Loader: ls, RNG: RNGState{Seed: t.cfg.Seed}, AdamStep: t.opt.T, Workers: len(t.workers), Config: t.cfg}
+		Loader: ls, RNG: RNGState{Seed: t.cfg.Seed}, AdamStep: t.opt.T, Workers: len(t.workers), Config: t.cfg, Data: t.run.data}
 	sb, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err

@@ -319,7 +319,7 @@ func crossEntropy(logits []float32, labels []int32, rows, length int) (float64, 
 // A cancelled ctx finishes the current step, writes a checkpoint and returns
 // errInterrupted.
 func (t *trainer) loop(ctx context.Context) error {
-	t.log.start(t.step, t.steps)
+	t.log.start(t.step, t.steps, t.cfg.TokensPerStep())
 	defer t.log.finish()
 	last := time.Now()
 	lastTokens := t.tokens

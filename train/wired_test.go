@@ -263,7 +263,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown key", func() error { _, err := pretrain(t, d, filepath.Join(empty, "a"), false, "colour=red"); return err }, `unknown config key "colour"`},
 		{"non-positive", func() error { _, err := pretrain(t, d, filepath.Join(empty, "b"), false, "batch=0"); return err }, "batch = 0"},
 		{"too many sinks", func() error { _, err := pretrain(t, d, filepath.Join(empty, "c"), false, "sinks=5"); return err }, "<|sink_4|>"},
-		{"resume mismatch", func() error { _, err := pretrain(t, d, out, true, "hidden_size=64"); return err }, "hidden_size = 64 here but 32 in the checkpoint"},
+		{"resume mismatch", func() error { _, err := pretrain(t, d, out, true, "hidden_size=64"); return err }, `override "hidden_size=64": the run in ` + out + ` was trained with hidden_size = 32 (checkpoint-000002)`},
 		{"existing run", func() error { _, err := pretrain(t, d, out, false); return err }, "already holds checkpoint-000002: resume it"},
 		{"resume nothing", func() error { _, err := pretrain(t, d, empty, true); return err }, "no checkpoint"},
 		{"finetune mismatch", func() error {

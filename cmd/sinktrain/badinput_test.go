@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,13 @@ type badEnv struct {
 	data, dataNoManifest, dataTruncArrow, dataEmptyArrow string
 	arrowOOV                                             string // shard with ids ≥ its tokenizer's 512
 	cfgUnknown, cfgTrunc, cfgType                        string
-	truncResults                                         string // compare output with a cut results.json
+	truncResults                                         string                   // compare output with a cut results.json
+	binText                                              string                   // random bytes with NULs, as a --text file
+	dataOther                                            string                   // the text prepared with another tokenizer (vocab 300)
+	run                                                  string                   // a tiny run trained on data (2 steps)
+	compareDir                                           string                   // a good compare output of model512
+	dirMD                                                string                   // an existing directory named like a report file
+	foreign                                              func(name string) string // a directory holding a user's notes.txt
 
 	ro string // a directory nobody may write into ("" when none can be made)
 }
@@ -70,11 +77,13 @@ func TestBadInput(t *testing.T) {
 	e := newBadEnv(t)
 	out := func(name string) string { return filepath.Join(e.dir, "out", name) }
 	type tc struct {
-		name string
-		args []string
-		want []string // the error line names these (file, flag or field)
-		out  string   // must be absent or empty afterwards
-		ro   bool     // needs e.ro
+		name  string
+		args  []string
+		want  []string // the error line names these (file, flag or field)
+		out   string   // must be absent or empty afterwards
+		keep  []string // …or hold exactly these entries (a directory that was not empty)
+		ro    bool     // needs e.ro
+		usage bool     // a usage error: exit 2 (else 1)
 	}
 	cases := []tc{
 		// prepare
@@ -83,11 +92,12 @@ func TestBadInput(t *testing.T) {
 		{name: "prepare/truncated tokenizer", args: []string{"prepare", "--input", e.text, "--out", out("p3"), "--tokenizer", e.truncTokFile}, want: []string{"trunc-tokenizer.json"}, out: out("p3")},
 		{name: "prepare/missing tokenizer", args: []string{"prepare", "--input", e.text, "--out", out("p4"), "--tokenizer", e.dir + "/none.json"}, want: []string{"none.json"}, out: out("p4")},
 		{name: "prepare/read-only out", args: []string{"prepare", "--input", e.text, "--out", e.ro + "/p5", "--tokenizer", e.tok}, want: []string{"p5"}, ro: true},
-		{name: "prepare/bad vocab size", args: []string{"prepare", "--input", e.text, "--out", out("p6"), "--vocab-size", "-3"}, want: []string{"vocab size -3"}, out: out("p6")},
+		{name: "prepare/bad vocab size", args: []string{"prepare", "--input", e.text, "--out", out("p6"), "--vocab-size", "-3"}, want: []string{"--vocab-size -3", "1048576"}, out: out("p6"), usage: true},
+		{name: "prepare/vocab size beyond the limit", args: []string{"prepare", "--input", e.text, "--out", out("p7"), "--vocab-size", "1000000000"}, want: []string{"--vocab-size 1000000000", "1048576"}, out: out("p7"), usage: true},
 
 		// pretrain
-		{name: "pretrain/unknown set key", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t1"), "--set", "hidden_sise=64"}, want: []string{"hidden_sise"}, out: out("t1")},
-		{name: "pretrain/wrong set type", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t2"), "--set", "batch=many"}, want: []string{"batch"}, out: out("t2")},
+		{name: "pretrain/unknown set key", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t1"), "--set", "hidden_sise=64"}, want: []string{"hidden_sise"}, out: out("t1"), usage: true},
+		{name: "pretrain/wrong set type", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t2"), "--set", "batch=many"}, want: []string{"batch"}, out: out("t2"), usage: true},
 		{name: "pretrain/non-positive size", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t3"), "--set", "hidden_size=0"}, want: []string{"hidden_size"}, out: out("t3")},
 		{name: "pretrain/unknown config key", args: []string{"pretrain", "--config", e.cfgUnknown, "--data", e.data, "--out", out("t4")}, want: []string{"unknown.json", "hiden_size"}, out: out("t4")},
 		{name: "pretrain/truncated config", args: []string{"pretrain", "--config", e.cfgTrunc, "--data", e.data, "--out", out("t5")}, want: []string{"trunc.json"}, out: out("t5")},
@@ -103,6 +113,14 @@ func TestBadInput(t *testing.T) {
 		{name: "pretrain/unknown arch", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t16"), "--set", "arch=gpt2"}, want: []string{`arch = "gpt2"`, "expected gpt_neox or llama"}, out: out("t16")},
 		{name: "pretrain/kv heads for gpt_neox", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t17"), "--set", "num_kv_heads=1"}, want: []string{"num_kv_heads = 1", "needs arch = llama"}, out: out("t17")},
 		{name: "pretrain/resume without checkpoint", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t14"), "--resume"}, want: []string{"t14"}, out: out("t14")},
+		{name: "pretrain/batch beyond memory", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t15"), "--set", "batch=1e9"}, want: []string{"batch 1000000000", "of memory", "are available"}, out: out("t15")},
+		{name: "pretrain/hidden size beyond memory", args: []string{"pretrain", "--config", "tiny", "--out", out("t16"), "--set", "hidden_size=1e6"}, want: []string{"d=1000000", "of memory"}, out: out("t16")},
+		{name: "pretrain/NaN before the first checkpoint", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t17"), "--set", "lr=1e30", "--set", "min_lr=1e29", "--set", "grad_clip=0",
+			"--set", "warmup=0", "--set", "max_steps=8", "--set", "checkpoint_interval=100"}, want: []string{"at step", "no checkpoint was written yet", "nothing of this run is left in " + out("t17")}, out: out("t17")},
+		{name: "pretrain/out not a run", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", e.foreign("t18")}, want: []string{"--out " + e.foreign("t18"), "holds no sinktrain run (notes.txt)"}, out: e.foreign("t18"), keep: []string{"notes.txt"}},
+		{name: "pretrain/resume with another dataset", args: []string{"pretrain", "--out", e.run, "--resume", "--data", e.dataOther}, want: []string{"--data " + e.dataOther, "is not the dataset the run in " + e.run + " was trained on", "manifest.json sha256"}},
+		{name: "pretrain/resume with a kept key", args: []string{"pretrain", "--out", e.run, "--resume", "--set", "lr=1e-2"}, want: []string{`--set "lr=1e-2"`, "was trained with lr = 0.003"}},
+		{name: "pretrain/resume with another preset", args: []string{"pretrain", "--out", e.run, "--resume", "--config", "small"}, want: []string{"--config small", "hidden_size"}},
 
 		// finetune
 		{name: "finetune/missing from", args: []string{"finetune", "--from", e.dir + "/nomodel", "--data", e.data, "--out", out("f1")}, want: []string{"nomodel"}, out: out("f1")},
@@ -112,7 +130,8 @@ func TestBadInput(t *testing.T) {
 		{name: "finetune/tokenizer vs vocab", args: []string{"finetune", "--from", e.modelTok, "--data", e.data, "--out", out("f5")}, want: []string{"tokenizer", "512", "96"}, out: out("f5")},
 		{name: "finetune/no tokenizer", args: []string{"finetune", "--from", e.model, "--data", e.data, "--out", out("f7")}, want: []string{"tokenizer.json"}, out: out("f7")},
 		{name: "finetune/gpt_neox as llama", args: []string{"finetune", "--from", e.model512, "--data", e.data, "--out", out("f8"), "--set", "arch=llama"}, want: []string{`arch = "llama"`, "good512", `model_type "gpt_neox"`, "expected arch = gpt_neox"}, out: out("f8")},
-		{name: "finetune/negative sinks", args: []string{"finetune", "--from", e.model, "--data", e.data, "--out", out("f6"), "--add-sinks", "-1"}, want: []string{"add-sinks"}, out: out("f6")},
+		{name: "finetune/negative sinks", args: []string{"finetune", "--from", e.model, "--data", e.data, "--out", out("f6"), "--add-sinks", "-1"}, want: []string{"add-sinks"}, out: out("f6"), usage: true},
+		{name: "finetune/add-sinks beyond the limit", args: []string{"finetune", "--from", e.model512, "--data", e.data, "--out", out("f8"), "--add-sinks", "100000000"}, want: []string{"--add-sinks 100000000", "0…1024"}, out: out("f8"), usage: true},
 
 		// convert
 		{name: "convert/missing from", args: []string{"convert", "--from", e.dir + "/nomodel", "--out", out("c1")}, want: []string{"nomodel"}, out: out("c1")},
@@ -135,51 +154,63 @@ func TestBadInput(t *testing.T) {
 		{name: "inspect/unsupported rope_scaling", args: []string{"inspect", "attention", "--model", e.yarn, "--ids", e.ids, "--out", out("i6")}, want: []string{"yarn/config.json", "yarn"}, out: out("i6")},
 		{name: "convert/config field of the wrong type", args: []string{"convert", "--from", e.typeCfg, "--out", out("c13")}, want: []string{"config.json", "hidden_size", "expected an integer"}, out: out("c13")},
 		{name: "convert/read-only out", args: []string{"convert", "--from", e.model, "--out", e.ro + "/c11"}, want: []string{"c11"}, ro: true},
-		{name: "convert/bad dtype flag", args: []string{"convert", "--from", e.model, "--out", out("c12"), "--dtype", "int8"}, want: []string{"int8"}, out: out("c12")},
+		{name: "convert/bad dtype flag", args: []string{"convert", "--from", e.model, "--out", out("c12"), "--dtype", "int8"}, want: []string{"int8"}, out: out("c12"), usage: true},
+		{name: "convert/add-sinks beyond the limit", args: []string{"convert", "--from", e.model512, "--out", out("c18"), "--add-sinks", "100000000"}, want: []string{"--add-sinks 100000000", "0…1024"}, out: out("c18"), usage: true},
 
 		// eval stream
 		{name: "eval/missing ids", args: []string{"eval", "stream", "--model", e.model, "--ids", e.dir + "/none.ids", "--cache", "dense"}, want: []string{"none.ids"}},
 		{name: "eval/empty ids", args: []string{"eval", "stream", "--model", e.model, "--ids", e.idsEmpty, "--cache", "dense"}, want: []string{"empty.ids"}},
 		{name: "eval/ids out of vocab", args: []string{"eval", "stream", "--model", e.model, "--ids", e.idsOOV, "--cache", "dense"}, want: []string{"oov.ids", "9999"}},
 		{name: "eval/ids not a number", args: []string{"eval", "stream", "--model", e.model, "--ids", e.idsWord, "--cache", "dense"}, want: []string{"word.ids"}},
-		{name: "eval/bad cache spec", args: []string{"eval", "stream", "--model", e.model, "--ids", e.ids, "--cache", "4+x"}, want: []string{"4+x"}},
+		{name: "eval/bad cache spec", args: []string{"eval", "stream", "--model", e.model, "--ids", e.ids, "--cache", "4+x"}, want: []string{"4+x"}, usage: true},
 		{name: "eval/tokenizer vs vocab", args: []string{"eval", "stream", "--model", e.modelTok, "--text", e.text, "--cache", "dense"}, want: []string{"tokenizer"}},
 		{name: "eval/truncated tokenizer", args: []string{"eval", "stream", "--model", e.truncTok, "--text", e.text, "--cache", "dense"}, want: []string{"tokenizer.json"}},
 		{name: "eval/NaN weights", args: []string{"eval", "stream", "--model", e.nanST, "--ids", e.ids, "--cache", "dense"}, want: []string{"gpt_neox.embed_in.weight"}},
 		{name: "eval/truncated safetensors", args: []string{"eval", "stream", "--model", e.truncST, "--ids", e.ids, "--cache", "dense"}, want: []string{"model.safetensors"}},
 		{name: "eval/nll-out read-only", args: []string{"eval", "stream", "--model", e.model, "--ids", e.ids, "--cache", "dense", "--nll-out", e.ro + "/nll.csv"}, want: []string{"nll.csv"}, ro: true},
+		{name: "eval/binary text", args: []string{"eval", "stream", "--model", e.model512, "--text", e.binText, "--cache", "dense"}, want: []string{"--text " + e.binText, "not text"}},
+		{name: "eval/data of another tokenizer", args: []string{"eval", "stream", "--model", e.model512, "--data", e.dataOther, "--cache", "dense"}, want: []string{"--data " + e.dataOther, "was tokenized with", "(--allow-different-tokenizers to use it anyway)"}},
+		{name: "eval/max tokens 1", args: []string{"eval", "stream", "--model", e.model512, "--text", e.text, "--cache", "dense", "--max-tokens", "1"}, want: []string{"--max-tokens 1", "at least 2"}, usage: true},
+		{name: "eval/cache foo", args: []string{"eval", "stream", "--model", e.model512, "--text", e.text, "--cache", "foo"}, want: []string{`--cache "foo"`}, usage: true},
 
 		// generate
 		{name: "generate/missing model", args: []string{"generate", "--model", e.dir + "/nomodel", "--cache", "dense", "--prompt", "Alice"}, want: []string{"nomodel"}},
-		{name: "generate/no tokenizer", args: []string{"generate", "--model", e.model, "--cache", "dense", "--prompt", "Alice"}, want: []string{"tokenizer"}},
-		{name: "generate/bad cache spec", args: []string{"generate", "--model", e.modelTok, "--cache", "recompute:0", "--prompt", "Alice"}, want: []string{"recompute:0"}},
+		{name: "generate/no tokenizer", args: []string{"generate", "--model", e.model, "--cache", "dense", "--prompt", "Alice"}, want: []string{"--model " + e.model + " has no tokenizer.json", "--tokenizer FILE", "--ids FILE"}},
+		{name: "generate/binary prompt", args: []string{"generate", "--model", e.model512, "--cache", "dense", "--prompt", "\x01\x02\x03\x04\x05\x06garbage"}, want: []string{"--prompt", "not text"}, usage: true},
+		{name: "generate/negative temperature", args: []string{"generate", "--model", e.model512, "--cache", "dense", "--prompt", "Alice", "--temperature", "-1"}, want: []string{"--temperature -1", "≥ 0"}, usage: true},
+		{name: "generate/max new tokens 0", args: []string{"generate", "--model", e.model512, "--cache", "dense", "--prompt", "Alice", "--max-new-tokens", "0"}, want: []string{"--max-new-tokens 0"}, usage: true},
+		{name: "generate/bad cache spec", args: []string{"generate", "--model", e.modelTok, "--cache", "recompute:0", "--prompt", "Alice"}, want: []string{"recompute:0"}, usage: true},
 		{name: "generate/tokenizer vs vocab", args: []string{"generate", "--model", e.modelTok, "--cache", "dense", "--prompt", "Alice was beginning to get very tired"}, want: []string{"tokenizer"}},
 		{name: "generate/NaN weights", args: []string{"generate", "--model", e.nanST, "--cache", "dense", "--prompt", "Alice"}, want: []string{"gpt_neox.embed_in.weight"}},
 		{name: "generate/chat recompute", args: []string{"generate", "--model", e.model512, "--cache", "recompute:8", "--chat"}, want: []string{"recompute:8"}},
 		{name: "generate/chat missing model", args: []string{"generate", "--model", e.dir + "/nomodel", "--cache", "1+7", "--chat"}, want: []string{"nomodel"}},
 
 		// serve (errors before listening: nothing is served, nothing written)
-		{name: "serve/missing model flag", args: []string{"serve", "--cache", "1+63"}, want: []string{`"model"`}},
+		{name: "serve/missing model flag", args: []string{"serve", "--cache", "1+63"}, want: []string{`"model"`}, usage: true},
 		{name: "serve/missing model", args: []string{"serve", "--model", e.dir + "/nomodel", "--cache", "1+63", "--addr", "127.0.0.1:0"}, want: []string{"nomodel"}},
-		{name: "serve/bad cache", args: []string{"serve", "--model", e.model512, "--cache", "4+", "--addr", "127.0.0.1:0"}, want: []string{"--cache", `"4+"`}},
+		{name: "serve/bad cache", args: []string{"serve", "--model", e.model512, "--cache", "4+", "--addr", "127.0.0.1:0"}, want: []string{"--cache", `"4+"`}, usage: true},
 		{name: "serve/recompute cache", args: []string{"serve", "--model", e.model512, "--cache", "recompute:8", "--addr", "127.0.0.1:0"}, want: []string{"recompute:8"}},
-		{name: "serve/bad addr", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "localhost"}, want: []string{"--addr", "localhost"}},
-		{name: "serve/addr port out of range", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "127.0.0.1:99999"}, want: []string{"99999"}},
+		{name: "serve/bad addr", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "localhost"}, want: []string{"--addr", "localhost"}, usage: true},
+		{name: "serve/addr port out of range", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "127.0.0.1:99999"}, want: []string{"99999"}, usage: true},
 		{name: "serve/truncated weights", args: []string{"serve", "--model", e.trunc512, "--cache", "1+63", "--addr", "127.0.0.1:0"}, want: []string{"model.safetensors"}},
-		{name: "serve/bad kv dtype", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "127.0.0.1:0", "--kv-dtype", "int8"}, want: []string{"int8"}},
-		{name: "serve/default above limit", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "127.0.0.1:0", "--max-tokens", "4", "--default-max-tokens", "8"}, want: []string{"above the limit 4"}},
+		{name: "serve/bad kv dtype", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "127.0.0.1:0", "--kv-dtype", "int8"}, want: []string{"int8"}, usage: true},
+		{name: "serve/default above limit", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "127.0.0.1:0", "--max-tokens", "4", "--default-max-tokens", "8"}, want: []string{"above the limit 4"}, usage: true},
 		{name: "serve/state is a file", args: []string{"serve", "--model", e.model512, "--cache", "1+63", "--addr", "127.0.0.1:0", "--state", e.text}, want: []string{"state directory"}},
 
 		// compare
 		{name: "compare/missing ids", args: []string{"compare", "--model", "a=" + e.model512, "--ids", e.dir + "/none.ids", "--cache", "dense", "--out", out("m1")}, want: []string{"none.ids"}, out: out("m1")},
-		{name: "compare/model without name", args: []string{"compare", "--model", e.model, "--ids", e.ids, "--cache", "dense", "--out", out("m2")}, want: []string{"--model"}, out: out("m2")},
+		{name: "compare/model without name", args: []string{"compare", "--model", e.model, "--ids", e.ids, "--cache", "dense", "--out", out("m2")}, want: []string{"--model"}, out: out("m2"), usage: true},
 		{name: "compare/truncated safetensors", args: []string{"compare", "--model", "a=" + e.model512, "--model", "b=" + e.trunc512, "--ids", e.ids, "--cache", "dense", "--out", out("m3")}, want: []string{"model.safetensors"}, out: out("m3")},
-		{name: "compare/bad cache spec", args: []string{"compare", "--model", "a=" + e.model512, "--ids", e.ids, "--cache", "0+0", "--out", out("m4")}, want: []string{"0+0"}, out: out("m4")},
+		{name: "compare/bad cache spec", args: []string{"compare", "--model", "a=" + e.model512, "--ids", e.ids, "--cache", "0+0", "--out", out("m4")}, want: []string{"0+0"}, out: out("m4"), usage: true},
+		{name: "compare/data of another tokenizer", args: []string{"compare", "--model", "a=" + e.model512, "--data", e.dataOther, "--cache", "dense", "--out", out("m7")}, want: []string{"--data " + e.dataOther, "was tokenized with"}, out: out("m7")},
+		{name: "compare/out not its own", args: []string{"compare", "--model", "a=" + e.model512, "--ids", e.ids, "--cache", "dense", "--out", e.foreign("m8")}, want: []string{"--out " + e.foreign("m8"), "holds no compare output (results.json)"}, out: e.foreign("m8"), keep: []string{"notes.txt"}},
 		{name: "compare/read-only out", args: []string{"compare", "--model", "a=" + e.model512, "--ids", e.ids, "--cache", "dense", "--out", e.ro + "/m5"}, want: []string{"m5"}, ro: true},
 		{name: "compare/ids out of vocab", args: []string{"compare", "--model", "a=" + e.model512, "--ids", e.idsOOV, "--cache", "dense", "--out", out("m6")}, want: []string{"oov.ids", "9999"}, out: out("m6")},
 
 		{name: "compare report/missing results", args: []string{"compare", "report", "--compare", e.dir + "/nocompare", "--out", out("r1") + "/results.md"}, want: []string{"nocompare"}, out: out("r1")},
 		{name: "compare report/truncated results", args: []string{"compare", "report", "--compare", e.truncResults, "--out", out("r2") + "/results.md"}, want: []string{"results.json"}, out: out("r2")},
+		{name: "compare report/out is a directory", args: []string{"compare", "report", "--compare", e.compareDir, "--out", e.dirMD}, want: []string{"--out " + e.dirMD, "is a directory"}, out: strings.TrimSuffix(e.dirMD, ".md")},
+		{name: "compare report/out without .md", args: []string{"compare", "report", "--compare", e.compareDir, "--out", out("r4") + "/report"}, want: []string{"ending in .md"}, out: out("r4"), usage: true},
 
 		// inspect attention
 		{name: "inspect/missing model", args: []string{"inspect", "attention", "--model", e.dir + "/nomodel", "--ids", e.ids, "--out", out("i1")}, want: []string{"nomodel"}, out: out("i1")},
@@ -187,6 +218,9 @@ func TestBadInput(t *testing.T) {
 		{name: "inspect/NaN weights", args: []string{"inspect", "attention", "--model", e.nanST, "--ids", e.ids, "--out", out("i3")}, want: []string{"gpt_neox.embed_in.weight"}, out: out("i3")},
 		{name: "inspect/read-only out", args: []string{"inspect", "attention", "--model", e.model, "--ids", e.ids, "--out", e.ro + "/i4"}, want: []string{"i4"}, ro: true},
 		{name: "inspect/wrong dtype", args: []string{"inspect", "attention", "--model", e.dtypeST, "--ids", e.ids, "--out", out("i5")}, want: []string{"gpt_neox.embed_in.weight"}, out: out("i5")},
+		{name: "inspect/binary text", args: []string{"inspect", "attention", "--model", e.model512, "--text", e.binText, "--out", out("i7")}, want: []string{"--text " + e.binText, "not text"}, out: out("i7")},
+		{name: "inspect/epsilon 2", args: []string{"inspect", "attention", "--model", e.model512, "--ids", e.ids, "--out", out("i8"), "--epsilon", "2"}, want: []string{"--epsilon 2"}, out: out("i8"), usage: true},
+		{name: "inspect/out not its own", args: []string{"inspect", "attention", "--model", e.model512, "--ids", e.ids, "--out", e.foreign("i9")}, want: []string{"holds no inspect output (attention.json)"}, out: e.foreign("i9"), keep: []string{"notes.txt"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -198,8 +232,8 @@ func TestBadInput(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			code := run(ctx, c.args, &stdout, &stderr)
 			all := strings.TrimRight(stderr.String(), "\n")
-			if code == 0 {
-				t.Fatalf("exit 0, want an error; stderr %q", all)
+			if want := map[bool]int{false: 1, true: 2}[c.usage]; code != want {
+				t.Errorf("exit %d, want %d (usage %v); stderr %q", code, want, c.usage, all)
 			}
 			// Progress lines may come first; the error is the last line,
 			// the only one starting with "sinktrain: ".
@@ -220,8 +254,13 @@ func TestBadInput(t *testing.T) {
 				}
 			}
 			if c.out != "" {
-				if ents, err := os.ReadDir(c.out); err == nil && len(ents) > 0 {
-					t.Errorf("partial output left in %s: %d entries, first %s", c.out, len(ents), ents[0].Name())
+				ents, _ := os.ReadDir(c.out)
+				var names []string
+				for _, en := range ents {
+					names = append(names, en.Name())
+				}
+				if !slices.Equal(names, c.keep) {
+					t.Errorf("%s holds %v afterwards, want %v", c.out, names, c.keep)
 				}
 			}
 			if c.out != "" {
@@ -357,6 +396,32 @@ func newBadEnv(t *testing.T) *badEnv {
 		t.Fatal(err)
 	}
 
+	garbage := make([]byte, 4096)
+	for i := range garbage {
+		garbage[i] = byte(i*7919 + i/3)
+	}
+	e.binText = write(filepath.Join(dir, "garbage.txt"), garbage)
+	e.dataOther = filepath.Join(dir, "dataother")
+	if code := run(context.Background(), []string{"prepare", "--input", e.text, "--out", e.dataOther, "--vocab-size", "300", "--sinks", "0"}, &so, &se); code != 0 {
+		t.Fatalf("prepare: %s", se.String())
+	}
+	e.run = filepath.Join(dir, "run")
+	if code := run(context.Background(), []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", e.run, "--set", "max_steps=2", "--set", "batch=2"}, &so, &se); code != 0 {
+		t.Fatalf("pretrain: %s", se.String())
+	}
+	e.compareDir = filepath.Join(dir, "compare")
+	if code := run(context.Background(), []string{"compare", "--model", "a=" + e.model512, "--ids", e.ids, "--cache", "dense", "--out", e.compareDir}, &so, &se); code != 0 {
+		t.Fatalf("compare: %s", se.String())
+	}
+	e.dirMD = mk("out/r5.md")
+	e.foreign = func(name string) string {
+		d := filepath.Join(dir, "foreign", name)
+		if _, err := os.Stat(d); err != nil {
+			mk("foreign/" + name)
+			write(filepath.Join(d, "notes.txt"), []byte("mine"))
+		}
+		return d
+	}
 	e.truncResults = mk("truncresults")
 	write(filepath.Join(e.truncResults, "results.json"), []byte(`{"models": [{"name": "a", "ppl`))
 

@@ -49,7 +49,7 @@ is printed. Models must share one tokenizer unless --allow-different-tokenizers.
 	f.StringVar(&o.Data, "data", "", "prepared dataset `DIR` (or .arrow file) to stream instead of --text")
 	f.StringArrayVar(&o.Caches, "cache", nil, "cache `SPEC`: K+W, dense or recompute:W (repeatable; the table's columns)")
 	f.StringVar(&o.Out, "out", "", "output `DIR` (required)")
-	f.BoolVar(&o.AllowDifferentTokenizers, "allow-different-tokenizers", false, "compare models whose tokenizer.json differ")
+	f.BoolVar(&o.AllowDifferentTokenizers, "allow-different-tokenizers", false, "compare models whose tokenizer.json differ, or stream --data tokenized with another tokenizer")
 	f.IntVar(&o.MaxTokens, "max-tokens", 0, "stream at most `N` tokens (0: all)")
 	f.IntVar(&o.Jobs, "jobs", 0, "run `N` streaming passes at once (0: one per core; results do not depend on it)")
 	for _, req := range []string{"model", "cache", "out"} {

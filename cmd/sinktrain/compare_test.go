@@ -21,8 +21,8 @@ func TestCompareFlags(t *testing.T) {
 		},
 		{
 			cli: "--model a=x --data d --cache recompute:64 --out o --allow-different-tokenizers --max-tokens 2000",
-			want: study.CompareOptions{Models: []study.NamedModel{{Name: "a", Path: "x"}}, Source: study.Source{Data: "d", MaxTokens: 2000},
-				Caches: []string{"recompute:64"}, Out: "o", AllowDifferentTokenizers: true},
+			want: study.CompareOptions{Models: []study.NamedModel{{Name: "a", Path: "x"}}, Source: study.Source{Data: "d", MaxTokens: 2000, AllowDifferentTokenizers: true},
+				Caches: []string{"recompute:64"}, Out: "o"},
 		},
 		{cli: "--model a --text t --cache dense --out o", wantErr: "expected NAME=CKPT"},
 		{

@@ -31,7 +31,9 @@ every next token, as StreamingLLM's streaming evaluation does, once per --cache:
                 with k sinks: its k sinks + the last W-k tokens (the keys of k+(W-k))
 --text and --data are tokenized with the model's tokenizer.json and the model's
 sinks are prepended; --ids (whitespace-separated ids) is fed verbatim. Targets
-that are sink ids are never scored. --nll-out writes index,token_id,nll (with
+that are sink ids are never scored. --data tokenized with another tokenizer
+than the model's (its manifest's tokenizer differs from the model folder's
+tokenizer.json) is refused unless --allow-different-tokenizers. --nll-out writes index,token_id,nll (with
 several caches one file per spec: nll.csv -> nll.4+252.csv, nll.recompute-256.csv).`,
 		Example: `  sinktrain eval stream --model runs/sink1 --text persuasion.txt --cache 1+63 --cache 0+64 --max-tokens 2000
   sinktrain eval stream --model pythia-160m --ids ids.txt --cache 4+1020 --json --nll-out nll.csv`,
@@ -51,6 +53,7 @@ several caches one file per spec: nll.csv -> nll.4+252.csv, nll.recompute-256.cs
 	f.IntVar(&o.MaxTokens, "max-tokens", 0, "use the first `N` tokens of the source (0: all)")
 	f.StringVar(&o.NLLOut, "nll-out", "", "write per-token NLLs to this CSV `FILE`")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON object per cache spec")
+	f.BoolVar(&o.AllowDifferentTokenizers, "allow-different-tokenizers", false, "stream --data tokenized with another tokenizer than the model's")
 	_ = cmd.MarkFlagRequired("model")
 	_ = cmd.MarkFlagRequired("cache")
 	cmd.MarkFlagsMutuallyExclusive("text", "ids", "data")

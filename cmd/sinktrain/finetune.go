@@ -13,6 +13,16 @@ func newFinetuneCmd(runF func(context.Context, *train.FinetuneOptions) error) *c
 	cmd := &cobra.Command{
 		Use:   "finetune --from CKPT [--add-sinks K] [--config FILE] [--data DIR] [--out DIR] [--set key=value]... [--resume]",
 		Short: "Continue training a checkpoint or Hugging Face GPT-NeoX or Llama folder, optionally adding sink tokens",
+		Long: `finetune continues training --from (a sinktrain run or checkpoint, or a Hugging
+Face GPT-NeoX or Llama folder), after adding --add-sinks K sink tokens (at most
+1024 per model; rows start at the mean embedding). It starts from the source's
+training config (config.json's sinktrain.train; the defaults for a Hugging Face
+folder) and model, then --config and --set; unless set, its warmup is the
+source's but at most a tenth of the run's steps, so that a short finetune leaves
+warmup and its cosine schedule ends at max_steps. Without --data it trains on
+the embedded text, encoded with the source's tokenizer.
+
+` + trainHelp,
 		Example: `  sinktrain finetune --from runs/tiny --add-sinks 1 --set max_steps=200 --out runs/tiny-ft-sink1
   sinktrain finetune --from pythia-70m --add-sinks 1 --data corpus/prepared --out runs/pythia-sink`,
 		Args: cobra.NoArgs,

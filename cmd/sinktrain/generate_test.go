@@ -31,6 +31,12 @@ func TestGenerateFlags(t *testing.T) {
 		},
 		{args: []string{"--model", "m", "--cache", "dense"}, wantErr: "at least one of the flags"},
 		{args: []string{"--model", "m", "--cache", "dense", "--chat", "--prompt", "x"}, wantErr: "none of the others"},
+		{
+			args: []string{"--model", "m", "--cache", "dense", "--ids", "p.ids", "--tokenizer", "t.json"},
+			want: def(generateOptions{Model: "m", Cache: "dense", IDs: "p.ids", Tokenizer: "t.json"}),
+		},
+		{args: []string{"--model", "m", "--cache", "dense", "--ids", "p.ids", "--prompt", "x"}, wantErr: "none of the others"},
+		{args: []string{"--model", "m", "--cache", "dense", "--chat", "--tokenizer", "t.json"}, wantErr: "none of the others"},
 		{args: []string{"--model", "m", "--prompt", "x"}, wantErr: `"cache" not set`},
 		{args: []string{"--model", "m", "--cache", "dense", "--prompt", "x", "--seed", "-1"}, wantErr: "invalid argument"},
 	}
@@ -38,7 +44,7 @@ func TestGenerateFlags(t *testing.T) {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var got *generateOptions
 			cmd := newGenerateCmd(func(_ context.Context, o *generateOptions) error { got = o; return nil })
-			checkFlags(t, cmd, &got, tt.args, tt.wantErr, tt.want, func(o *generateOptions) { o.In, o.Out = nil, nil })
+			checkFlags(t, cmd, &got, tt.args, tt.wantErr, tt.want, func(o *generateOptions) { o.In, o.Out, o.Notice = nil, nil, nil })
 		})
 	}
 }

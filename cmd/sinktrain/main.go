@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"unicode"
 
 	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/internal/openblas"
@@ -40,11 +41,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprintln(stderr, "sinktrain:", message(c, err))
-	var ue usageError
-	if errors.As(err, &ue) {
+	if isUsage(c, err) {
 		return 2
 	}
 	return 1
+}
+
+// isUsage reports whether err is a usage error: cobra's (unknown flags,
+// values of the wrong type, missing required flags…) or a value of one of
+// c's flags that a library call found wrong in itself (an input.Error
+// marked Usage, e.g. --cache foo, --max-new-tokens 0, --epsilon 2). Errors
+// about what files hold, or about the machine (memory), are not.
+func isUsage(c *cobra.Command, err error) bool {
+	var ue usageError
+	if errors.As(err, &ue) {
+		return true
+	}
+	var ie *input.Error
+	return c != nil && errors.As(err, &ie) && ie.Usage && c.Flags().Lookup(flagName(ie.Field)) != nil
 }
 
 // message words err for the command line: where a library's error is about
@@ -60,10 +74,16 @@ func message(c *cobra.Command, err error) string {
 	if c.Flags().Lookup(name) == nil {
 		return msg
 	}
-	return strings.Replace(msg, ie.Error(), ie.Label("--"+name), 1)
+	override := ie.OverrideWhat
+	if o := flagName(ie.OverrideField); ie.OverrideField != "" && c.Flags().Lookup(o) != nil {
+		override = "--" + o
+	}
+	return strings.Replace(msg, ie.Error(), ie.Label("--"+name, override), 1)
 }
 
-// flagName returns the flag that sets the Options field of that name.
+// flagName returns the flag that sets the Options field of that name: the
+// field in kebab case (MaxNewTokens → max-new-tokens, BLASThreads →
+// blas-threads), but for the fields whose flag is named otherwise.
 func flagName(field string) string {
 	switch field {
 	case "Models":
@@ -72,26 +92,21 @@ func flagName(field string) string {
 		return "input"
 	case "IDs":
 		return "ids"
-	case "NLLOut":
-		return "nll-out"
 	case "DType":
 		return "dtype"
-	case "TopK":
-		return "top-k"
-	case "MaxTokens":
-		return "max-tokens"
-	case "MaxNewTokens":
-		return "max-new-tokens"
-	case "AddSinks":
-		return "add-sinks"
-	case "VocabSize":
-		return "vocab-size"
-	case "ValFraction":
-		return "val-fraction"
-	case "ShardTokens":
-		return "shard-tokens"
-	case "BLASThreads":
-		return "blas-threads"
+	case "KVDType":
+		return "kv-dtype"
+	case "MaxBodyBytes":
+		return "max-body"
 	}
-	return strings.ToLower(field) // Model, Text, Data, Out, From, Config, Set, Tokenizer, …
+	var b strings.Builder
+	r := []rune(field)
+	for i, c := range r {
+		upper := unicode.IsUpper(c)
+		if i > 0 && upper && (unicode.IsLower(r[i-1]) || i+1 < len(r) && unicode.IsLower(r[i+1])) {
+			b.WriteByte('-')
+		}
+		b.WriteRune(unicode.ToLower(c))
+	}
+	return b.String()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -52,5 +53,15 @@ func TestFinetuneFlags(t *testing.T) {
 			cmd := newFinetuneCmd(func(_ context.Context, o *train.FinetuneOptions) error { got = o; return nil })
 			checkFlags(t, cmd, &got, strings.Fields(tt.cli), tt.wantErr, tt.want, func(o *train.FinetuneOptions) { o.Log = nil })
 		})
+	}
+}
+
+// TestTrainHelpKeys: pretrain's --help names every config key and every
+// runtime key.
+func TestTrainHelpKeys(t *testing.T) {
+	for _, k := range append(train.Keys(), "workers", "blas_threads") {
+		if !regexp.MustCompile(`(^|[\s(])` + k + `([\s)]|$)`).MatchString(trainHelp) {
+			t.Errorf("pretrain --help does not name config key %s", k)
+		}
 	}
 }

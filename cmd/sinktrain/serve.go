@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -46,8 +47,12 @@ cancels in-flight requests and writes every session.`,
 			if _, err := infer.ParseCacheSpec(o.Cache); err != nil {
 				return err // names the spec; run words it as --cache
 			}
-			if _, _, err := net.SplitHostPort(o.Addr); err != nil {
-				return fmt.Errorf("--addr %q: %w, expected HOST:PORT", o.Addr, err)
+			_, port, err := net.SplitHostPort(o.Addr)
+			if err != nil {
+				return usageError{fmt.Errorf("--addr %q: %w, expected HOST:PORT", o.Addr, err)}
+			}
+			if n, err := strconv.Atoi(port); err != nil && port != "" || n < 0 || n > 65535 {
+				return usageError{fmt.Errorf("--addr %q: port %q, expected 0…65535", o.Addr, port)}
 			}
 			o.Log = cmd.ErrOrStderr()
 			return runF(cmd.Context(), o)

@@ -5,6 +5,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // TestUsageExitCodes checks that every kind of wrong call exits with 2 and a
@@ -38,5 +41,34 @@ func TestBareParentPrintsHelp(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "stream") {
 		t.Fatalf("sinktrain eval: help does not list the stream subcommand:\n%s", stdout.String())
+	}
+}
+
+// TestFlagNames: the Options fields that library errors name map to the
+// flags that set them, and each of those flags exists.
+func TestFlagNames(t *testing.T) {
+	root := newRootCmd()
+	flags := map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) { flags[f.Name] = true })
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(root)
+	for field, want := range map[string]string{
+		"Models": "model", "Inputs": "input", "IDs": "ids", "NLLOut": "nll-out", "DType": "dtype", "KVDType": "kv-dtype",
+		"TopK": "top-k", "TopP": "top-p", "MaxTokens": "max-tokens", "MaxNewTokens": "max-new-tokens", "AddSinks": "add-sinks",
+		"VocabSize": "vocab-size", "ValFraction": "val-fraction", "ShardTokens": "shard-tokens", "BLASThreads": "blas-threads",
+		"Workers": "workers", "DefaultMaxTokens": "default-max-tokens", "MaxSessions": "max-sessions", "MaxQueue": "max-queue",
+		"Parallel": "parallel", "MaxBodyBytes": "max-body", "Cache": "cache", "Epsilon": "epsilon", "Tokens": "tokens",
+		"Temperature": "temperature", "Set": "set", "Config": "config", "Data": "data", "Text": "text", "Out": "out",
+		"From": "from", "Model": "model", "Tokenizer": "tokenizer", "Sinks": "sinks", "Assets": "assets", "Compare": "compare",
+		"Inspect": "inspect",
+	} {
+		if got := flagName(field); got != want || !flags[got] {
+			t.Errorf("flagName(%s) = %q (a flag: %v), want the flag %q", field, got, flags[got], want)
+		}
 	}
 }

@@ -14,8 +14,9 @@ import (
 const module = "github.com/sinktrain/sinktrain"
 
 // helpers are the stdlib-level leaf packages that any library package may
-// import: atomic file writes, the wording of input errors, progress output.
-var helpers = []string{"internal/fsutil", "internal/input", "internal/progress"}
+// import: atomic file writes, the wording of input errors, progress output,
+// the memory left to the process.
+var helpers = []string{"internal/fsutil", "internal/input", "internal/progress", "internal/sysmem"}
 
 // table is README.md's "Architecture" table: for every package of the
 // module, the packages of the module it may import directly (helpers
@@ -41,6 +42,7 @@ var table = map[string][]string{
 	"internal/fsutil":   {},
 	"internal/input":    {},
 	"internal/progress": {},
+	"internal/sysmem":   {},
 	"internal/archtest": {},
 }
 

@@ -13,6 +13,14 @@ type Error struct {
 	What  string // the input in user terms, e.g. "ids file"
 	Value string // the value as given ("" when there is none to show)
 	Err   error  // what is wrong with it
+	// Usage marks a value that is wrong in itself — malformed or out of
+	// range whatever any file holds (a cache spec "4+x", a count of 0) —
+	// so that a command-line tool reports it as a usage error (exit 2).
+	Usage bool
+	// OverrideField and OverrideWhat name the option that accepts the
+	// input anyway (Field and What of a switch, e.g. "AllowDifferentTokenizers",
+	// "allow different tokenizers"), or are "".
+	OverrideField, OverrideWhat string
 }
 
 // New returns an *Error about input field (in user terms what) of the
@@ -24,6 +32,11 @@ func New(field, what, value string, err error) error {
 // Errorf is New with a formatted cause.
 func Errorf(field, what, value, format string, args ...any) error {
 	return New(field, what, value, fmt.Errorf(format, args...))
+}
+
+// Usagef is Errorf for a value that is wrong in itself (see Error.Usage).
+func Usagef(field, what, value, format string, args ...any) error {
+	return &Error{Field: field, What: what, Value: value, Err: fmt.Errorf(format, args...), Usage: true}
 }
 
 // File attributes an error about the file or directory path to an input:
@@ -39,16 +52,26 @@ func File(field, what, path string, err error) error {
 	return err
 }
 
-// Error names the input in user terms.
-func (e *Error) Error() string { return e.Label(e.What) }
+// Overridable returns e with the option that accepts the input anyway.
+func (e *Error) Overridable(field, what string) *Error {
+	e.OverrideField, e.OverrideWhat = field, what
+	return e
+}
 
-// Label formats the error with name in place of What (cmd/sinktrain passes
-// the flag).
-func (e *Error) Label(name string) string {
-	if e.Value == "" {
-		return name + ": " + e.Err.Error()
+// Error names the input in user terms.
+func (e *Error) Error() string { return e.Label(e.What, e.OverrideWhat) }
+
+// Label formats the error with name in place of What and override in place
+// of OverrideWhat (cmd/sinktrain passes the flags).
+func (e *Error) Label(name, override string) string {
+	msg := name + ": " + e.Err.Error()
+	if e.Value != "" {
+		msg = name + " " + e.Value + ": " + e.Err.Error()
 	}
-	return name + " " + e.Value + ": " + e.Err.Error()
+	if e.OverrideField != "" {
+		msg += " (" + override + " to use it anyway)"
+	}
+	return msg
 }
 
 // Unwrap returns the cause.

@@ -17,12 +17,23 @@ func TestError(t *testing.T) {
 	if !errors.As(err, &ie) || ie.Field != "IDs" || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("errors.As/Is fail on %v", err)
 	}
-	if got, want := ie.Label("--ids"), "--ids x.ids: file does not exist"; got != want {
+	if got, want := ie.Label("--ids", ""), "--ids x.ids: file does not exist"; got != want {
 		t.Errorf("Label = %q, want %q", got, want)
 	}
 	e2 := Errorf("MaxTokens", "max tokens", "", "%d, expected ≥ 0", -1)
 	if got, want := e2.Error(), "max tokens: -1, expected ≥ 0"; got != want {
 		t.Errorf("Errorf = %q, want %q", got, want)
+	}
+	if e2.(*Error).Usage {
+		t.Error("Errorf marked a usage error")
+	}
+	u := fmt.Errorf("spec: %w", Usagef("Cache", "cache spec", `"4+x"`, "window %q is not a number", "x"))
+	if !errors.As(u, &ie) || !ie.Usage || u.Error() != `spec: cache spec "4+x": window "x" is not a number` {
+		t.Errorf("Usagef = %v (usage %v)", u, ie.Usage)
+	}
+	o := New("Data", "dataset", "d", errors.New("other tokenizer")).(*Error).Overridable("AllowDifferentTokenizers", "allow different tokenizers")
+	if o.Error() != "dataset d: other tokenizer (allow different tokenizers to use it anyway)" || o.Label("--data", "--allow-different-tokenizers") != "--data d: other tokenizer (--allow-different-tokenizers to use it anyway)" {
+		t.Errorf("overridable: %q / %q", o.Error(), o.Label("--data", "--allow-different-tokenizers"))
 	}
 	_, err = os.Open("/nonexistent/x.ids")
 	if got, want := File("IDs", "ids file", "/nonexistent/x.ids", err).Error(), "ids file /nonexistent/x.ids: no such file or directory"; got != want {

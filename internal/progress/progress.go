@@ -124,3 +124,17 @@ func (r *Reporter) Printf(format string, args ...any) {
 		fmt.Fprintf(r.w, format, args...)
 	}
 }
+
+// Bytes words a size in decimal units: "512 B", "3.4 kB", "21.0 MB", "1.2 TB".
+func Bytes(n float64) string {
+	units := []string{"B", "kB", "MB", "GB", "TB", "PB", "EB"}
+	i := 0
+	for n >= 1000 && i < len(units)-1 {
+		n /= 1000
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%.0f B", n)
+	}
+	return fmt.Sprintf("%.1f %s", n, units[i])
+}

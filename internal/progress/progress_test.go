@@ -41,3 +41,11 @@ func TestIntervalAndNil(t *testing.T) {
 	n.Printf("x")
 	n.Finish()
 }
+
+func TestBytes(t *testing.T) {
+	for n, want := range map[float64]string{0: "0 B", 999: "999 B", 3400: "3.4 kB", 21e6: "21.0 MB", 465_123: "465.1 kB", 1.2e12: "1.2 TB", 5e21: "5000.0 EB"} {
+		if got := Bytes(n); got != want {
+			t.Errorf("Bytes(%g) = %q, want %q", n, got, want)
+		}
+	}
+}
