@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"io"
 	"testing"
 
 	"github.com/sinktrain/sinktrain/model"
@@ -22,6 +23,26 @@ func referenceConfig() model.Config {
 type synthStream struct{ n, vocab int }
 
 func (s synthStream) Len() int { return s.n }
+
+func (s synthStream) Open() (TokenReader, error) { return &synthReader{s: s}, nil }
+
+// synthReader reads a synthStream.
+type synthReader struct {
+	s   synthStream
+	pos int
+}
+
+func (r *synthReader) Read(dst []int32) (int, error) {
+	n := min(len(dst), r.s.n-r.pos)
+	if n == 0 {
+		return 0, io.EOF
+	}
+	r.s.Window(r.pos, n, dst[:0])
+	r.pos += n
+	return n, nil
+}
+
+func (r *synthReader) Close() error { return nil }
 
 func (s synthStream) Window(start, n int, dst []int32) []int32 {
 	dst = dst[:0]

@@ -37,6 +37,9 @@ type Options struct {
 	// KVDType is the dtype of the KV caches in session files: "float32"
 	// (restores bit for bit) or "bfloat16" (half the size).
 	KVDType string
+	// DType stores the models' weights as "float32" ("" too) or
+	// "bfloat16" (half the bytes per decoded token; infer.LoadModelAs).
+	DType string
 	// SaveIdle: a changed session is written once idle this long; 0 writes
 	// it at the end of every request.
 	SaveIdle time.Duration
@@ -149,6 +152,10 @@ func New(o Options) (*Server, error) {
 		logOut = io.Discard
 	}
 	s.log = log.New(logOut, "serve: ", log.LstdFlags)
+	dtype, err := infer.ParseDType(o.DType)
+	if err != nil {
+		return nil, err
+	}
 	for _, md := range o.Models {
 		name := md.Name
 		if name == "" {
@@ -160,7 +167,7 @@ func New(o Options) (*Server, error) {
 		if _, dup := s.engines[name]; dup {
 			return nil, fmt.Errorf("model name %q given twice", name)
 		}
-		e, err := LoadEngine(name, md.Dir, spec)
+		e, err := LoadEngine(name, md.Dir, spec, dtype)
 		if err != nil {
 			return nil, fmt.Errorf("model %s (%s): %w", name, md.Dir, err)
 		}

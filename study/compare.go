@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sinktrain/sinktrain/infer"
 	"github.com/sinktrain/sinktrain/internal/fsutil"
 	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/model"
@@ -43,6 +44,7 @@ func ParseNamedModel(s string) (NamedModel, error) {
 type CompareOptions struct {
 	Models                   []NamedModel
 	Source                            // the stream; each model's sinks are prepended to text and data
+	Engine                            // chunk size, exact steps, weight dtype
 	Caches                   []string // cache specs (infer.ParseCacheSpec syntax), the table's columns
 	Out                      string   // output directory
 	AllowDifferentTokenizers bool     // compare models whose tokenizer.json differ
@@ -120,6 +122,9 @@ func (o *CompareOptions) validate() error {
 		seen[m.Name] = true
 	}
 	if err := o.Source.check(); err != nil {
+		return err
+	}
+	if _, err := infer.ParseDType(o.DType); err != nil {
 		return err
 	}
 	if _, err := parseSpecs(o.Caches); err != nil {

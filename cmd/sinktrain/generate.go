@@ -21,7 +21,8 @@ type generateOptions struct {
 	// one bounded cache across turns: serve.Chat, the server's conversation
 	// code under the model's chat template.
 	Chat         bool
-	MaxNewTokens int // per prompt or turn
+	MaxNewTokens int    // per prompt or turn
+	DType        string // weight storage: float32 or bfloat16
 	infer.SamplerOptions
 	In  io.Reader // chat turns
 	Out io.Writer // generated text, streamed as produced
@@ -60,6 +61,7 @@ same replies as a conversation over the API with that seed. --chat needs a K+W
 	f.StringVar(&o.Prompt, "prompt", "", "prompt `TEXT` to continue")
 	f.BoolVar(&o.Chat, "chat", false, "read turns from stdin, one per line, with one cache across turns")
 	f.IntVar(&o.MaxNewTokens, "max-new-tokens", 128, "generate at most `N` tokens per prompt or turn")
+	f.StringVar(&o.DType, "dtype", "float32", "store the weights as `DTYPE`: float32 or bfloat16 (half the bytes per token)")
 	f.Float64Var(&o.Temperature, "temperature", 0.8, "sampling temperature `T` (0: greedy)")
 	f.IntVar(&o.TopK, "top-k", 40, "sample among the `K` most likely tokens (0: all)")
 	f.Float64Var(&o.TopP, "top-p", 1, "sample among the most likely tokens whose probability reaches `P` (1: all)")
@@ -82,13 +84,17 @@ func runGenerate(ctx context.Context, o *generateOptions) error {
 		return err
 	}
 	if o.Chat {
-		return serve.Chat(ctx, serve.ChatOptions{Model: o.Model, Cache: o.Cache, MaxNewTokens: o.MaxNewTokens,
+		return serve.Chat(ctx, serve.ChatOptions{Model: o.Model, Cache: o.Cache, MaxNewTokens: o.MaxNewTokens, DType: o.DType,
 			SamplerOptions: o.SamplerOptions, In: o.In, Out: o.Out})
 	}
 	if err := o.SamplerOptions.Validate(); err != nil {
 		return err
 	}
-	m, err := infer.LoadModel(o.Model)
+	dtype, err := infer.ParseDType(o.DType)
+	if err != nil {
+		return err
+	}
+	m, err := infer.LoadModelAs(o.Model, dtype)
 	if err != nil {
 		return err
 	}
