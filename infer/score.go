@@ -130,10 +130,10 @@ func CheckScore(m *Model, spec CacheSpec, n int, o ScoreOptions) error {
 	if o.Chunk < 1 {
 		return input.Errorf("Chunk", "chunk size", strconv.Itoa(o.Chunk), "expected ≥ 1 token")
 	}
-	need, have := scoreBytes(m, spec, o.Chunk, n, threads(o)), memoryBytes()
+	need, have := scoreBytes(m, spec, o.Chunk, max(n, o.Chunk+1), threads(o)), memoryBytes() // the chunk asked for, even if the stream is shorter
 	if need > have {
 		return input.Errorf("Chunk", "chunk size", strconv.Itoa(o.Chunk),
-			"needs about %.1f GB of buffers under cache %s for this model, more than this machine's %.1f GB of memory", need/1e9, spec, have/1e9)
+			"needs about %.1f GB of buffers for this model and cache, more than this machine's %.1f GB of memory", need/1e9, have/1e9)
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ type Options struct {
 // Defaults returns the default options.
 func Defaults() Options {
 	return Options{
-		Addr: "127.0.0.1:8080", KVDType: "float32", SaveIdle: 2 * time.Second, MaxSessions: 64,
+		Addr: "127.0.0.1:8080", KVDType: "float32", DType: "float32", SaveIdle: 2 * time.Second, MaxSessions: 64,
 		MaxBodyBytes: 1 << 20, MaxTokens: 4096, DefaultMaxTokens: 256, Timeout: 5 * time.Minute,
 		Parallel: 2, MaxQueue: 64, ShutdownGrace: 10 * time.Second,
 	}
