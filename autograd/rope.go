@@ -7,6 +7,8 @@ import (
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/sinktrain/sinktrain/internal/kernels"
 )
 
 // QKVLayout says how the columns of a fused qkv projection map to heads
@@ -49,7 +51,7 @@ type RoPE struct {
 // The cos/sin table [T, rot/2] is computed once, here, from float32 angles
 // tθ_i as transformers' float32 product of positions and inv_freq. Backward
 // applies the transposed rotation and merges the heads back into the qkv
-// layout.
+// layout. Both directions are [kernels.RoPE].
 func RoPEHeads(qkv *G.Node, batch int, r RoPE) (*G.Node, error) {
 	if err := wantDims("RoPEHeads", "qkv", qkv, 2); err != nil {
 		return nil, err
@@ -89,27 +91,46 @@ func RoPEHeads(qkv *G.Node, batch int, r RoPE) (*G.Node, error) {
 		}
 	}
 	T := s[0] / batch
-	sh := &ropeShape{B: batch, T: T, H: H, KV: KV, hd: hd, rot: rot, layout: r.Layout}
+	sh := &ropeShape{B: batch, T: T, H: H, KV: KV, hd: hd}
 	sh.cos, sh.sin = ropeTable(T, r.InvFreq)
+	sh.cos32, sh.sin32 = to32(sh.cos), to32(sh.sin)
+	cols := make([]int, S)
+	for j := range cols {
+		cols[j] = j * hd
+		if r.Layout == QKVPerHead {
+			cols[j] = (j%H)*3*hd + (j/H)*hd
+		}
+	}
+	sh.move = kernels.RoPEHeads{B: batch, T: T, HeadDim: hd, Width: s[1], Cols: cols, Rotated: H + KV}
 	return apply(&ropeOp{base: base{name: "RoPEHeads", arity: 1}, r: sh}, "rope("+qkv.Name()+")", qkv)
 }
 
 // ropeShape holds the geometry and the cos/sin tables [T, rot/2].
 type ropeShape struct {
-	B, T, H, KV, hd, rot int
-	layout               QKVLayout
-	cos, sin             []float64 // [T, rot/2]
+	B, T, H, KV, hd int
+	cos, sin        []float64 // [T, rot/2]
+	cos32, sin32    []float32 // the same, rounded
+	move            kernels.RoPEHeads
 }
 
 // heads returns H + 2·KV, the number of heads of the output.
 func (r *ropeShape) heads() int { return r.H + 2*r.KV }
 
-// col returns the first qkv column of output head j.
-func (r *ropeShape) col(j int) int {
-	if r.layout == QKVPerHead {
-		return (j%r.H)*3*r.hd + (j/r.H)*r.hd
+// ropeRun runs the move in the precision of T (float32: the rounded tables).
+func ropeRun[T Float](r *ropeShape, qkv, heads []T, back bool) {
+	if _, ok := any(qkv).([]float32); ok {
+		kernels.RoPE(qkv, heads, any(r.cos32).([]T), any(r.sin32).([]T), r.move, back)
+		return
 	}
-	return j * r.hd
+	kernels.RoPE(qkv, heads, any(r.cos).([]T), any(r.sin).([]T), r.move, back)
+}
+
+func to32(x []float64) []float32 {
+	y := make([]float32, len(x))
+	for i, v := range x {
+		y[i] = float32(v)
+	}
+	return y
 }
 
 // ropeTable returns cos and sin of t·θ_i, the angle rounded to float32
@@ -158,8 +179,8 @@ func (o *ropeOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return run(out, func(y []float32) { ropeMove(r, vals[float32](in[0]), y, false) },
-		func(y []float64) { ropeMove(r, vals[float64](in[0]), y, false) })
+	return run(out, func(y []float32) { ropeRun(r, vals[float32](in[0]), y, false) },
+		func(y []float64) { ropeRun(r, vals[float64](in[0]), y, false) })
 }
 
 func (o *ropeOp) DiffWRT(int) []bool { return []bool{true} }
@@ -185,50 +206,6 @@ func (o *ropeGradOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return run(out, func(dx []float32) { ropeMove(r, dx, vals[float32](in[0]), true) },
-		func(dx []float64) { ropeMove(r, dx, vals[float64](in[0]), true) })
-}
-
-// ropeMove moves data between the qkv layout and the head layout, rotating
-// q and k: forward (back=false) reads qkv and writes heads; back=true reads
-// heads (a gradient) and writes qkv with the transposed rotation.
-func ropeMove[T Float](r *ropeShape, qkv, heads []T, back bool) {
-	B, Tn, hd, half := r.B, r.T, r.hd, r.rot/2
-	S := r.heads()
-	W := S * hd
-	for b := 0; b < B; b++ {
-		for t := 0; t < Tn; t++ {
-			row := qkv[(b*Tn+t)*W : (b*Tn+t+1)*W]
-			cs, sn := r.cos[t*half:(t+1)*half], r.sin[t*half:(t+1)*half]
-			for j := 0; j < S; j++ {
-				src := row[r.col(j) : r.col(j)+hd]
-				dst := heads[((b*S+j)*Tn+t)*hd : ((b*S+j)*Tn+t+1)*hd]
-				if back {
-					copy(src[half*2:], dst[half*2:])
-				} else {
-					copy(dst[half*2:], src[half*2:])
-				}
-				if j >= r.H+r.KV { // v: no rotation
-					if back {
-						copy(src[:half*2], dst[:half*2])
-					} else {
-						copy(dst[:half*2], src[:half*2])
-					}
-					continue
-				}
-				for i := 0; i < half; i++ {
-					c, si := T(cs[i]), T(sn[i])
-					if back {
-						y1, y2 := dst[i], dst[i+half]
-						src[i] = y1*c + y2*si
-						src[i+half] = y2*c - y1*si
-					} else {
-						x1, x2 := src[i], src[i+half]
-						dst[i] = x1*c - x2*si
-						dst[i+half] = x2*c + x1*si
-					}
-				}
-			}
-		}
-	}
+	return run(out, func(dx []float32) { ropeRun(r, dx, vals[float32](in[0]), true) },
+		func(dx []float64) { ropeRun(r, dx, vals[float64](in[0]), true) })
 }

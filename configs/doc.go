@@ -1,7 +1,10 @@
 // Package configs embeds the training presets (tiny, small, reference,
-// laptop-study) so that the sinktrain binary finds them by name; each file
-// overrides only some of train.Config's defaults (reference.json only what
-// differs from them). It imports nothing of sinktrain.
+// laptop-study, and the Llama twins tiny-llama, laptop-study-llama and
+// reference-llama: same width, depth and heads, grouped-query attention,
+// SwiGLU width 8/3·D rounded up to 16) so that the sinktrain binary finds
+// them by name; each file overrides only some of train.Config's defaults
+// (reference.json only what differs from them). It imports nothing of
+// sinktrain.
 package configs
 
 import "embed"

@@ -1,9 +1,11 @@
 package data
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -243,18 +245,53 @@ func TestDatasetNoLeak(t *testing.T) {
 	}
 }
 
+// FuzzManifest: a manifest that parses validates, and marshalling it gives
+// bytes that parse back to an equal manifest (and marshal to the same bytes).
 func FuzzManifest(f *testing.F) {
 	dir, _ := ldSynthDir(f)
 	b, _ := os.ReadFile(filepath.Join(dir, ManifestName))
 	f.Add(b)
+	sum := strings.Repeat("ab", 32)
+	f.Add([]byte(`{"format":"sinktrain-data","version":1,"tokenizer":{"file":"tokenizer.json","sha256":"` + sum +
+		`","vocab_size":4096,"eos_id":0,"sink_ids":[1,2]},"shards":[{"file":"a.arrow","split":"val","rows":1,"tokens":3,"sha256":"` +
+		sum + `"}],"sources":["x.txt",""]}`))
 	f.Add([]byte(`{"format":"sinktrain-data","version":1}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := ParseManifest(b)
-		if err == nil && m.Validate() != nil {
-			t.Fatal("parsed manifest does not validate")
+		if err != nil {
+			return
+		}
+		if err := m.Validate(); err != nil {
+			t.Fatalf("parsed manifest does not validate: %v", err)
+		}
+		out, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseManifest(out)
+		if err != nil {
+			t.Fatalf("marshalled manifest does not parse: %v\n%s", err, out)
+		}
+		if !reflect.DeepEqual(manNormal(*m), manNormal(*back)) {
+			t.Fatalf("round trip changes the manifest:\n%+v\n%+v", *m, *back)
+		}
+		if again, _ := json.Marshal(back); !bytes.Equal(again, out) {
+			t.Fatalf("second marshal differs:\n%s\n%s", out, again)
 		}
 	})
+}
+
+// manNormal returns m with empty optional lists as nil (omitempty drops
+// them, so [] reads back as nil).
+func manNormal(m Manifest) Manifest {
+	if len(m.Sources) == 0 {
+		m.Sources = nil
+	}
+	if len(m.Tokenizer.SinkIDs) == 0 {
+		m.Tokenizer.SinkIDs = nil
+	}
+	return m
 }
 
 func FuzzReadShard(f *testing.F) {

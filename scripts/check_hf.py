@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Check a sinktrain export against Hugging Face transformers.
 
-Loads EXPORT with GPTNeoXForCausalLM.from_pretrained and AutoTokenizer,
-checks that the tokenizer knows the model's sink tokens (ids, special), runs
-the model in float64 (eager attention) and compares with what sinktrain
+Loads EXPORT with AutoModelForCausalLM.from_pretrained (the class config.json
+names: GPTNeoXForCausalLM, LlamaForCausalLM, ...) and AutoTokenizer, checks
+that every tensor loaded (no missing or unexpected keys; a tied head is the
+embedding), that the tokenizer knows the model's sink tokens (ids, special),
+runs the model in float64 (eager attention) and compares with what sinktrain
 computed, printing the max relative difference. Exit status 1 when it exceeds
---tol.
+--tol or a check fails.
 
 What sinktrain computed is one or both of:
   --logits FILE   safetensors with input_ids [B,T] and logits [B,T,V], from
@@ -26,7 +28,7 @@ import sys
 
 import torch
 from safetensors.torch import load_file
-from transformers import AutoTokenizer, GPTNeoXForCausalLM
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 
 def rel(a, b):
@@ -53,13 +55,37 @@ def check_tokenizer(export, cfg):
     return ok
 
 
+def check_loading(model, cfg, info):
+    """Every tensor of the file is a parameter and every parameter came from the
+    file; a tied head (tie_word_embeddings) is the input embedding itself."""
+    ok = True
+    want = (cfg.get("architectures") or [None])[0]
+    if want and type(model).__name__ != want:
+        print(f"loading: built {type(model).__name__}, config.json names {want}: FAIL")
+        ok = False
+    tied = bool(cfg.get("tie_word_embeddings"))
+    bad = {k: list(info.get(k) or []) for k in ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs")}
+    if tied:  # the head is not in the file; it is the embedding (checked below)
+        bad["missing_keys"] = [k for k in bad["missing_keys"] if k not in ("lm_head.weight", "embed_out.weight")]
+    bad = {k: v for k, v in bad.items() if v}
+    if bad:
+        print(f"loading: {bad}: FAIL")
+        ok = False
+    same = model.get_output_embeddings().weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
+    if tied != same:
+        print(f"loading: tie_word_embeddings {tied} but the head {'is' if same else 'is not'} the embedding: FAIL")
+        ok = False
+    print(f"loading: {type(model).__name__} ({cfg.get('model_type')}), tied head {same}, every tensor loaded: {'ok' if ok else 'FAIL'}")
+    return ok
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("export", help="exported folder (config.json, model.safetensors, tokenizer files)")
     p.add_argument("--logits", help="safetensors file of sinktrain logits (scripts/dumplogits)")
     p.add_argument("--nll", help="CSV of sinktrain NLLs (sinktrain eval stream --nll-out)")
     p.add_argument("--ids", help="whitespace-separated ids fed to sinktrain eval (with --nll)")
-    p.add_argument("--tol", type=float, default=1e-4, help="max relative difference accepted (default 1e-4)")
+    p.add_argument("--tol", type=float, default=1e-5, help="max relative difference accepted (default 1e-5; float32 reaches about 2e-7)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a = p.parse_args()
     if not a.logits and not a.nll:
@@ -69,11 +95,12 @@ def main():
 
     with open(os.path.join(a.export, "config.json")) as f:
         cfg = json.load(f)
-    model = GPTNeoXForCausalLM.from_pretrained(a.export, attn_implementation="eager")
+    model, info = AutoModelForCausalLM.from_pretrained(a.export, attn_implementation="eager", output_loading_info=True)
+    ok = check_loading(model, cfg, info)
     model = model.to(device=a.device, dtype=torch.float64).eval()  # exact upcast of f16/bf16 weights
-    print(f"model: {a.export}: {sum(x.numel() for x in model.parameters())} params, "
+    print(f"model: {a.export}: {type(model).__name__}, {sum(x.numel() for x in model.parameters())} params, "
           f"stored as {cfg.get('torch_dtype') or cfg.get('dtype')}, run in float64 on {a.device}")
-    ok = check_tokenizer(a.export, cfg)
+    ok = check_tokenizer(a.export, cfg) and ok
 
     worst = 0.0
     with torch.no_grad():

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# crash-test.sh: SIGKILLs a `tiny` pretraining at KILLS random moments
+# crash-test.sh: SIGKILLs a `tiny` (or CONFIG) pretraining at KILLS random moments
 # (random sleeps, right after a checkpoint's temporary folder appears, and
 # after random steps), resumes it each time with --resume (or starts it again
 # when no checkpoint exists yet), checks after every kill that every
@@ -12,10 +12,12 @@
 #
 #   scripts/crash-test.sh                 # 20 kills, 200 steps
 #   KILLS=5 STEPS=30 CRASH_SEED=1 scripts/crash-test.sh
+#   CONFIG=tiny-llama scripts/crash-test.sh   # the same on the Llama twin (any preset or JSON file)
 #   KEEP=1 scripts/crash-test.sh          # keep the work folder for a look
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+config=${CONFIG:-tiny}
 kills=${KILLS:-20}
 steps=${STEPS:-200}
 RANDOM=${CRASH_SEED:-$$}
@@ -34,7 +36,7 @@ go build -o "$bin" ./cmd/sinktrain
   fail "prepare (see $work/prepare.log)"
 echo "1 2 3 4 5 6 7 8" >"$work/small.ids"
 
-args=(pretrain --config tiny --data "$work/data"
+args=(pretrain --config "$config" --data "$work/data"
   --set max_steps="$steps" --set checkpoint_interval=3 --set keep_checkpoints=2
   --set log_interval=1 --set eval_interval=20 --set eval_tokens=1024
   --set batch=4 --set block_size=32 --set workers=1 --set seed=7)
@@ -197,5 +199,5 @@ cmp -s "$work/ref/model.safetensors" "$run/model.safetensors" || fail "final wei
 n=$(grep -c '"loss"' "$run/metrics.jsonl")
 [ "$n" -eq "$steps" ] || fail "metrics.jsonl has $n steps, expected $steps"
 [ "$finished_early" = 0 ] || echo "crash-test: note: the run finished after $done_kills of $kills kills" >&2
-echo "crash-test: $done_kills kills, $((resumes + fresh)) clean resumes ($fresh from scratch before any checkpoint," \
+echo "crash-test: --config $config: $done_kills kills, $((resumes + fresh)) clean resumes ($fresh from scratch before any checkpoint," \
   "$ckpt_kills kills timed on checkpoint writes, $checked checkpoint loads OK, $term SIGTERM stop), trajectory identical ($steps steps, final weights bit-identical)"

@@ -3,6 +3,7 @@
 #
 #   scripts/sink-study.sh BUDGET_TOKENS        e.g. scripts/sink-study.sh 64000000
 #   scripts/sink-study.sh laptop               the laptop recipe: --config laptop-study, 2 cores, < 60 min
+#   ARCH=llama scripts/sink-study.sh laptop    the same for the Llama twins (--config laptop-study-llama)
 #
 #   1. corpus:   scripts/get-corpus.sh                       -> corpus/train, corpus/eval
 #                (laptop: the text built into sinktrain, no download)
@@ -24,6 +25,7 @@
 # unfinished one continues with --resume; compare, inspect and report are
 # cheap and always rerun. Environment:
 #   ENGINE=cpu|gpu     who trains (default cpu; gpu needs torch, transformers, accelerate, pyarrow)
+#   ARCH=llama         the Llama twins: preset reference-llama / laptop-study-llama, study dir *-llama
 #   STUDY=DIR          study directory (default runs/study-BUDGET, runs/study-laptop)
 #   REPORT=FILE        also write the report there (e.g. docs/results.md)
 #   MODELS="a b"       subset of models (default: all six)
@@ -48,20 +50,23 @@ die() { echo "sink-study: $*" >&2; exit 1; }
 ENGINE=${ENGINE:-cpu}
 case $ENGINE in cpu | gpu) ;; *) die "ENGINE '$ENGINE' is not cpu or gpu" ;; esac
 
+ARCH=${ARCH:-gpt_neox}
+case $ARCH in gpt_neox) twin= ;; llama) twin=-llama ;; *) die "ARCH '$ARCH' is not gpt_neox or llama" ;; esac
+
 BUDGET=$1
 LAPTOP=0
 if [ "$BUDGET" = laptop ]; then
   LAPTOP=1
-  PRESET=${PRESET:-laptop-study}
+  PRESET=${PRESET:-laptop-study$twin}
   DATA=${DATA:-runs/data-laptop}
-  STUDY=${STUDY:-runs/study-laptop}
+  STUDY=${STUDY:-runs/study-laptop$twin}
   EVAL_TOKENS=${EVAL_TOKENS:-4000}
   CACHES=${CACHES:-0+32 1+31 2+30 4+28 0+64 1+63 2+62 4+60 dense recompute:32}
 else
   [[ $BUDGET =~ ^[1-9][0-9]*$ ]] || die "BUDGET_TOKENS '$BUDGET' is not a positive integer (or 'laptop')"
-  PRESET=${PRESET:-reference}
+  PRESET=${PRESET:-reference$twin}
   DATA=${DATA:-runs/data}
-  STUDY=${STUDY:-runs/study-$BUDGET}
+  STUDY=${STUDY:-runs/study-$BUDGET$twin}
   EVAL_TOKENS=${EVAL_TOKENS:-2000}
   CACHES=${CACHES:-0+64 1+63 2+62 4+60 0+256 0+32 4+28 dense recompute:64}
 fi
@@ -197,10 +202,10 @@ log "comparing$done_models under $CACHES"
 
 # 5. inspect attention sinks
 if [ "$LAPTOP" = 1 ]; then
-  command="scripts/sink-study.sh laptop"
+  command="${twin:+ARCH=$ARCH }scripts/sink-study.sh laptop"
   notes="Each model: --config $PRESET ($ENGINE). Stream: $what; attention statistics over the first 256 tokens of $inspect_text."
 else
-  command="ENGINE=$ENGINE scripts/sink-study.sh $BUDGET"
+  command="ENGINE=$ENGINE ${twin:+ARCH=$ARCH }scripts/sink-study.sh $BUDGET"
   notes="Each model: --config $PRESET, $BUDGET training tokens ($ENGINE). Stream: $what; attention statistics over its first 256 tokens."
 fi
 rep_args=(compare report --compare "$STUDY/compare" --command "$command" --notes "$notes")

@@ -11,7 +11,33 @@ echo "== gofmt"
 bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$bad" ]; then echo "gofmt would change: $bad" >&2; exit 1; fi
 echo "== go test"
-go test -count=1 -timeout 40m ./...
+# -v so that every skip shows; the log keeps the whole output, the terminal
+# gets one line per package (and every failure or skip).
+log="${TEST_LOG:-$(mktemp /tmp/sinktrain-test.XXXXXX)}"
+status=0
+go test -count=1 -timeout 40m -v ./... >"$log" 2>&1 || status=$?
+grep -E '^(ok|FAIL|panic:)|^ *--- (FAIL|SKIP)' "$log" || true
+if [ "$status" != 0 ]; then
+  echo "go test failed (exit $status); output without the passing lines:" >&2
+  grep -vE '^ *(=== (RUN|PAUSE|CONT|NAME)|--- PASS)' "$log" | tail -n 400 >&2
+  echo "full log: $log" >&2
+  exit 1
+fi
+
+# Every skip must be one that README.md's "Tests" section lists (a test that
+# truly cannot run on some machines); any other skip fails the run.
+listed=$(awk '/^## /{p = /^## Tests/} p' README.md | { grep -o '^| `Test[^`]*`' || true; } | sed 's/^| `//; s/`$//' | sort -u)
+skipped=$({ grep -oE -- '--- SKIP: [^ ]+' "$log" || true; } | sed 's/^--- SKIP: //' | sort)
+n_skipped=$(grep -c -- '--- SKIP' "$log" || true)
+n_known=0
+[ -z "$skipped" ] || n_known=$(grep -cFx -f <(printf '%s\n' "$listed") <<<"$skipped" || true)
+echo "skips: $n_skipped in go test -v, $n_known of them listed in README.md ($(grep -c . <<<"$listed" || true) listed tests may skip)"
+if [ "$n_skipped" != "$n_known" ]; then
+  echo "unlisted skips (add a reason to README.md's Tests section or make them run):" >&2
+  grep -vFx -f <(printf '%s\n' "$listed") <<<"$skipped" >&2 || true
+  exit 1
+fi
+[ -n "${TEST_LOG:-}" ] || rm -f "$log"
 
 fuzztime=${FUZZTIME:-10s}
 if [ "$fuzztime" != 0 ]; then

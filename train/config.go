@@ -26,18 +26,24 @@ import (
 // trainer_state.json. How a run is spread over the machine (workers, BLAS
 // threads) is not part of it: see [Runtime].
 type Config struct {
-	// Model shape (GPT-NeoX). The vocabulary always comes from the tokenizer.
+	// Model. The vocabulary always comes from the tokenizer. Arch gpt_neox
+	// is GPT-NeoX (Pythia: LayerNorm, GELU MLP, fused qkv, partial RoPE);
+	// llama is transformers' LlamaForCausalLM (RMSNorm, SwiGLU MLP,
+	// grouped-query attention, full RoPE, optionally tied embeddings).
+	Arch             string  `json:"arch"`              // gpt_neox | llama
 	HiddenSize       int     `json:"hidden_size"`       // D
 	NumLayers        int     `json:"num_layers"`        // L
 	NumHeads         int     `json:"num_heads"`         // H, divides D
+	NumKVHeads       int     `json:"num_kv_heads"`      // llama: key/value heads KV, divides H (0 → H)
 	IntermediateSize int     `json:"intermediate_size"` // F, MLP width (0 → 4·D)
-	RotaryPct        float64 `json:"rotary_pct"`        // fraction of each head's dims rotated
-	RotaryBase       float64 `json:"rotary_base"`       // RoPE theta
-	ParallelResidual bool    `json:"parallel_residual"` // Pythia residual
-	LayerNormEps     float64 `json:"layer_norm_eps"`
+	RotaryPct        float64 `json:"rotary_pct"`        // gpt_neox: fraction of each head's dims rotated (llama: all)
+	RotaryBase       float64 `json:"rotary_base"`       // RoPE theta (llama: rope_theta)
+	ParallelResidual bool    `json:"parallel_residual"` // gpt_neox: Pythia residual (llama: sequential)
+	LayerNormEps     float64 `json:"layer_norm_eps"`    // llama: rms_norm_eps
 	MaxPositions     int     `json:"max_position_embeddings"`
-	Sinks            int     `json:"sinks"`     // k ≥ 0 sink tokens prepended to every sample
-	Attention        string  `json:"attention"` // softmax | softmax1 | sink_logit
+	TieEmbeddings    bool    `json:"tie_embeddings"` // llama: lm_head is embed_tokens
+	Sinks            int     `json:"sinks"`          // k ≥ 0 sink tokens prepended to every sample
+	Attention        string  `json:"attention"`      // softmax | softmax1 | sink_logit
 
 	// VocabSize is the BPE vocabulary trained when --data is omitted and the
 	// embedded text is prepared (the model uses the tokenizer's size).
@@ -73,15 +79,18 @@ type Config struct {
 // Defaults returns the one block of default values.
 func Defaults() Config {
 	return Config{
+		Arch:               string(model.GPTNeoX),
 		HiddenSize:         256,
 		NumLayers:          4,
 		NumHeads:           4,
+		NumKVHeads:         0, // H
 		IntermediateSize:   0, // 4·D
 		RotaryPct:          0.25,
 		RotaryBase:         10000,
 		ParallelResidual:   true,
 		LayerNormEps:       1e-5,
 		MaxPositions:       2048,
+		TieEmbeddings:      false,
 		Sinks:              0,
 		Attention:          string(sinktoken.Softmax),
 		VocabSize:          4096,
@@ -108,8 +117,9 @@ func Defaults() Config {
 }
 
 // modelKeys are the keys that describe the model; a checkpoint must agree on them.
-var modelKeys = []string{"hidden_size", "num_layers", "num_heads", "intermediate_size", "rotary_pct",
-	"rotary_base", "parallel_residual", "layer_norm_eps", "max_position_embeddings", "sinks", "attention"}
+var modelKeys = []string{"arch", "hidden_size", "num_layers", "num_heads", "num_kv_heads", "intermediate_size",
+	"rotary_pct", "rotary_base", "parallel_residual", "layer_norm_eps", "max_position_embeddings", "tie_embeddings",
+	"sinks", "attention"}
 
 // field returns the addressable field of c with json tag key.
 func (c *Config) field(key string) (reflect.Value, bool) {
@@ -288,6 +298,15 @@ func (c *Config) ApplyPreset(nameOrPath string) error {
 // Resolve builds the config: base (Defaults, or a resumed run's config), then
 // the preset (if any), then the overrides.
 func Resolve(base Config, preset string, sets []string) (Config, error) {
+	c, err := apply(base, preset, sets)
+	if err != nil {
+		return Config{}, err
+	}
+	return c, c.Validate()
+}
+
+// apply is Resolve without the validation.
+func apply(base Config, preset string, sets []string) (Config, error) {
 	c := base
 	if preset != "" {
 		if err := c.ApplyPreset(preset); err != nil {
@@ -297,7 +316,7 @@ func Resolve(base Config, preset string, sets []string) (Config, error) {
 	if err := c.SetAll(sets); err != nil {
 		return Config{}, err
 	}
-	return c, c.Validate()
+	return c, nil
 }
 
 // maxTokensPerStep bounds batch × grad_accum × block_size (2^40), so that
@@ -324,7 +343,7 @@ func (c Config) Validate() error {
 		k string
 		v int64
 	}{
-		{"intermediate_size", int64(c.IntermediateSize)}, {"sinks", int64(c.Sinks)}, {"warmup", int64(c.Warmup)},
+		{"num_kv_heads", int64(c.NumKVHeads)}, {"intermediate_size", int64(c.IntermediateSize)}, {"sinks", int64(c.Sinks)}, {"warmup", int64(c.Warmup)},
 		{"max_steps", int64(c.MaxSteps)}, {"max_tokens", c.MaxTokens}, {"eval_interval", int64(c.EvalInterval)},
 		{"eval_tokens", int64(c.EvalTokens)}, {"checkpoint_interval", int64(c.CheckpointInterval)},
 		{"keep_checkpoints", int64(c.KeepCheckpoints)},
@@ -339,6 +358,9 @@ func (c Config) Validate() error {
 	}
 	if c.HiddenSize%c.NumHeads != 0 {
 		return fmt.Errorf("config key hidden_size = %d is not divisible by num_heads = %d", c.HiddenSize, c.NumHeads)
+	}
+	if err := c.validateArch(); err != nil {
+		return err
 	}
 	if err := sinktoken.Attention(c.Attention).Validate(); err != nil {
 		return fmt.Errorf("config key attention: %w", err)
@@ -393,6 +415,56 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// validateArch checks the arch key and the keys only one architecture has.
+func (c Config) validateArch() error {
+	switch model.Arch(c.Arch) {
+	case model.GPTNeoX:
+		if c.TieEmbeddings {
+			return errors.New("config key tie_embeddings = true needs arch = llama (GPT-NeoX keeps embed_out separate), expected false")
+		}
+		if c.NumKVHeads != 0 && c.NumKVHeads != c.NumHeads {
+			return fmt.Errorf("config key num_kv_heads = %d needs arch = llama (GPT-NeoX has one key/value head per head), expected 0", c.NumKVHeads)
+		}
+	case model.Llama:
+		if kv := c.kvHeads(); c.NumHeads%kv != 0 {
+			return fmt.Errorf("config key num_kv_heads = %d does not divide num_heads = %d, expected one of %s (0 = num_heads)", kv, c.NumHeads, divisors(c.NumHeads))
+		}
+	default:
+		return fmt.Errorf("config key arch = %q, expected gpt_neox or llama", c.Arch)
+	}
+	return nil
+}
+
+// divisors lists the divisors of n ("1, 2 or 4").
+func divisors(n int) string {
+	var d []string
+	for i := 1; i <= n && len(d) < 16; i++ {
+		if n%i == 0 {
+			d = append(d, strconv.Itoa(i))
+		}
+	}
+	if len(d) == 1 {
+		return d[0]
+	}
+	return strings.Join(d[:len(d)-1], ", ") + " or " + d[len(d)-1]
+}
+
+// kvHeads returns the key/value heads: NumKVHeads, or NumHeads for 0.
+func (c Config) kvHeads() int {
+	if c.NumKVHeads > 0 {
+		return c.NumKVHeads
+	}
+	return c.NumHeads
+}
+
+// ffn returns the MLP width: IntermediateSize, or 4·D for 0.
+func (c Config) ffn() int {
+	if c.IntermediateSize > 0 {
+		return c.IntermediateSize
+	}
+	return 4 * c.HiddenSize
+}
+
 // RowsPerStep returns Batch·GradAccum.
 func (c Config) RowsPerStep() int { return c.Batch * c.GradAccum }
 
@@ -409,19 +481,31 @@ func (c Config) Steps() int {
 }
 
 // Model returns the model config for a vocabulary of vocab ids and the given
-// sink ids (len = Sinks, or nil before the tokenizer is known).
+// sink ids (len = Sinks, or nil before the tokenizer is known): GPT-NeoX,
+// or for arch llama transformers' LlamaConfig with rope_theta =
+// rotary_base, rms_norm_eps = layer_norm_eps, num_key_value_heads =
+// num_kv_heads and tie_word_embeddings = tie_embeddings (rotary_pct and
+// parallel_residual are GPT-NeoX keys: Llama rotates every dim and runs
+// sequential blocks).
 func (c Config) Model(vocab int, sinkIDs []int) model.Config {
-	f := c.IntermediateSize
-	if f == 0 {
-		f = 4 * c.HiddenSize
+	var mc model.Config
+	if model.Arch(c.Arch) == model.Llama {
+		kv := c.NumKVHeads
+		if kv == c.NumHeads {
+			kv = 0 // as model.ParseConfig reads it back
+		}
+		mc = model.NewLlama(vocab, c.HiddenSize, c.NumLayers, c.NumHeads, kv, c.ffn(), c.TieEmbeddings)
+		mc.RotaryBase, mc.LayerNormEps, mc.MaxPositionEmbeddings = c.RotaryBase, c.LayerNormEps, c.MaxPositions
+	} else {
+		mc = model.Config{
+			VocabSize: vocab, HiddenSize: c.HiddenSize, NumLayers: c.NumLayers, NumHeads: c.NumHeads,
+			IntermediateSize: c.ffn(), RotaryPct: c.RotaryPct, RotaryBase: c.RotaryBase,
+			MaxPositionEmbeddings: c.MaxPositions, LayerNormEps: c.LayerNormEps,
+			ParallelResidual: c.ParallelResidual, HiddenAct: "gelu",
+		}
 	}
-	mc := model.Config{
-		VocabSize: vocab, HiddenSize: c.HiddenSize, NumLayers: c.NumLayers, NumHeads: c.NumHeads,
-		IntermediateSize: f, RotaryPct: c.RotaryPct, RotaryBase: c.RotaryBase,
-		MaxPositionEmbeddings: c.MaxPositions, LayerNormEps: c.LayerNormEps,
-		ParallelResidual: c.ParallelResidual, HiddenAct: "gelu", BOSTokenID: 0, EOSTokenID: 0,
-		Attention: sinktoken.Attention(c.Attention),
-	}
+	mc.BOSTokenID, mc.EOSTokenID = 0, 0
+	mc.Attention = sinktoken.Attention(c.Attention)
 	if sinkIDs != nil {
 		mc.SinkTokens = sinktoken.TokenNames(len(sinkIDs))
 		mc.SinkIDs = sinkIDs
@@ -435,9 +519,25 @@ func (c Config) JSON() json.RawMessage {
 	return b
 }
 
+// modelView returns c's model keys as they define the model: 0 resolved
+// (num_kv_heads → num_heads, intermediate_size → 4·D) and, for llama, the
+// GPT-NeoX keys at what Llama computes (every dim rotated, sequential
+// blocks), so that only differences that change the model count.
+func (c Config) modelView() Config {
+	c.NumKVHeads, c.IntermediateSize = c.kvHeads(), c.ffn()
+	if model.Arch(c.Arch) == model.Llama {
+		c.RotaryPct, c.ParallelResidual = 1, false
+	}
+	if c.Attention == "" {
+		c.Attention = string(sinktoken.Softmax)
+	}
+	return c
+}
+
 // modelMismatch compares the model keys of two configs and names the first
 // difference, or returns "".
 func modelMismatch(a, b Config) string {
+	a, b = a.modelView(), b.modelView()
 	for _, k := range modelKeys {
 		fa, _ := a.field(k)
 		fb, _ := b.field(k)

@@ -113,9 +113,9 @@ func (j *job) run(ctx context.Context) error {
 			t.log.printf("note: the checkpoint was written with %d workers, this run has %d: losses match within float rounding, not bit for bit\n", j.resume.state.Workers, len(t.workers))
 		}
 	}
-	t.log.printf("model: %d params, %d layers, d=%d, %d sinks, %s attention; %d workers, %d BLAS threads; %d steps of %d tokens\n",
-		j.mcfg.NumParams(), j.mcfg.NumLayers, j.mcfg.HiddenSize, len(j.mcfg.SinkIDs), j.mcfg.Attention,
-		len(t.workers), j.rt.BLASThreads, t.steps, j.cfg.TokensPerStep())
+	t.log.printf("model: %s, %d params, %d layers, d=%d, %d heads (%d kv), %d sinks, %s attention; %d workers, %d BLAS threads; %d steps of %d tokens\n",
+		withModel(j.cfg, j.mcfg).Arch, j.mcfg.NumParams(), j.mcfg.NumLayers, j.mcfg.HiddenSize, j.mcfg.NumHeads, j.mcfg.KVHeads(),
+		len(j.mcfg.SinkIDs), j.mcfg.Attention, len(t.workers), j.rt.BLASThreads, t.steps, j.cfg.TokensPerStep())
 	if j.resume != nil && t.step >= t.steps {
 		// Killed after the last checkpoint, maybe while writing the final files.
 		if err := t.publish(); err != nil {

@@ -22,7 +22,7 @@ import (
 // Options are the flags of `sinktrain pretrain` (and the shared flags of
 // finetune).
 type Options struct {
-	Config string    // preset name (tiny, small, reference, laptop-study) or JSON file; "" = defaults only
+	Config string    // preset name (tiny, small, reference, laptop-study, or a Llama twin: tiny-llama, …) or JSON file; "" = defaults only
 	Set    []string  // key=value overrides, applied after the preset
 	Data   string    // prepared dataset dir, .arrow file or HF datasets folder; "" = the embedded text, prepared into OUT/data
 	Out    string    // run directory
@@ -38,7 +38,7 @@ type Options struct {
 // FinetuneOptions are the flags of `sinktrain finetune`.
 type FinetuneOptions struct {
 	Options
-	From     string // checkpoint, run directory or Hugging Face GPT-NeoX folder
+	From     string // checkpoint, run directory or Hugging Face GPT-NeoX or Llama folder
 	AddSinks int    // grow the vocabulary by this many sink tokens (rows = mean embedding)
 }
 
@@ -54,14 +54,15 @@ func (o *Options) logWriter() io.Writer {
 }
 
 // resolve finds the resume point (with Resume) and builds the config on
-// top of base (or of the resumed run's config) and the runtime settings.
-func (o *Options) resolve(base Config) (Config, Runtime, *resumePoint, error) {
+// top of base (or of the resumed run's config) and the runtime settings;
+// first, when non-nil, sees the config before it is validated.
+func (o *Options) resolve(base Config, first func(Config) error) (Config, Runtime, *resumePoint, error) {
 	rt := o.Runtime
 	sets, err := splitRuntime(&rt, o.Set)
 	if err != nil {
 		return Config{}, rt, nil, err
 	}
-	cfg, rp, err := o.resolveConfig(base, sets)
+	cfg, rp, err := o.resolveConfig(base, sets, first)
 	if err != nil {
 		return Config{}, rt, nil, err
 	}
@@ -70,7 +71,7 @@ func (o *Options) resolve(base Config) (Config, Runtime, *resumePoint, error) {
 }
 
 // resolveConfig finds the resume point and builds the config.
-func (o *Options) resolveConfig(base Config, sets []string) (Config, *resumePoint, error) {
+func (o *Options) resolveConfig(base Config, sets []string, first func(Config) error) (Config, *resumePoint, error) {
 	if o.Out == "" {
 		return Config{}, nil, input.Errorf("Out", "run directory", "", "none given")
 	}
@@ -90,8 +91,16 @@ func (o *Options) resolveConfig(base Config, sets []string) (Config, *resumePoin
 		}
 		return Config{}, nil, input.Errorf("Out", "run directory", o.Out, "already holds %s: resume it, or choose another run directory", filepath.Base(dir))
 	}
-	cfg, err := Resolve(base, o.Config, sets)
+	cfg, err := apply(base, o.Config, sets)
 	if err != nil {
+		return Config{}, nil, err
+	}
+	if first != nil {
+		if err := first(cfg); err != nil {
+			return Config{}, nil, err
+		}
+	}
+	if err := cfg.Validate(); err != nil {
 		return Config{}, nil, err
 	}
 	if rp != nil {
@@ -216,7 +225,7 @@ type tokenIDs interface {
 // Pretrain trains a model from scratch (or resumes one with Resume) as
 // configured, writing checkpoints and the final model into Out.
 func Pretrain(ctx context.Context, opts Options) error {
-	cfg, rt, rp, err := opts.resolve(Defaults())
+	cfg, rt, rp, err := opts.resolve(Defaults(), nil)
 	if err != nil {
 		return err
 	}
@@ -257,9 +266,14 @@ func Pretrain(ctx context.Context, opts Options) error {
 
 // withModel returns cfg with the model keys taken from a model config.
 func withModel(cfg Config, m model.Config) Config {
-	cfg.HiddenSize, cfg.NumLayers, cfg.NumHeads = m.HiddenSize, m.NumLayers, m.NumHeads
+	cfg.Arch = string(m.Arch)
+	if m.Arch == "" {
+		cfg.Arch = string(model.GPTNeoX)
+	}
+	cfg.HiddenSize, cfg.NumLayers, cfg.NumHeads, cfg.NumKVHeads = m.HiddenSize, m.NumLayers, m.NumHeads, m.NumKVHeads
 	cfg.IntermediateSize, cfg.RotaryPct, cfg.RotaryBase = m.IntermediateSize, m.RotaryPct, m.RotaryBase
 	cfg.ParallelResidual, cfg.LayerNormEps, cfg.MaxPositions = m.ParallelResidual, m.LayerNormEps, m.MaxPositionEmbeddings
+	cfg.TieEmbeddings = m.TieWordEmbeddings
 	cfg.Sinks, cfg.Attention = len(m.SinkIDs), string(m.Attention)
 	if cfg.Attention == "" {
 		cfg.Attention = string(sinktoken.Softmax)
@@ -267,8 +281,29 @@ func withModel(cfg Config, m model.Config) Config {
 	return cfg
 }
 
-// Finetune continues training a checkpoint or Hugging Face GPT-NeoX folder,
-// optionally adding AddSinks sink tokens first.
+// finetunable refuses a model whose family the arch key cannot name.
+func finetunable(from string, m model.Config) error {
+	switch m.Arch {
+	case "", model.GPTNeoX, model.Llama:
+		return nil
+	}
+	return fmt.Errorf("%s: model_type %q cannot be finetuned, expected a gpt_neox or llama model", from, string(m.Arch))
+}
+
+// archMismatch words a finetune whose arch key differs from the model's.
+func archMismatch(from string, cfg Config, m model.Config) error {
+	want := withModel(cfg, m).Arch
+	if cfg.Arch == want {
+		return nil
+	}
+	return fmt.Errorf("config key arch = %q does not match %s, a model of model_type %q: expected arch = %s (finetuning keeps the architecture; pretrain a %s model instead)",
+		cfg.Arch, from, want, want, cfg.Arch)
+}
+
+// Finetune continues training a checkpoint or Hugging Face GPT-NeoX or
+// Llama folder (a tied Llama head stays tied), optionally adding AddSinks
+// sink tokens first. The architecture is the model's: an arch key that
+// differs is an error.
 func Finetune(ctx context.Context, opts FinetuneOptions) error {
 	if opts.From == "" {
 		return input.Errorf("From", "model", "", "none given, expected a checkpoint, run directory or Hugging Face GPT-NeoX folder")
@@ -290,7 +325,10 @@ func Finetune(ctx context.Context, opts FinetuneOptions) error {
 	if tokJSON, err = checkpoint.AddSinks(m, tokJSON, opts.AddSinks); err != nil {
 		return err
 	}
-	cfg, rt, rp, err := opts.resolve(withModel(Defaults(), m.Config))
+	if err := finetunable(opts.From, m.Config); err != nil {
+		return err
+	}
+	cfg, rt, rp, err := opts.resolve(withModel(Defaults(), m.Config), func(c Config) error { return archMismatch(opts.From, c, m.Config) })
 	if err != nil {
 		return err
 	}

@@ -21,9 +21,10 @@ type Runtime struct {
 	// of the batch rows; 0 is one per core (GOMAXPROCS). At most batch are
 	// used.
 	Workers int
-	// BLASThreads is the number of OpenBLAS threads per matrix product; 0
-	// is 1 with several workers (one graph per core) and GOMAXPROCS with
-	// one.
+	// BLASThreads is the number of OpenBLAS threads per matrix product of
+	// each worker; 0 shares the cores out: GOMAXPROCS / Workers, at least 1
+	// (one graph per core: 1; 16 cores and batch 8: 8 workers × 2; one
+	// worker: GOMAXPROCS).
 	BLASThreads int
 }
 
@@ -81,10 +82,14 @@ func (r Runtime) resolve(batch int) (Runtime, error) {
 	}
 	r.Workers = max(1, min(r.Workers, batch))
 	if r.BLASThreads == 0 {
-		r.BLASThreads = 1
-		if r.Workers == 1 {
-			r.BLASThreads = runtime.GOMAXPROCS(0)
-		}
+		r.BLASThreads = blasThreads(runtime.GOMAXPROCS(0), r.Workers)
 	}
 	return r, nil
 }
+
+// blasThreads is the OpenBLAS threads per matrix product of each of workers
+// graphs on cores cores: the cores shared out, at least one each. One graph
+// per core keeps to one thread (more would fight over the cores: −28%); a
+// batch smaller than the core count still uses every core (16 cores, batch
+// 8: 8 graphs × 2 threads); one graph gets them all.
+func blasThreads(cores, workers int) int { return max(1, cores/max(1, workers)) }

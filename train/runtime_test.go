@@ -17,7 +17,7 @@ import (
 // runtime key; defaults come from GOMAXPROCS.
 func TestRuntimeNotInConfig(t *testing.T) {
 	o := &Options{Out: t.TempDir(), Set: []string{"batch=8", "workers=3", "blas_threads=2", "lr=2e-3"}}
-	cfg, rt, _, err := o.resolve(Defaults())
+	cfg, rt, _, err := o.resolve(Defaults(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,9 +40,10 @@ func TestRuntimeNotInConfig(t *testing.T) {
 		workers int
 		threads int
 	}{
-		{Runtime{}, 64, n, map[bool]int{true: 1, false: n}[n > 1]},
+		{Runtime{}, 64, n, 1},
+		{Runtime{}, 1, 1, n},
 		{Runtime{Workers: 1}, 64, 1, n},
-		{Runtime{Workers: 8}, 3, 3, 1},
+		{Runtime{Workers: 8}, 3, 3, max(1, n/3)},
 		{Runtime{Workers: 2, BLASThreads: 4}, 64, 2, 4},
 	} {
 		got, err := c.in.resolve(c.batch)
@@ -52,7 +53,7 @@ func TestRuntimeNotInConfig(t *testing.T) {
 	}
 	for _, bad := range [][]string{{"workers=two"}, {"blas_threads=-1"}, {"workers=-2"}} {
 		o := &Options{Out: t.TempDir(), Set: bad}
-		if _, _, _, err := o.resolve(Defaults()); err == nil || strings.Contains(err.Error(), "\n") {
+		if _, _, _, err := o.resolve(Defaults(), nil); err == nil || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%v: error %v, want one line", bad, err)
 		}
 	}

@@ -33,10 +33,6 @@ var scaleRuntimeKeys = func() map[string]bool {
 	return m
 }()
 
-// scalePendingKeys are the recipe's keys for the Llama architecture (issue 20);
-// until train.Config has them they may be missing here, never different.
-var scalePendingKeys = map[string]bool{"arch": true, "num_kv_heads": true, "tie_embeddings": true}
-
 // scalePython runs python3 with args and returns stdout; a non-zero exit is
 // returned as an error carrying stderr.
 func scalePython(t *testing.T, args ...string) ([]byte, error) {
@@ -80,7 +76,7 @@ func compareScaleConfig(t *testing.T, what string, goCfg Config, py []byte) {
 		}
 	}
 	for k, v := range p {
-		if _, ok := g[k]; !ok && !scalePendingKeys[k] {
+		if _, ok := g[k]; !ok {
 			t.Errorf("%s: the recipe has key %s = %v, train.Config does not", what, k, v)
 		}
 	}
@@ -148,6 +144,10 @@ func TestScaleConfigErrors(t *testing.T) {
 		{"", []string{"max_steps=0"}, `both 0`},
 		{"", []string{"block_size=2048", "sinks=1"}, `exceeds max_position_embeddings`},
 		{"nosuch", nil, `no such preset`},
+		{"", []string{"arch=mamba"}, `config key arch = 'mamba', expected gpt_neox or llama`},
+		{"", []string{"arch=llama", "num_kv_heads=3"}, `config key num_kv_heads = 3 does not divide num_heads = 4`},
+		{"", []string{"num_kv_heads=2"}, `num_kv_heads = 2 needs arch = llama`},
+		{"", []string{"tie_embeddings=true"}, `tie_embeddings = true needs arch = llama`},
 	}
 	for _, tc := range cases {
 		if _, err := Resolve(Defaults(), tc.preset, tc.sets); err == nil {
@@ -300,6 +300,17 @@ func TestScaleParamSpecs(t *testing.T) {
 			return m
 		}()},
 		{[]string{"arch=llama", "num_heads=4", "hidden_size=64"}, model.NewLlama(vocab, 64, 2, 4, 0, 256, false)},
+	}
+	for _, tc := range cases[1:] {
+		// The trainer's model of the same keys (Config.Model) is the
+		// LlamaConfig these cases spell out.
+		c, err := Resolve(Defaults(), "tiny", tc.sets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Model(vocab, nil).ParamSpecs(); !reflect.DeepEqual(got, tc.mc.ParamSpecs()) {
+			t.Errorf("%v: the trainer's tensors %v differ from LlamaConfig's %v", tc.sets, got, tc.mc.ParamSpecs())
+		}
 	}
 	for _, tc := range cases {
 		var sets []string

@@ -154,7 +154,9 @@ func readState(dir string) (*TrainerState, error) {
 	if err != nil {
 		return nil, err
 	}
-	var st TrainerState
+	// Keys newer than the file keep the value that file's run had:
+	// checkpoints from before the arch key are GPT-NeoX.
+	st := TrainerState{Config: Config{Arch: string(model.GPTNeoX)}}
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("%s: %w", p, input.JSON(err))
 	}

@@ -26,9 +26,6 @@ func unigramEntropy(ids []int32) float64 {
 // TestTinyBelowUnigram runs the tiny preset on the embedded text (about a
 // minute on 2 cores) and checks the final loss against the unigram entropy.
 func TestTinyBelowUnigram(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the tiny preset (about a minute)")
-	}
 	out := filepath.Join(t.TempDir(), "tiny")
 	var losses []float64
 	o := Options{Config: "tiny", Out: out, Log: testLog{t}, onStep: func(_ int, l float64) { losses = append(losses, l) }}

@@ -96,9 +96,9 @@ func newTrainer(cfg Config, rt Runtime, mcfg model.Config, w model.Weights, ng n
 		t.sinks = append(t.sinks, int32(id))
 	}
 	nw := max(1, min(rt.Workers, cfg.Batch))
-	// With one graph per core each keeps to one BLAS thread (the default),
-	// or the OpenBLAS threads of the workers fight over the cores (−28%).
-	autograd.SetBLASThreads(rt.BLASThreads)
+	// The workers call OpenBLAS at once, rt.BLASThreads threads each
+	// (Runtime.resolve shares the cores out).
+	autograd.SetBLASSplit(nw, rt.BLASThreads)
 	t.opt.Parts = nw
 	first := 0
 	for i := range nw {

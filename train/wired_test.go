@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -312,10 +313,16 @@ func TestFinetuneAddSinks(t *testing.T) {
 
 // BenchmarkTrainReference measures optimizer steps of the reference config
 // (V=4096 on a synthetic stream) with one worker per core and with one worker.
-func BenchmarkTrainReference(b *testing.B) {
+func BenchmarkTrainReference(b *testing.B) { benchTrain(b, "reference") }
+
+// BenchmarkTrainReferenceLlama is BenchmarkTrainReference for the Llama twin
+// of the reference config (configs/reference-llama.json).
+func BenchmarkTrainReferenceLlama(b *testing.B) { benchTrain(b, "reference-llama") }
+
+func benchTrain(b *testing.B, preset string) {
 	for _, workers := range []int{runtimeCPUs(), 1} {
-		b.Run("workers="+string(rune('0'+workers)), func(b *testing.B) {
-			cfg, err := Resolve(Defaults(), "reference", []string{"batch=8"})
+		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
+			cfg, err := Resolve(Defaults(), preset, []string{"batch=8"})
 			if err != nil {
 				b.Fatal(err)
 			}

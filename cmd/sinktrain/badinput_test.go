@@ -100,6 +100,9 @@ func TestBadInput(t *testing.T) {
 		{name: "pretrain/missing data", args: []string{"pretrain", "--config", "tiny", "--data", e.dir + "/nodata", "--out", out("t11")}, want: []string{"nodata"}, out: out("t11")},
 		{name: "pretrain/ids beyond tokenizer", args: []string{"pretrain", "--config", "tiny", "--data", e.arrowOOV, "--out", out("t12"), "--set", "max_steps=2"}, want: []string{"oov", "token id 512"}, out: out("t12")},
 		{name: "pretrain/read-only out", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", e.ro + "/t13"}, want: []string{"t13"}, ro: true},
+		{name: "pretrain/kv heads not dividing", args: []string{"pretrain", "--config", "tiny-llama", "--data", e.data, "--out", out("t15"), "--set", "num_kv_heads=3"}, want: []string{"num_kv_heads = 3", "num_heads = 2", "expected one of 1 or 2"}, out: out("t15")},
+		{name: "pretrain/unknown arch", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t16"), "--set", "arch=gpt2"}, want: []string{`arch = "gpt2"`, "expected gpt_neox or llama"}, out: out("t16")},
+		{name: "pretrain/kv heads for gpt_neox", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t17"), "--set", "num_kv_heads=1"}, want: []string{"num_kv_heads = 1", "needs arch = llama"}, out: out("t17")},
 		{name: "pretrain/resume without checkpoint", args: []string{"pretrain", "--config", "tiny", "--data", e.data, "--out", out("t14"), "--resume"}, want: []string{"t14"}, out: out("t14")},
 
 		// finetune
@@ -109,6 +112,7 @@ func TestBadInput(t *testing.T) {
 		{name: "finetune/wrong shape", args: []string{"finetune", "--from", e.shapeCfg, "--data", e.data, "--out", out("f4")}, want: []string{"shape"}, out: out("f4")},
 		{name: "finetune/tokenizer vs vocab", args: []string{"finetune", "--from", e.modelTok, "--data", e.data, "--out", out("f5")}, want: []string{"tokenizer", "512", "96"}, out: out("f5")},
 		{name: "finetune/no tokenizer", args: []string{"finetune", "--from", e.model, "--data", e.data, "--out", out("f7")}, want: []string{"tokenizer.json"}, out: out("f7")},
+		{name: "finetune/gpt_neox as llama", args: []string{"finetune", "--from", e.model512, "--data", e.data, "--out", out("f8"), "--set", "arch=llama"}, want: []string{`arch = "llama"`, "good512", `model_type "gpt_neox"`, "expected arch = gpt_neox"}, out: out("f8")},
 		{name: "finetune/negative sinks", args: []string{"finetune", "--from", e.model, "--data", e.data, "--out", out("f6"), "--add-sinks", "-1"}, want: []string{"add-sinks"}, out: out("f6")},
 
 		// convert

@@ -61,7 +61,7 @@ is printed. Models must share one tokenizer unless --allow-different-tokenizers.
 	}
 	cmd.MarkFlagsMutuallyExclusive("text", "ids", "data")
 	cmd.MarkFlagsOneRequired("text", "ids", "data")
-	cmd.AddCommand(newCompareReportCmd(runReport))
+	cmd.AddCommand(newCompareReportCmd(runReport), newCompareBudgetsCmd(nil))
 	return cmd
 }
 

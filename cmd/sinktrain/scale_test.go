@@ -64,13 +64,14 @@ func TestScaleRunLayout(t *testing.T) {
 	}
 	vanilla, fv := write("vanilla")
 	sinks, fs := write("sinks2", "sinks=2", "attention=sink_logit")
+	llama, fl := write("llama", "arch=llama", "num_kv_heads=1", "tie_embeddings=true", "sinks=1", "attention=sink_logit")
 
 	for _, tc := range []struct {
 		dir   string
 		f     fake
 		sinks int
 		att   string
-	}{{vanilla, fv, 0, "softmax"}, {sinks, fs, 2, "sink_logit"}} {
+	}{{vanilla, fv, 0, "softmax"}, {sinks, fs, 2, "sink_logit"}, {llama, fl, 1, "sink_logit"}} {
 		for _, d := range []string{tc.dir, checkpoint.CheckpointDir(tc.dir, 3)} {
 			m, err := checkpoint.Load(d)
 			if err != nil {
@@ -129,9 +130,16 @@ func TestScaleRunLayout(t *testing.T) {
 		}
 	}
 
-	out := sink("eval", "stream", "--model", sinks, "--data", ds, "--cache", "2+30", "--cache", "dense", "--max-tokens", "200", "--json")
-	if n := strings.Count(out, `"ppl"`); n != 2 {
-		t.Errorf("eval stream printed %d results: %s", n, out)
+	for _, m := range []string{sinks, llama} {
+		out := sink("eval", "stream", "--model", m, "--data", ds, "--cache", "2+30", "--cache", "dense", "--max-tokens", "200", "--json")
+		if n := strings.Count(out, `"ppl"`); n != 2 {
+			t.Errorf("eval stream %s printed %d results: %s", m, n, out)
+		}
+	}
+	if m, err := checkpoint.Load(llama); err != nil {
+		t.Error(err)
+	} else if c := m.Config; c.Arch != "llama" || !c.TieWordEmbeddings || c.KVHeads() != 1 {
+		t.Errorf("the recipe's llama run loads as %+v", c)
 	}
 	text := filepath.Join(dir, "text.txt")
 	if err := os.WriteFile(text, bytes.Repeat([]byte("It was the best of times, it was the worst of times. "), 20), 0o644); err != nil {

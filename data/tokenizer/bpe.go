@@ -61,8 +61,8 @@ type bpeState struct {
 	prev  []int32             // [n] heap merge: previous live symbol, -1 at the start
 	heap  bpeHeap[bpeRankPos] // heap merge entries
 	buf   []byte              // byte-level text of a word (ignore_merges), a prefixed character
-	cache map[string]uint64
-	arena []int32 // cached ids; cache values are offset<<32 | length into it
+	cache map[string]uint64   // word → ids in arena; nil when the word cache is off
+	arena []int32             // cached ids; cache values are offset<<32 | length into it
 
 	pieces, pieces2 []tokPiece // pre-tokenizer pieces, before and after a step
 	spans           []tokPart  // the spans of one piece
@@ -70,8 +70,21 @@ type bpeState struct {
 	offs            []int      // [len(runes)+1] byte offset of each character
 }
 
-func newBPEState() *bpeState {
-	return &bpeState{cache: make(map[string]uint64, 1024)}
+// newBPEState returns scratch space, with a word cache when cache is set.
+func newBPEState(cache bool) *bpeState {
+	st := &bpeState{}
+	st.setCache(cache)
+	return st
+}
+
+// setCache turns the word cache on (keeping its entries) or off.
+func (st *bpeState) setCache(on bool) {
+	switch {
+	case on && st.cache == nil:
+		st.cache = make(map[string]uint64, 1024)
+	case !on:
+		st.cache, st.arena = nil, nil
+	}
 }
 
 // appendPiece appends the ids of one pre-token: raw bytes standing for
@@ -107,7 +120,7 @@ func (m *bpeModel) appendWord(dst []int32, w string, st *bpeState) []int32 {
 	return append(dst, syms...)
 }
 
-// cached returns the ids of a word seen before.
+// cached returns the ids of a word seen before (never with the cache off).
 func (st *bpeState) cached(w string) ([]int32, bool) {
 	v, ok := st.cache[w]
 	if !ok {
@@ -116,9 +129,9 @@ func (st *bpeState) cached(w string) ([]int32, bool) {
 	return st.arena[v>>32 : v>>32+v&0xFFFFFFFF], true
 }
 
-// remember caches the ids of a short word.
+// remember caches the ids of a short word (with the cache on).
 func (st *bpeState) remember(w string, ids []int32) {
-	if len(w) >= bpeCacheWordMax {
+	if st.cache == nil || len(w) >= bpeCacheWordMax {
 		return
 	}
 	if len(st.cache) >= bpeCacheMax {

@@ -110,12 +110,7 @@ func (e *EncodeStream) read() error {
 
 // encode encodes e.buf[:n] and drops it.
 func (e *EncodeStream) encode(dst []int32, n int) []int32 {
-	st, _ := e.t.states.Get().(*bpeState)
-	if st == nil {
-		st = newBPEState()
-	}
-	dst = e.t.appendSplit(dst, string(e.buf[:n]), 0, e.atStart, st)
-	e.t.states.Put(st)
+	dst = e.t.appendEncodeAt(dst, string(e.buf[:n]), e.atStart)
 	e.atStart = false
 	e.buf = e.buf[:copy(e.buf, e.buf[n:])]
 	e.scanned = 0

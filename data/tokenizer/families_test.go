@@ -238,7 +238,7 @@ func TestMetaspace(t *testing.T) {
 // Oniguruma matches (0,0), (1,2), (3,3)), the pieces worked out from
 // NormalizedString::split.
 func TestSplitBehaviours(t *testing.T) {
-	st := newBPEState()
+	st := newBPEState(false)
 	bt := newBytesTable()
 	pieces := func(pattern, behaviour string, invert bool, s string) []string {
 		var c tokPreChain
@@ -320,7 +320,7 @@ func tokMatchOffsets(spans []tokPart) []int32 {
 // tricky characters and the lines of the HF fixture texts.
 func TestSplitsMatchOniguruma(t *testing.T) {
 	g := tokLoadOnig(t)
-	st := newBPEState()
+	st := newBPEState(false)
 	for name, pat := range g.Patterns {
 		raw, _ := json.Marshal(map[string]string{"Regex": pat})
 		x, err := tokParsePattern(raw, "pattern")

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -41,7 +42,8 @@ type Tokenizer struct {
 
 	raw tokRawFields // parts of the file kept verbatim for saving
 
-	states sync.Pool // *bpeState, one per concurrently encoding goroutine
+	states      sync.Pool   // *bpeState, one per concurrently encoding goroutine
+	noWordCache atomic.Bool // SetWordCache(false)
 }
 
 // AddedToken is an entry of tokenizer.json's added_tokens: a string matched
@@ -67,14 +69,29 @@ func (t *Tokenizer) Encode(text string) []int32 {
 // slice. It allocates only to grow dst and to remember new words in its
 // cache.
 func (t *Tokenizer) AppendEncode(dst []int32, text string) []int32 {
+	return t.appendEncodeAt(dst, text, true)
+}
+
+// appendEncodeAt is AppendEncode of a text that starts the encoded input
+// (atStart) or continues it (EncodeStream's later pieces).
+func (t *Tokenizer) appendEncodeAt(dst []int32, text string, atStart bool) []int32 {
+	cache := !t.noWordCache.Load()
 	st, _ := t.states.Get().(*bpeState)
 	if st == nil {
-		st = newBPEState()
+		st = newBPEState(cache)
+	} else {
+		st.setCache(cache)
 	}
-	dst = t.appendSplit(dst, text, 0, true, st)
+	dst = t.appendSplit(dst, text, 0, atStart, st)
 	t.states.Put(st)
 	return dst
 }
+
+// SetWordCache turns the word cache on (the default) or off. With it on,
+// each encoding goroutine remembers the ids of up to 32,768 pre-tokens
+// (words), so a repeated word is looked up instead of merged again; the ids
+// are the same either way. Safe for concurrent use.
+func (t *Tokenizer) SetWordCache(on bool) { t.noWordCache.Store(!on) }
 
 // EncodeSpecial returns the ids of text with the post-processor's special
 // tokens around them, as HF tokenizers' encode(text,

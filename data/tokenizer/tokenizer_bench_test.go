@@ -2,53 +2,97 @@ package tokenizer
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	tiktoken "github.com/tiktoken-go/tokenizer"
 )
 
-// tokBenchText is the benchmark text: the file named by $TOK_BENCH_TEXT
-// (e.g. the default training corpus), else the fixture texts repeated to
-// about 1 MB.
+// tokBenchText is the benchmark's held-out text: $TOK_BENCH_TEXT, by
+// default Moby-Dick from scripts/get-corpus.sh (not in the training corpus),
+// with CRLF as LF as `sinktrain prepare` reads it.
 func tokBenchText(b *testing.B) string {
 	b.Helper()
-	if path := os.Getenv("TOK_BENCH_TEXT"); path != "" {
-		t, err := os.ReadFile(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return string(t)
+	path := os.Getenv("TOK_BENCH_TEXT")
+	if path == "" {
+		path = "../../corpus/eval/melville-moby_dick.txt"
 	}
-	_, cases := tokLoadFixture(b)
-	one := tokLongText(cases)
-	return strings.Repeat(one, 1<<20/len(one)+1)
+	t, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatalf("benchmark text: %v (run scripts/get-corpus.sh, or set TOK_BENCH_TEXT)", err)
+	}
+	return strings.ReplaceAll(string(t), "\r\n", "\n")
 }
 
-// BenchmarkEncode compares encoding throughput (MB/s) with tiktoken-go on
-// the same text. tiktoken-go embeds its vocabularies (no network); r50k_base
-// uses the same GPT-2 pre-tokenizer pattern.
-func BenchmarkEncode(b *testing.B) {
-	text := tokBenchText(b)
-	fixture, _ := tokLoadFixture(b)
-	trained, err := TrainBPE(func(yield func(string) bool) { yield(text[:min(len(text), 4<<20)]) }, 4096, tokSpecials(4))
+// tokBenchTrain returns the documents (one per .txt file) of the training
+// corpus: $TOK_BENCH_TRAIN, by default corpus/train of scripts/get-corpus.sh.
+func tokBenchTrain(b *testing.B) []string {
+	b.Helper()
+	dir := os.Getenv("TOK_BENCH_TRAIN")
+	if dir == "" {
+		dir = "../../corpus/train"
+	}
+	var docs []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".txt") {
+			return err
+		}
+		t, err := os.ReadFile(path)
+		docs = append(docs, strings.ReplaceAll(string(t), "\r\n", "\n"))
+		return err
+	})
+	if err == nil && len(docs) == 0 {
+		err = fmt.Errorf("no .txt files in %s", dir)
+	}
+	if err != nil {
+		b.Fatalf("training corpus: %v (run scripts/get-corpus.sh, or set TOK_BENCH_TRAIN)", err)
+	}
+	return docs
+}
+
+// tokBenchTrained is the tokenizer `sinktrain prepare --input corpus/train`
+// trains: vocabulary 4096 with <|endoftext|> and 4 sinks reserved.
+func tokBenchTrained(b *testing.B) *Tokenizer {
+	b.Helper()
+	docs := tokBenchTrain(b)
+	tk, err := TrainBPE(slices.Values(docs), 4096, tokSpecials(4))
 	if err != nil {
 		b.Fatal(err)
 	}
+	return tk
+}
+
+// BenchmarkEncode compares encoding throughput (MB/s) of held-out text
+// (Moby-Dick) with tiktoken-go on the same text, and sinktrain's with its
+// word cache on and off. sinktrain's tokenizer is trained on the training
+// corpus; the other sinktrain rows are the 512-token fixture under each
+// family's pre-tokenizer; tiktoken-go embeds its vocabularies (no
+// network); r50k_base uses the same GPT-2 pre-tokenizer pattern.
+func BenchmarkEncode(b *testing.B) {
+	text := tokBenchText(b)
+	fixture, _ := tokLoadFixture(b)
+	trained := tokBenchTrained(b)
 	for _, c := range []struct {
-		name string
-		tk   *Tokenizer
+		name  string
+		tk    *Tokenizer
+		cache bool
 	}{
-		{"sinktrain-fixture512", fixture},
-		{"sinktrain-trained4096", trained},
-		{"sinktrain-llama3-split", tokBenchVariant(b, "llama3", false)},
-		{"sinktrain-llama3-regexp2", tokBenchVariant(b, "llama3", true)},
-		{"sinktrain-falcon", tokBenchVariant(b, "falcon", false)},
-		{"sinktrain-sp-legacy", tokBenchSentencePiece(b, false)},
-		{"sinktrain-sp-metaspace", tokBenchSentencePiece(b, true)},
+		{"sinktrain-trained4096", trained, true},
+		{"sinktrain-trained4096-nocache", trained, false},
+		{"sinktrain-fixture512", fixture, true},
+		{"sinktrain-llama3-split", tokBenchVariant(b, "llama3", false), true},
+		{"sinktrain-llama3-regexp2", tokBenchVariant(b, "llama3", true), true},
+		{"sinktrain-falcon", tokBenchVariant(b, "falcon", false), true},
+		{"sinktrain-sp-legacy", tokBenchSentencePiece(b, false), true},
+		{"sinktrain-sp-metaspace", tokBenchSentencePiece(b, true), true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
+			c.tk.SetWordCache(c.cache)
+			defer c.tk.SetWordCache(true)
 			b.SetBytes(int64(len(text)))
 			ids := make([]int32, 0, len(text)/2)
 			for b.Loop() {
@@ -77,20 +121,17 @@ func BenchmarkEncode(b *testing.B) {
 	}
 }
 
-// BenchmarkTrainBPE trains a 4096-token vocabulary on the benchmark text
-// (set TOK_BENCH_TEXT to the 25 MB default corpus for the issue's number).
+// BenchmarkTrainBPE trains a 4096-token vocabulary on the training corpus
+// (corpus/train: 21 MB).
 func BenchmarkTrainBPE(b *testing.B) {
-	text := tokBenchText(b)
-	docs := func(yield func(string) bool) {
-		for doc := range strings.SplitSeq(text, "\n\n") {
-			if !yield(doc) {
-				return
-			}
-		}
+	docs := tokBenchTrain(b)
+	n := 0
+	for _, d := range docs {
+		n += len(d)
 	}
-	b.SetBytes(int64(len(text)))
+	b.SetBytes(int64(n))
 	for b.Loop() {
-		if _, err := TrainBPE(docs, 4096, tokSpecials(4)); err != nil {
+		if _, err := TrainBPE(slices.Values(docs), 4096, tokSpecials(4)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -61,7 +61,7 @@ func FuzzEncode(f *testing.F) {
 		f.Add(c.Text)
 	}
 	f.Add("<|sink_0|><|sink_0|>  \t\n'll'LL 😀")
-	st := newBPEState()
+	st := newBPEState(false)
 	f.Fuzz(func(t *testing.T, s string) {
 		if !utf8.ValidString(s) {
 			return

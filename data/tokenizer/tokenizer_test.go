@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,27 +58,37 @@ func tokFixtureEdit(t testing.TB, edit func(f map[string]any)) []byte {
 	return b
 }
 
+// TestTokenizerMatchesHF: every fixture encoding equals HF's, with the word
+// cache on (each text twice, the second time from the cache) and off.
 func TestTokenizerMatchesHF(t *testing.T) {
 	tk, cases := tokLoadFixture(t)
 	if got := tk.VocabSize(); got != 512 {
 		t.Errorf("VocabSize = %d, want 512", got)
 	}
-	for _, c := range cases {
-		got := tk.Encode(c.Text)
-		if c.IDs == nil {
-			c.IDs = []int32{}
-		}
-		if !slices.Equal(got, c.IDs) {
-			t.Errorf("Encode(%.40q)\n got %v\nwant %v", c.Text, got, c.IDs)
-		}
-		if dec := tk.Decode(c.IDs); dec != c.Text {
-			t.Errorf("Decode(HF ids of %.40q) = %.40q", c.Text, dec)
-		}
-		// AppendEncode appends after existing ids.
-		pre := []int32{7, 8}
-		if got := tk.AppendEncode(pre, c.Text); !slices.Equal(got[:2], []int32{7, 8}) || !slices.Equal(got[2:], c.IDs) {
-			t.Errorf("AppendEncode(%.40q) = %v", c.Text, got)
-		}
+	for _, cache := range []bool{true, false} {
+		t.Run(fmt.Sprintf("word cache %v", cache), func(t *testing.T) {
+			tk.SetWordCache(cache)
+			defer tk.SetWordCache(true)
+			for round := range 2 {
+				for _, c := range cases {
+					got := tk.Encode(c.Text)
+					if c.IDs == nil {
+						c.IDs = []int32{}
+					}
+					if !slices.Equal(got, c.IDs) {
+						t.Errorf("round %d: Encode(%.40q)\n got %v\nwant %v", round, c.Text, got, c.IDs)
+					}
+					if dec := tk.Decode(c.IDs); dec != c.Text {
+						t.Errorf("Decode(HF ids of %.40q) = %.40q", c.Text, dec)
+					}
+					// AppendEncode appends after existing ids.
+					pre := []int32{7, 8}
+					if got := tk.AppendEncode(pre, c.Text); !slices.Equal(got[:2], []int32{7, 8}) || !slices.Equal(got[2:], c.IDs) {
+						t.Errorf("AppendEncode(%.40q) = %v", c.Text, got)
+					}
+				}
+			}
+		})
 	}
 }
 
@@ -114,7 +125,7 @@ func TestTokenizerRoundTrip(t *testing.T) {
 // TestMergeHeapMatchesScan checks the long-word merge against the scan.
 func TestMergeHeapMatchesScan(t *testing.T) {
 	tk, cases := tokLoadFixture(t)
-	st := newBPEState()
+	st := newBPEState(false)
 	for _, w := range strings.Fields(tokLongText(cases)) {
 		syms := make([]int32, len(w))
 		for i := range len(w) {
@@ -227,26 +238,34 @@ func TestTokenizerAddPrefixSpace(t *testing.T) {
 	}
 }
 
-// TestRoundTripCorpus round-trips a whole corpus file, e.g. the default
-// training corpus: TOK_CORPUS=path go test ./data -run RoundTripCorpus.
+// TestRoundTripCorpus round-trips whole books through the fixture tokenizer
+// and one trained on them: the embedded corpus (../corpus/*.txt), plus the
+// file named by $TOK_CORPUS when set (e.g. the default training corpus).
 func TestRoundTripCorpus(t *testing.T) {
-	path := os.Getenv("TOK_CORPUS")
-	if path == "" {
-		t.Skip("set TOK_CORPUS to a text file")
+	paths, err := filepath.Glob("../corpus/*.txt")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no embedded corpus in ../corpus (%v)", err)
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	if p := os.Getenv("TOK_CORPUS"); p != "" {
+		paths = append(paths, p)
 	}
 	tk, _ := tokLoadFixture(t)
-	text := string(b)
-	trained, err := TrainBPE(func(yield func(string) bool) { yield(text) }, 4096, tokSpecials(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, tk := range map[string]*Tokenizer{"fixture": tk, "trained": trained} {
-		if got := tk.Decode(tk.Encode(text)); got != text {
-			t.Errorf("%s: round trip of %s fails", name, path)
+	for _, path := range paths {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		trained, err := TrainBPE(func(yield func(string) bool) { yield(text) }, 4096, tokSpecials(4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, tk := range map[string]*Tokenizer{"fixture": tk, "trained": trained} {
+			ids := tk.Encode(text)
+			if got := tk.Decode(ids); got != text {
+				t.Errorf("%s: round trip of %s fails", name, path)
+			}
+			t.Logf("%s: %s, %d bytes, %d tokens", name, path, len(text), len(ids))
 		}
 	}
 }

@@ -100,6 +100,15 @@ func gemvBF1632(w []BF16, x, y []float32, rows, cols int, beta float32) {
 	C.st_gemv_bf16((*C.uint16_t)(unsafe.Pointer(&w[0])), cf(x), cf(y), C.long(rows), C.long(cols), C.float(beta))
 }
 
+func rope32(qkv, heads, cos, sin []float32, m RoPEHeads, back bool) {
+	cols := make([]int64, len(m.Cols)) // one allocation per call: S values
+	for j, c := range m.Cols {
+		cols[j] = int64(c)
+	}
+	C.st_rope(cf(qkv), cf(heads), cf(cos), cf(sin), C.long(m.B), C.long(m.T), C.long(m.HeadDim), C.long(m.Width),
+		(*C.int64_t)(unsafe.Pointer(&cols[0])), C.long(len(cols)), C.long(m.Rotated), C.long(len(cos)/m.T), cbool(back))
+}
+
 func adamW32(w, g, m, v []float32, c AdamWCoeffs) bool {
 	return C.st_adamw(cf(w), cf(g), cf(m), cf(v), C.long(len(w)), C.float(c.Scale), C.float(c.Beta1), C.float(c.Beta2),
 		C.float(c.Shrink), C.float(c.StepSize), C.float(c.InvSqrtBC2), C.float(c.Eps)) != 0

@@ -1,7 +1,8 @@
 // Package kernels is sinktrain's one float32 kernel set: the exponential,
 // the standard normal cdf/pdf (erf by a polynomial for float32, a cubic
 // Hermite table for float64), GELU, LayerNorm and RMSNorm and their
-// backward, SwiGLU (silu(gate)·up) and its backward, softmax
+// backward, SwiGLU (silu(gate)·up) and its backward, rotary position
+// embeddings moving a fused projection into heads and back, softmax
 // rows (softmax, softmax₁ and the sink logit: an optional extra logit in the
 // denominator), causal attention blocks and their backward, cross-entropy,
 // AdamW, small vector kernels, and [Alloc32] (large buffers advised as

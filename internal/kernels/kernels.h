@@ -59,6 +59,8 @@ void st_swiglu_bwd(const float *restrict h, const float *restrict dy, float *res
 void st_widen_bf16(const uint16_t *restrict src, float *restrict dst, long n);
 void st_gemv_bf16(const uint16_t *restrict w, const float *restrict x, float *restrict y, long rows, long cols,
                   float beta);
+void st_rope(float *qkv, float *heads, const float *cos, const float *sin, long B, long T, long hd, long W,
+             const int64_t *cols, long S, long nrot, long half, int back);
 int st_adamw(float *w, const float *g, float *m, float *v, long n, float scale, float b1, float b2, float shrink,
              float step, float isbc2, float eps);
 

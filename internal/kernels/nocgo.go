@@ -57,4 +57,8 @@ func gemvBF1632(w []BF16, x, y []float32, rows, cols int, beta float32) {
 	gemvBF16Go(w, x, y, rows, cols, beta)
 }
 
+func rope32(qkv, heads, cos, sin []float32, m RoPEHeads, back bool) {
+	ropeGo(qkv, heads, cos, sin, m, back)
+}
+
 func adamW32(w, g, m, v []float32, c AdamWCoeffs) bool { return adamWGo(w, g, m, v, c) }

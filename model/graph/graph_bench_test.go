@@ -145,40 +145,62 @@ func reportStep(b *testing.B, cfg model.Config) {
 
 // BenchmarkStepStock times the same model built from stock gorgonia ops
 // (Mul, BatchedMatMul, SoftMax, broadcast arithmetic, ByIndices,
-// LogSoftMax; tanh GELU since gorgonia has no erf) — the baseline.
+// LogSoftMax; erf-GELU from elementwise ops) — the baseline.
+// TestStockMatchesHF checks that it computes the same loss and gradients.
 func BenchmarkStepStock(b *testing.B) {
-	autograd.UseGorgoniaBLAS()
 	cfg := benchConfig()
-	w := model.Init(cfg, 1)
-	ids := benchIDs(cfg.VocabSize)
-	g, loss, params, idx, onehot, err := stockGraph(cfg, w, benchB, benchT)
+	s, err := newStock(cfg, model.Init(cfg, 1), benchB, benchT, benchIDs(cfg.VocabSize))
 	if err != nil {
 		b.Fatal(err)
-	}
-	if _, err := G.Grad(loss, params...); err != nil {
-		b.Fatal(err)
-	}
-	m, err := autograd.NewMachine(g)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i, id := range ids {
-		idx[i] = int(id)
-	}
-	N := benchB * benchT
-	for i := 0; i < N; i++ {
-		if i%benchT != benchT-1 {
-			onehot[i*cfg.VocabSize+int(ids[i+1])] = 1 / float32(N-benchB)
-		}
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		m.Reset()
-		if err := m.RunAll(); err != nil {
+		if err := s.step(); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.N*benchB*benchT)/b.Elapsed().Seconds(), "tok/s")
+}
+
+// stock is the stock-op model of stockGraph with its gradient graph and
+// machine, fed with one batch of ids.
+type stock struct {
+	m      G.VM
+	loss   *G.Node
+	params G.Nodes // in cfg.ParamSpecs() order
+}
+
+// newStock builds the stock graph of B rows of T ids (each row's next
+// tokens are its targets) and its gradients.
+func newStock(cfg model.Config, w model.Weights, B, T int, ids []int32) (*stock, error) {
+	autograd.UseGorgoniaBLAS()
+	g, loss, params, idx, onehot, err := stockGraph(cfg, w, B, T)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := G.Grad(loss, params...); err != nil {
+		return nil, err
+	}
+	m, err := autograd.NewMachine(g)
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range ids {
+		idx[i] = int(id)
+	}
+	N := B * T
+	for i := 0; i < N; i++ {
+		if i%T != T-1 {
+			onehot[i*cfg.VocabSize+int(ids[i+1])] = 1 / float32(N-B)
+		}
+	}
+	return &stock{m: m, loss: loss, params: params}, nil
+}
+
+// step runs forward and backward once.
+func (s *stock) step() error {
+	s.m.Reset()
+	return s.m.RunAll()
 }
 
 // stockGraph builds the GPT-NeoX forward and loss from stock ops. idx holds
@@ -253,13 +275,25 @@ func stockGraph(cfg model.Config, w model.Weights, B, T int) (g *G.ExprGraph, lo
 		y = must(G.BroadcastHadamardProd(y, wt, nil, []byte{0}))
 		return must(G.BroadcastAdd(y, bias, nil, []byte{0}))
 	}
-	c1 := G.NewConstant(float32(math.Sqrt(2/math.Pi)), G.WithName("c1"))
-	c2 := G.NewConstant(float32(0.044715), G.WithName("c2"))
-	one := G.NewConstant(float32(1), G.WithName("one"))
-	half32 := G.NewConstant(float32(0.5), G.WithName("half"))
+	// GELU(x) = x·Φ(x) = ½x + ½|x|·erf(|x|/√2); gorgonia has no erf, so
+	// erf(u), u ≥ 0, is Abramowitz–Stegun 7.1.26 from stock ops:
+	// 1 − t·(a1 + t·(a2 + t·(a3 + t·(a4 + t·a5))))·e^(−u²), t = 1/(1 + p·u),
+	// |error| ≤ 1.5e-7.
+	cnst := func(name string, v float64) *G.Node { return G.NewConstant(float32(v), G.WithName(name)) }
+	half32, one := cnst("half", 0.5), cnst("one", 1)
+	invSqrt2, pAS := cnst("inv_sqrt2", 1/math.Sqrt2), cnst("as_p", 0.3275911)
+	as := []*G.Node{cnst("as_a1", 0.254829592), cnst("as_a2", -0.284496736), cnst("as_a3", 1.421413741),
+		cnst("as_a4", -1.453152027), cnst("as_a5", 1.061405429)}
 	gelu := func(x *G.Node) *G.Node {
-		in := must(G.Mul(c1, must(G.Add(x, must(G.Mul(c2, must(G.Cube(x))))))))
-		return must(G.HadamardProd(must(G.Mul(half32, x)), must(G.Add(one, must(G.Tanh(in))))))
+		ax := must(G.Abs(x))
+		u := must(G.Mul(ax, invSqrt2))
+		t := must(G.Inverse(must(G.Add(one, must(G.Mul(u, pAS))))))
+		poly := must(G.Mul(t, as[4]))
+		for i := 3; i >= 0; i-- {
+			poly = must(G.HadamardProd(t, must(G.Add(poly, as[i]))))
+		}
+		erf := must(G.Sub(one, must(G.HadamardProd(poly, must(G.Exp(must(G.Neg(must(G.Square(u))))))))))
+		return must(G.Mul(must(G.Add(x, must(G.HadamardProd(ax, erf)))), half32))
 	}
 	heads := func(qkv *G.Node, s int) *G.Node { // [N,3D] → [B·H, T, hd]
 		x := must(G.Reshape(qkv, tensor.Shape{B, T, H, 3 * hd}))

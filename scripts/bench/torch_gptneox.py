@@ -5,13 +5,20 @@ The same architecture as sinktrain's model: parallel residual, partial
 rotary (rotary_pct of each head, GPT-NeoX rotate_half layout), fused QKV in
 the [H, 3, hd] per-head layout, exact-erf GELU, untied input/output
 embeddings, final LayerNorm. One step = forward, mean next-token
-cross-entropy, backward, AdamW update (fused by nothing: torch.optim.AdamW).
+cross-entropy, backward, AdamW update (torch.optim.AdamW with its defaults).
 
-Prints one JSON line: {"tok_s": ..., "step_s": [...], "params": ..., "threads": ...}.
+Attention: --attn sdpa (the default where it exists, PyTorch >= 2.0: causal
+F.scaled_dot_product_attention, what transformers uses by default) or eager
+(scores, masked softmax, weighted sum, as in PyTorch 1.x).
+
+Prints one JSON line: {"tok_s": ..., "tok_s_median": ..., "step_s": [...],
+"params": ..., "threads": ..., "attn": ..., "torch": ...}; tok_s is over all
+timed steps, tok_s_median from the median step.
 """
 import argparse
 import json
 import math
+import statistics
 import time
 
 import torch
@@ -34,10 +41,13 @@ class Rotary:
         return torch.cat([r * self.cos + rh * self.sin, p], dim=-1)
 
 
+SDPA = hasattr(F, "scaled_dot_product_attention")
+
+
 class Layer(nn.Module):
-    def __init__(self, d, H, ffn, rope, eps):
+    def __init__(self, d, H, ffn, rope, eps, attn):
         super().__init__()
-        self.H, self.hd, self.rope = H, d // H, rope
+        self.H, self.hd, self.rope, self.attn = H, d // H, rope, attn
         self.ln1, self.ln2 = nn.LayerNorm(d, eps=eps), nn.LayerNorm(d, eps=eps)
         self.qkv, self.dense = nn.Linear(d, 3 * d), nn.Linear(d, d)
         self.fc1, self.fc2 = nn.Linear(d, ffn), nn.Linear(ffn, d)
@@ -47,18 +57,21 @@ class Layer(nn.Module):
         qkv = self.qkv(self.ln1(x)).view(B, T, self.H, 3 * self.hd).permute(0, 2, 1, 3)
         q, k, v = qkv.chunk(3, dim=-1)
         q, k = self.rope(q), self.rope(k)
-        s = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd)
-        p = torch.softmax(s.masked_fill(mask, float("-inf")), dim=-1)
-        a = (p @ v).permute(0, 2, 1, 3).reshape(B, T, D)
+        if self.attn == "sdpa":
+            a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            s = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd)
+            a = torch.softmax(s.masked_fill(mask, float("-inf")), dim=-1) @ v
+        a = a.permute(0, 2, 1, 3).reshape(B, T, D)
         return x + self.dense(a) + self.fc2(F.gelu(self.fc1(self.ln2(x))))
 
 
 class GPTNeoX(nn.Module):
-    def __init__(self, V, d, L, H, ffn, T, pct=0.25, base=10000, eps=1e-5):
+    def __init__(self, V, d, L, H, ffn, T, pct=0.25, base=10000, eps=1e-5, attn="eager"):
         super().__init__()
         rope = Rotary(d // H, pct, base, T)
         self.embed_in = nn.Embedding(V, d)
-        self.layers = nn.ModuleList([Layer(d, H, ffn, rope, eps) for _ in range(L)])
+        self.layers = nn.ModuleList([Layer(d, H, ffn, rope, eps, attn) for _ in range(L)])
         self.final = nn.LayerNorm(d, eps=eps)
         self.embed_out = nn.Linear(d, V, bias=False)
         self.register_buffer("mask", torch.triu(torch.ones(T, T, dtype=torch.bool), 1))
@@ -81,10 +94,27 @@ def main():
     ap.add_argument("--d", type=int, default=256)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--attn", choices=["sdpa", "eager"], default="sdpa" if SDPA else "eager")
+    ap.add_argument("--check-attn", action="store_true",
+                    help="print the relative difference of sdpa and eager logits (same weights) and exit")
     a = ap.parse_args()
+    if (a.attn == "sdpa" or a.check_attn) and not SDPA:
+        ap.error(f"--attn sdpa needs PyTorch >= 2.0 (this is {torch.__version__})")
+    if a.check_attn:
+        torch.manual_seed(1)
+        m = GPTNeoX(a.vocab, a.d, a.layers, a.heads, 4 * a.d, a.block, attn="eager")
+        ids = torch.randint(0, a.vocab, (2, a.block))
+        with torch.no_grad():
+            want = m(ids)
+            for l in m.layers:
+                l.attn = "sdpa"
+            got = m(ids)
+        rel = ((got - want).norm() / want.norm()).item()
+        print(json.dumps({"sdpa_vs_eager_rel": rel, "torch": torch.__version__}))
+        return
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
-    m = GPTNeoX(a.vocab, a.d, a.layers, a.heads, 4 * a.d, a.block)
+    m = GPTNeoX(a.vocab, a.d, a.layers, a.heads, 4 * a.d, a.block, attn=a.attn)
     opt = torch.optim.AdamW(m.parameters(), lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
     ids = torch.randint(0, a.vocab, (a.batch, a.block))
     times = []
@@ -99,7 +129,9 @@ def main():
             times.append(time.perf_counter() - t0)
     params = sum(p.numel() for p in m.parameters())
     tok = a.batch * a.block * len(times) / sum(times)
-    print(json.dumps({"tok_s": tok, "step_s": times, "params": params, "threads": a.threads, "torch": torch.__version__}))
+    mid = a.batch * a.block / statistics.median(times)
+    print(json.dumps({"tok_s": tok, "tok_s_median": mid, "step_s": times, "params": params, "threads": a.threads,
+                      "attn": a.attn, "batch": a.batch, "loss": loss.item(), "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

@@ -11,11 +11,12 @@
 #
 # Environment: DEADLINE (s, default 530: everything stops by then), TRAIN_DEADLINE
 # (default DEADLINE-150), SLOTS (training processes at once, default 9),
-# GPU_ARGS (extra pretrain.py arguments, e.g. "--compile none"), COMPARE_JOBS (default 6).
+# GPU_ARGS (extra pretrain.py arguments, e.g. "--compile none"), COMPARE_JOBS (default 6),
+# ARCH=llama (the Llama twins, in runs/gpu-study-llama).
 # What did not fit is listed in schedule.md inside the archive.
 source "$(dirname "${BASH_SOURCE[0]}")/gpu-env.sh"
 DEADLINE=${DEADLINE:-530}
-STUDY_OUT=runs/gpu-study
+STUDY_OUT=runs/gpu-study${ARCH:+-$ARCH}
 args=(--out "$STUDY_OUT" --data runs/data --eval-text runs/persuasion-30000-80000.txt --deadline "$DEADLINE"
   --slots "${SLOTS:-9}" --compare-jobs "${COMPARE_JOBS:-6}")
 [ -n "${TRAIN_DEADLINE:-}" ] && args+=(--train-deadline "$TRAIN_DEADLINE")

@@ -142,7 +142,7 @@ fi
 # 6. two processes vs one (CPU, gloo): same losses within float rounding
 DDP=(--data runs/data --config tiny --set max_steps=20 --set batch=7 --set grad_accum=2 --set sinks=1 --set log_interval=1 --set eval_interval=0 --set checkpoint_interval=0 --cpu --compile none)
 if python3 $PT "${DDP[@]}" --out "$T/cpu1" >"$T/cpu1.log" 2>&1 &&
-  python3 -m torch.distributed.run --standalone --nproc_per_node 2 $PT "${DDP[@]}" --out "$T/cpu2" >"$T/cpu2.log" 2>&1; then
+  CUDA_VISIBLE_DEVICES= python3 -m torch.distributed.run --standalone --nproc_per_node 2 $PT "${DDP[@]}" --out "$T/cpu2" >"$T/cpu2.log" 2>&1; then
   python3 - "$T/cpu1" "$T/cpu2" <<'PY' | tee -a "$SUMMARY" || fail=1
 import json, sys
 a, b = ([json.loads(l)["loss"] for l in open(d + "/metrics.jsonl")] for d in sys.argv[1:])

@@ -267,6 +267,14 @@ class Run:
                                st, self.c["keep_checkpoints"])
             self.last_ckpt = self.step
         if self.world > 1:
+            self.barrier()
+
+    def barrier(self):
+        """All ranks meet. On the CPU (gloo) a plain barrier: accelerate's passes
+        device_ids=[local rank], which names a GPU that may not exist."""
+        if self.device.type == "cpu":
+            torch.distributed.barrier()
+        else:
             self.acc.wait_for_everyone()
 
     def publish(self):
