@@ -118,8 +118,13 @@ func TestBF16Storage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if half.DType() != checkpoint.BF16 || half.Fingerprint() == ref.Fingerprint() {
-		t.Fatalf("dtype %s, fingerprints equal: %v", half.DType(), half.Fingerprint() == ref.Fingerprint())
+	other, err := NewModelAs(cfg, model.Init(cfg, 8), checkpoint.BF16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if half.DType() != checkpoint.BF16 || half.Fingerprint() == ref.Fingerprint() || half.Fingerprint() == other.Fingerprint() {
+		t.Fatalf("dtype %s; fingerprint equals the float32 one: %v, another bfloat16 model's: %v", half.DType(),
+			half.Fingerprint() == ref.Fingerprint(), half.Fingerprint() == other.Fingerprint())
 	}
 	s := testStream(300, cfg.VocabSize)
 	for _, spec := range []CacheSpec{{Kind: SinkWindow, Sinks: 4, Window: 28}, {Kind: Recompute, Window: 16}} {
