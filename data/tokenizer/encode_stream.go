@@ -12,9 +12,9 @@ import (
 // EncodeStream encodes a text read from an io.Reader piece by piece and
 // gives exactly Encode's ids of the whole text, holding about one piece of
 // text at a time (a file of any size is never held whole). It cuts the
-// text only where HF's pipeline cannot join the two sides: after a "\n"
-// that follows a non-space character and precedes an ASCII letter or
-// digit, where no added token starts. That is a pre-token boundary for the
+// text only where HF's pipeline cannot join the two sides: at a line break
+// ("\n" or "\r\n") that follows a non-space character and precedes an ASCII
+// letter or digit, where no added token starts (see cut). That is a pre-token boundary for the
 // byte-level pre-tokenizers (GPT-2's regex, and Llama-3's and Qwen2's
 // Split), and neither Unicode normalization nor an added token crosses
 // it. Other pipelines (no pre-tokenizer, Metaspace, prefix spaces, Replace
@@ -117,19 +117,34 @@ func (e *EncodeStream) encode(dst []int32, n int) []int32 {
 	return dst
 }
 
-// cut returns the last safe cut of e.buf, or 0.
+// cut returns the last safe cut of e.buf, or 0: p with e.buf[p] an ASCII
+// letter or digit, no added token starting there, after a line break that
+// follows a non-space character. The line break is "\n", or "\r\n": GPT-2's
+// regex makes "\r" and "\n" two pre-tokens there (a cut between them is
+// safe, one after both is not), Llama-3's and Qwen2's one (a cut after
+// both is safe).
 func (e *EncodeStream) cut() int {
 	b := e.buf
-	defer func() { e.scanned = max(0, len(b)-e.maxAdded-1) }()
+	defer func() { e.scanned = max(0, len(b)-e.maxAdded-2) }()
+	gpt2 := e.t.pre.shape == tokPreGPT2
 	for p := len(b) - 1; p >= max(2, e.scanned); p-- {
-		if b[p-1] != '\n' || !isASCIIAlnum(b[p]) {
+		at, brk := p, p-1 // the cut, and where the line break starts
+		switch {
+		case b[p-1] != '\n' || !isASCIIAlnum(b[p]):
+			if !gpt2 || b[p-1] != '\r' || b[p] != '\n' || p+1 >= len(b) || !isASCIIAlnum(b[p+1]) {
+				continue
+			}
+		case p >= 3 && b[p-2] == '\r':
+			if gpt2 {
+				continue
+			}
+			brk = p - 2
+		}
+		r, _ := utf8.DecodeLastRune(b[:brk])
+		if r == utf8.RuneError || unicode.IsSpace(r) || e.addedAt(b[at:]) {
 			continue
 		}
-		r, _ := utf8.DecodeLastRune(b[:p-1])
-		if r == utf8.RuneError || unicode.IsSpace(r) || e.addedAt(b[p:]) {
-			continue
-		}
-		return p
+		return at
 	}
 	return 0
 }

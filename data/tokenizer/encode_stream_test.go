@@ -14,7 +14,8 @@ import (
 
 // TestEncodeStream: for every fixture tokenizer whose pipeline can be cut,
 // a long text (every fixture string, joined by newlines and by other
-// separators, the added tokens inline, repeated) encoded piece by piece
+// separators, the added tokens inline, repeated; and the same with every
+// "\n" as "\r\n") encoded piece by piece
 // through a reader that returns a few bytes at a time equals Encode of the
 // whole text; the ones that cannot be cut say so (the byte-level GPT-2,
 // Llama-3 and Qwen2 layouts must stream).
@@ -61,34 +62,35 @@ func TestEncodeStream(t *testing.T) {
 					}
 				}
 			}
-			text := sb.String()
-			want := tk.Encode(text)
-			for _, piece := range []int{0, 10_000} {
-				es, err := tk.NewEncodeStream(iotest.HalfReader(strings.NewReader(text)), piece)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var got []int32
-				pieces := 0
-				for {
-					got, err = es.Next(got)
-					if errors.Is(err, io.EOF) {
-						break
-					}
+			for _, text := range []string{sb.String(), strings.ReplaceAll(sb.String(), "\n", "\r\n")} {
+				want := tk.Encode(text)
+				for _, piece := range []int{0, 10_000} {
+					es, err := tk.NewEncodeStream(iotest.HalfReader(strings.NewReader(text)), piece)
 					if err != nil {
 						t.Fatal(err)
 					}
-					pieces++
-				}
-				if pieces < 3 {
-					t.Fatalf("piece %d: %d pieces for %d bytes", piece, pieces, len(text))
-				}
-				if !slices.Equal(got, want) {
-					i := 0
-					for i < min(len(got), len(want)) && got[i] == want[i] {
-						i++
+					var got []int32
+					pieces := 0
+					for {
+						got, err = es.Next(got)
+						if errors.Is(err, io.EOF) {
+							break
+						}
+						if err != nil {
+							t.Fatal(err)
+						}
+						pieces++
 					}
-					t.Fatalf("piece %d: %d ids, want %d; first difference at %d", piece, len(got), len(want), i)
+					if pieces < 3 {
+						t.Fatalf("piece %d: %d pieces for %d bytes", piece, pieces, len(text))
+					}
+					if !slices.Equal(got, want) {
+						i := 0
+						for i < min(len(got), len(want)) && got[i] == want[i] {
+							i++
+						}
+						t.Fatalf("piece %d: %d ids, want %d; first difference at %d", piece, len(got), len(want), i)
+					}
 				}
 			}
 		})
