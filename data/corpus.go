@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/sinktrain/sinktrain/internal/input"
 )
@@ -157,40 +156,16 @@ func crpJSONL(docs []Document, path string, b []byte) ([]Document, error) {
 // other control character (besides tab, LF, VT, FF, CR) per 1000 bytes, is
 // not text and gives an error; rarer stray control characters are kept.
 func DecodeText(b []byte) (string, error) {
-	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-	if i := bytes.IndexByte(b, 0x1a); i >= 0 && len(bytes.Trim(b[i:], "\x1a\r\n\t ")) == 0 {
-		b = b[:i] // DOS end-of-file mark (Ctrl-Z) and what follows it
+	s := newTextScan()
+	s.feed(b)
+	d, err := s.finish()
+	if err != nil {
+		return "", err
 	}
-	ctl := 0
-	for i, c := range b {
-		if c < 0x20 && c != '\t' && c != '\n' && c != '\v' && c != '\f' && c != '\r' {
-			if ctl++; c == 0 || ctl > len(b)/1000 {
-				return "", fmt.Errorf("not text: control byte 0x%02x at offset %d (binary?)", c, i)
-			}
-		}
+	if !d.single && d.skip == 0 && d.end == int64(len(b)) && bytes.IndexByte(b, '\r') < 0 {
+		return string(b), nil // already normalised
 	}
-	var s string
-	if utf8.Valid(b) {
-		s = string(b)
-	} else {
-		var sb strings.Builder
-		sb.Grow(len(b) + len(b)/8)
-		for i, c := range b {
-			r := rune(c)
-			if c >= 0x80 && c < 0xa0 {
-				if r = crpCP1252[c-0x80]; r == 0 {
-					return "", fmt.Errorf("not UTF-8, Latin-1 or Windows-1252 text: byte 0x%02x at offset %d", c, i)
-				}
-			}
-			sb.WriteRune(r)
-		}
-		s = sb.String()
-	}
-	if strings.IndexByte(s, '\r') >= 0 {
-		s = strings.ReplaceAll(s, "\r\n", "\n")
-		s = strings.ReplaceAll(s, "\r", "\n")
-	}
-	return s, nil
+	return string(d.decode(make([]byte, 0, len(b)+len(b)/8), b)), nil
 }
 
 // crpCP1252 maps Windows-1252 bytes 0x80–0x9F to runes (0: undefined); a

@@ -2,9 +2,11 @@ package infer
 
 import (
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
+	"github.com/sinktrain/sinktrain/internal/kernels"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
@@ -23,6 +25,26 @@ func referenceConfig() model.Config {
 type synthStream struct{ n, vocab int }
 
 func (s synthStream) Len() int { return s.n }
+
+func (s synthStream) Open() (TokenReader, error) { return &synthReader{s: s}, nil }
+
+// synthReader reads a synthStream.
+type synthReader struct {
+	s   synthStream
+	pos int
+}
+
+func (r *synthReader) Read(dst []int32) (int, error) {
+	n := min(len(dst), r.s.n-r.pos)
+	if n == 0 {
+		return 0, io.EOF
+	}
+	r.s.Window(r.pos, n, dst[:0])
+	r.pos += n
+	return n, nil
+}
+
+func (r *synthReader) Close() error { return nil }
 
 func (s synthStream) Window(start, n int, dst []int32) []int32 {
 	dst = dst[:0]
@@ -155,4 +177,61 @@ func BenchmarkSmolLM(b *testing.B) {
 		}
 		b.ReportMetric(1024*float64(b.N)/b.Elapsed().Seconds(), "tok/s")
 	})
+}
+
+// pythia160Config is Pythia-160M's shape: d=768, 12 layers, 12 heads, ffn
+// 3072, vocab 50304, rotary 0.25, parallel residual.
+func pythia160Config() model.Config {
+	c := referenceConfig()
+	c.VocabSize, c.HiddenSize, c.NumLayers, c.NumHeads, c.IntermediateSize = 50304, 768, 12, 12, 3072
+	return c
+}
+
+// BenchmarkScore: streaming-perplexity tok/s of the reference (d=256) and a
+// Pythia-160M-shaped model (random weights) under 4+252 and 4+1020,
+// chunked (Score over a stream several times the cache, chunk
+// DefaultScoreChunk) and token by token (one Session.Step and its
+// cross-entropy per token with a full cache: what ExactSteps does once
+// the cache is full). ns/op is per token; tok/s is reported.
+func BenchmarkScore(b *testing.B) {
+	for _, mc := range []struct {
+		name string
+		cfg  model.Config
+		n    int // chunked stream length
+	}{{"ref", referenceConfig(), 16384}, {"pythia160m", pythia160Config(), 4096}} {
+		m := randomModel(b, mc.cfg, 1)
+		V := mc.cfg.VocabSize
+		for _, spec := range []CacheSpec{{Kind: SinkWindow, Sinks: 4, Window: 252}, {Kind: SinkWindow, Sinks: 4, Window: 1020}} {
+			b.Run(mc.name+"/"+spec.String()+"/chunked", func(b *testing.B) {
+				s := synthStream{n: mc.n, vocab: V}
+				fed := 0
+				for b.Loop() {
+					r, err := Score(b.Context(), m, spec, s, ScoreOptions{Chunk: DefaultScoreChunk})
+					if err != nil {
+						b.Fatal(err)
+					}
+					fed += r.Fed
+				}
+				b.ReportMetric(float64(fed)/b.Elapsed().Seconds(), "tok/s")
+				b.ReportMetric(0, "ns/op")
+			})
+			b.Run(mc.name+"/"+spec.String()+"/steps", func(b *testing.B) {
+				toks := synthStream{n: spec.Slots() + 256, vocab: V}.Window(0, spec.Slots()+256, nil)
+				sess := m.NewSession(spec, 0)
+				if _, err := sess.Prefill(toks[:spec.Slots()+8]); err != nil { // full ring
+					b.Fatal(err)
+				}
+				i := 0
+				for b.Loop() {
+					l, err := sess.Step(toks[i%len(toks)])
+					if err != nil {
+						b.Fatal(err)
+					}
+					kernels.CrossEntropy(l, int(toks[(i+1)%len(toks)]), nil, 0)
+					i++
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
+			})
+		}
+	}
 }

@@ -150,11 +150,11 @@ func TestRotationMatchesCachePositions(t *testing.T) {
 	var raw [][]float32 // un-rotated keys of head 0 by stream position
 	for step := range 40 {
 		// Random qkv for one row; only head 0 is checked.
-		for i := range s.qkv[:3*cfg.HiddenSize] {
-			s.qkv[i] = float32(rng.NormFloat64())
+		for i := range s.a.qkv[:3*cfg.HiddenSize] {
+			s.a.qkv[i] = float32(rng.NormFloat64())
 		}
-		raw = append(raw, append([]float32(nil), s.qkv[hd:2*hd]...))
-		q := append([]float32(nil), s.qkv[:hd]...)
+		raw = append(raw, append([]float32(nil), s.a.qkv[hd:2*hd]...))
+		q := append([]float32(nil), s.a.qkv[:hd]...)
 		var got []float32
 		s.OnAttention = func(l, h, tt int, probs []float32) {
 			if h == 0 {

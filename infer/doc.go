@@ -16,9 +16,13 @@
 // (grouped-query and multi-query attention share them between query heads)
 // in a ring buffer that never allocates per token nor copies on eviction; a
 // [Session] owns the preallocated activation buffers and runs
-// [Session.Prefill] (matrix-matrix chunks through gonum's blas32) and
-// [Session.Step] (matrix-vector products and attention heads spread over
-// GOMAXPROCS goroutines). A [Model] reads the config's model.Features and
+// [Session.Prefill] (matrix-matrix chunks) and [Session.Step]
+// (matrix-vector products and attention heads spread over GOMAXPROCS
+// goroutines). Matrix products go through internal/gemm (OpenBLAS with cgo,
+// gonum's pure-Go BLAS without), one BLAS thread per goroutine, the output
+// columns split over the goroutines; [LoadModelAs] can store the weight
+// matrices as bfloat16 (half the bytes read per decoded token; products
+// widen them to float32). A [Model] reads the config's model.Features and
 // runs the shared building blocks they name: LayerNorm or RMSNorm, GELU or
 // SwiGLU MLP, fused or separate q/k/v (with Falcon's and MPT's layouts),
 // clip_qkv, qk_ln, parallel, shared-norm or sequential residual, RoPE
@@ -47,7 +51,13 @@
 //     [Session.Cache] its KV cache; [Session.OnAttention] sees every
 //     attention row (the attention statistics of package study).
 //   - [Score] streams a [Stream] under a [CacheSpec] and reports every
-//     target's NLL to a callback, exactly as token-by-token evaluation.
+//     target's NLL to a callback, exactly as token-by-token evaluation:
+//     chunks of [ScoreOptions.Chunk] tokens run layer by layer as banded
+//     causal attention plus the sinks' columns (DESIGN.md §12, chunk.go),
+//     recompute:W windows batched; [ScoreOptions.ExactSteps] feeds one
+//     token at a time, the reference the tests compare against. Buffers
+//     are sized by the chunk and K+W, never by the stream; a Stream is read
+//     front to back ([TokenReader]).
 //   - [Sampler] draws next tokens (greedy, temperature, top-k; sinks never);
 //     [Generator] continues a stream across turns under a bounded cache
 //     (data/tokenizer's DecodeStream turns its tokens into text).

@@ -3,9 +3,12 @@ package infer
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"sync"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
+	"github.com/sinktrain/sinktrain/internal/input"
+	"github.com/sinktrain/sinktrain/internal/kernels"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
@@ -26,8 +29,8 @@ type Model struct {
 	// separate ones).
 	qOff, kOff, vOff []int
 
-	embed   []float32 // [V, D]
-	head    []float32 // [V, D] the LM head (embed when tied)
+	embed   matrix    // [V, D]
+	head    matrix    // [V, D] the LM head (embed when tied)
 	normW   []float32 // [D] final norm
 	normB   []float32 // [D] (zeros without a bias)
 	layers  []layerWeights
@@ -35,16 +38,28 @@ type Model struct {
 	slopes  []float32 // [H] ALiBi slopes (bf16-rounded for ALiBiBloom)
 	scale   float32   // softmax scale (1/sqrt(hd) or MPT's softmax_scale)
 
-	weights model.Weights // the weights by HF name, for Fingerprint
+	dtype  storage // how the matrices are stored
+	widest int     // the largest input width of any matrix (bfloat16 widening buffers)
+
+	weights model.Weights             // the weights by HF name, for Fingerprint (matrices stored as bfloat16 have Data nil)
+	halves  map[string][]kernels.BF16 // the bfloat16 matrices by HF name
 	fpOnce  sync.Once
 	fp      [32]byte // Fingerprint, once computed
 }
+
+// storage is how a Model stores its weight matrices.
+type storage int
+
+const (
+	f32Storage  storage = iota // float32, as loaded
+	bf16Storage                // bfloat16: half the bytes per decoded token
+)
 
 // projection is one linear map writing rows [off, off+rows) of a wider
 // output row (q_proj, k_proj, v_proj into the qkv row; gate and up into
 // the SwiGLU row).
 type projection struct {
-	w    []float32 // [rows, in]
+	w    matrix    // [rows, in]
 	b    []float32 // [rows] or nil
 	off  int
 	rows int
@@ -56,10 +71,12 @@ type layerWeights struct {
 	qkv                  []projection
 	qNormW, qNormB       []float32    // [H·hd] qk_ln
 	kNormW, kNormB       []float32    // [KV·hd]
-	outW, outB           []float32    // [D, H·hd], [D] or nil
+	outW                 matrix       // [D, H·hd]
+	outB                 []float32    // [D] or nil
 	sinkLogit            []float32    // [H], sink_logit attention only
 	up                   []projection // GELU: up [F]; SwiGLU: gate then up, [2F]
-	downW, downB         []float32    // [D, F], [D] or nil
+	downW                matrix       // [D, F]
+	downB                []float32    // [D] or nil
 	sliding              bool         // keys at cache distance ≥ SlidingWindow are masked
 }
 
@@ -70,7 +87,73 @@ func LoadModel(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newModel(ck.Config, ck.Weights) // Load validated the config and the weights
+	return newModel(ck.Config, ck.Weights, f32Storage) // Load validated the config and the weights
+}
+
+// LoadModelAs is LoadModel storing the weight matrices as dtype
+// (checkpoint.F32, or checkpoint.BF16: converted on load, rounded to
+// nearest even; norms and biases stay float32). Any other dtype is refused.
+func LoadModelAs(dir string, dtype checkpoint.DType) (*Model, error) {
+	st, err := storageOf(dtype)
+	if err != nil {
+		return nil, err
+	}
+	ck, err := checkpoint.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	return newModel(ck.Config, ck.Weights, st)
+}
+
+// NewModelAs is NewModel storing the weight matrices as dtype (see
+// LoadModelAs). With checkpoint.BF16 the float32 matrices of w are not
+// kept.
+func NewModelAs(cfg model.Config, w model.Weights, dtype checkpoint.DType) (*Model, error) {
+	st, err := storageOf(dtype)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := w.Check(cfg); err != nil {
+		return nil, err
+	}
+	return newModel(cfg, w, st)
+}
+
+// ParseDType reads the weight storage of LoadModelAs: "float32" (or "")
+// or "bfloat16" (checkpoint.ParseDType's spellings); float16 and anything
+// else are refused.
+func ParseDType(s string) (checkpoint.DType, error) {
+	d, err := checkpoint.ParseDType(s)
+	if err == nil {
+		_, err = storageOf(d)
+	}
+	if err != nil {
+		return "", input.Usagef("DType", "dtype", strconv.Quote(s), "the engine stores weights as float32 or bfloat16")
+	}
+	return d, nil
+}
+
+// storageOf maps a dtype to a storage, refusing the ones inference cannot
+// store weights in.
+func storageOf(d checkpoint.DType) (storage, error) {
+	switch d {
+	case checkpoint.F32:
+		return f32Storage, nil
+	case checkpoint.BF16:
+		return bf16Storage, nil
+	}
+	return 0, input.Errorf("DType", "dtype", string(d), "the engine stores weights as float32 or bfloat16")
+}
+
+// DType returns how the model stores its weight matrices.
+func (m *Model) DType() checkpoint.DType {
+	if m.dtype == bf16Storage {
+		return checkpoint.BF16
+	}
+	return checkpoint.F32
 }
 
 // NewModel checks w against cfg and returns the model. The weights are
@@ -82,13 +165,21 @@ func NewModel(cfg model.Config, w model.Weights) (*Model, error) {
 	if err := w.Check(cfg); err != nil {
 		return nil, err
 	}
-	return newModel(cfg, w)
+	return newModel(cfg, w, f32Storage)
 }
 
-// newModel lays out checked weights for the forward pass.
-func newModel(cfg model.Config, w model.Weights) (*Model, error) {
+// newModel lays out checked weights for the forward pass, its matrices
+// stored as st.
+func newModel(cfg model.Config, w model.Weights, st storage) (*Model, error) {
 	f := cfg.Features()
-	m := &Model{Config: cfg, f: f, H: cfg.NumHeads, KV: cfg.KVHeads(), hd: cfg.HeadDim(), weights: w}
+	m := &Model{Config: cfg, f: f, H: cfg.NumHeads, KV: cfg.KVHeads(), hd: cfg.HeadDim(), weights: w, dtype: st}
+	if st == bf16Storage { // a copy of the map: the caller's tensors are not changed
+		m.weights = make(model.Weights, len(w))
+		for n, t := range w {
+			m.weights[n] = t
+		}
+		m.halves = map[string][]kernels.BF16{}
+	}
 	m.qkvRows = (m.H + 2*m.KV) * m.hd
 	if f.QKNorm && f.QKV != model.QKVBlocked && f.QKV != model.QKVSeparate {
 		return nil, fmt.Errorf("q/k LayerNorm needs each token's query and key contiguous, not the %s qkv layout", f.QKV)
@@ -108,8 +199,32 @@ func newModel(cfg model.Config, w model.Weights) (*Model, error) {
 		}
 		return zeros[:n]
 	}
-	m.embed = get(model.TokenEmbd, -1)
-	m.head = get(model.Output, -1)
+	mat := func(r model.Role, l int) matrix { // a matrix, converted to bfloat16 once per tensor
+		name := cfg.TensorName(r, l)
+		t := w[name]
+		if t == nil {
+			return matrix{}
+		}
+		mt := matrix{rows: t.Shape[0], cols: t.Shape[1]}
+		m.widest = max(m.widest, mt.cols)
+		if st == f32Storage {
+			mt.f = t.Data
+			return mt
+		}
+		if h, ok := m.halves[name]; ok {
+			mt.h = h
+			return mt
+		}
+		mt.h = make([]kernels.BF16, len(t.Data))
+		for i, v := range t.Data {
+			mt.h[i] = checkpoint.Float32ToBF16(v)
+		}
+		m.halves[name] = mt.h
+		m.weights[name] = &model.Tensor{Shape: t.Shape}
+		return mt
+	}
+	m.embed = mat(model.TokenEmbd, -1)
+	m.head = mat(model.Output, -1)
 	if cfg.TieWordEmbeddings {
 		m.head = m.embed
 	}
@@ -129,8 +244,8 @@ func newModel(cfg model.Config, w model.Weights) (*Model, error) {
 	for l := range cfg.NumLayers {
 		lw := layerWeights{
 			attnNormW: get(model.AttnNorm, l), attnNormB: bias(model.AttnNormB, l, D),
-			outW: get(model.AttnOut, l), outB: get(model.AttnOutB, l),
-			downW: get(model.FFNDown, l), downB: get(model.FFNDownB, l),
+			outW: mat(model.AttnOut, l), outB: get(model.AttnOutB, l),
+			downW: mat(model.FFNDown, l), downB: get(model.FFNDownB, l),
 			sliding: cfg.Sliding(l),
 		}
 		if !f.SharedNorm {
@@ -138,12 +253,12 @@ func newModel(cfg model.Config, w model.Weights) (*Model, error) {
 		}
 		if f.QKV == model.QKVSeparate {
 			lw.qkv = []projection{
-				{w: get(model.AttnQ, l), b: get(model.AttnQB, l), off: 0, rows: m.H * m.hd},
-				{w: get(model.AttnK, l), b: get(model.AttnKB, l), off: m.H * m.hd, rows: m.KV * m.hd},
-				{w: get(model.AttnV, l), b: get(model.AttnVB, l), off: (m.H + m.KV) * m.hd, rows: m.KV * m.hd},
+				{w: mat(model.AttnQ, l), b: get(model.AttnQB, l), off: 0, rows: m.H * m.hd},
+				{w: mat(model.AttnK, l), b: get(model.AttnKB, l), off: m.H * m.hd, rows: m.KV * m.hd},
+				{w: mat(model.AttnV, l), b: get(model.AttnVB, l), off: (m.H + m.KV) * m.hd, rows: m.KV * m.hd},
 			}
 		} else {
-			lw.qkv = []projection{{w: get(model.AttnQKV, l), b: get(model.AttnQKVB, l), rows: m.qkvRows}}
+			lw.qkv = []projection{{w: mat(model.AttnQKV, l), b: get(model.AttnQKVB, l), rows: m.qkvRows}}
 		}
 		if f.QKNorm {
 			lw.qNormW, lw.qNormB = get(model.AttnQNorm, l), bias(model.AttnQNormB, l, m.H*m.hd)
@@ -151,11 +266,11 @@ func newModel(cfg model.Config, w model.Weights) (*Model, error) {
 		}
 		if f.MLP == model.SwiGLUMLP {
 			lw.up = []projection{
-				{w: get(model.FFNGate, l), b: get(model.FFNGateB, l), off: 0, rows: F},
-				{w: get(model.FFNUp, l), b: get(model.FFNUpB, l), off: F, rows: F},
+				{w: mat(model.FFNGate, l), b: get(model.FFNGateB, l), off: 0, rows: F},
+				{w: mat(model.FFNUp, l), b: get(model.FFNUpB, l), off: F, rows: F},
 			}
 		} else {
-			lw.up = []projection{{w: get(model.FFNUp, l), b: get(model.FFNUpB, l), rows: F}}
+			lw.up = []projection{{w: mat(model.FFNUp, l), b: get(model.FFNUpB, l), rows: F}}
 		}
 		if cfg.Attention == sinktoken.SinkLogit {
 			lw.sinkLogit = get(model.AttnSinks, l)

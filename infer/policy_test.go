@@ -10,28 +10,37 @@ import (
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
-// nlls scores stream under spec and returns the NLL of every scored target
-// by its index.
+// nlls scores stream under spec (chunked, DefaultScoreChunk) and returns
+// the NLL of every scored target by its index.
 func nlls(t *testing.T, m *Model, spec CacheSpec, s Stream) map[int]float64 {
 	t.Helper()
+	return nllsWith(t, m, spec, s, ScoreOptions{Chunk: DefaultScoreChunk})
+}
+
+// nllsWith is nlls with options o (OnNLL is set here).
+func nllsWith(t *testing.T, m *Model, spec CacheSpec, s Stream, o ScoreOptions) map[int]float64 {
+	t.Helper()
 	out := map[int]float64{}
-	_, err := Score(context.Background(), m, spec, s, ScoreOptions{OnNLL: func(i int, _ int32, nll float64) error {
+	o.OnNLL = func(i int, _ int32, nll float64) error {
 		out[i] = nll
 		return nil
-	}})
+	}
+	_, err := Score(context.Background(), m, spec, s, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
 
+// sameNLL checks got against want target by target within tol relative
+// (of max(1, |want|)).
 func sameNLL(t *testing.T, what string, got, want map[int]float64, tol float64) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: %d scored targets, want %d", what, len(got), len(want))
 	}
 	for i, w := range want {
-		if math.Abs(got[i]-w) > tol {
+		if g, ok := got[i]; !ok || math.Abs(g-w) > tol*max(1, math.Abs(w)) {
 			t.Fatalf("%s: target %d nll %.7f, want %.7f", what, i, got[i], w)
 		}
 	}

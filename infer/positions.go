@@ -67,8 +67,8 @@ func bloomSlopes(n int) []float32 {
 func bf16(x float32) float32 { return checkpoint.BF16ToFloat32(checkpoint.Float32ToBF16(x)) }
 
 // addALiBi adds head slope's ALiBi bias to the scores of a query at cache
-// position qp over keys at cache positions 0..len(sc)−1 (scores already
-// scaled by scale):
+// position qp over keys at cache positions from..from+len(sc)−1 (scores
+// already scaled by scale):
 //
 //	MPT:        s_i += m·(i − qp)
 //	BLOOM:      s_i += bf16(m·i)·scale   (score = (q·k + bf16(m·i))/√hd)
@@ -76,15 +76,15 @@ func bf16(x float32) float32 { return checkpoint.BF16ToFloat32(checkpoint.Float3
 // BLOOM's bias uses the key's position alone, as transformers does; the
 // softmax of a row does not change by a constant, so both are functions of
 // the distance qp − i up to BLOOM's bfloat16 rounding.
-func addALiBi(sc []float32, slope float32, qp int, bloom bool, scale float32) {
+func addALiBi(sc []float32, slope float32, from, qp int, bloom bool, scale float32) {
 	if bloom {
 		for i := range sc {
-			sc[i] += bf16(slope*float32(i)) * scale
+			sc[i] += bf16(slope*float32(from+i)) * scale
 		}
 		return
 	}
 	for i := range sc {
-		sc[i] += slope * float32(i-qp)
+		sc[i] += slope * float32(from+i-qp)
 	}
 }
 

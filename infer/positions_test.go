@@ -19,13 +19,13 @@ func distanceGrid(t *testing.T, m *Model, spec CacheSpec, steps int, dist func(r
 	s := m.NewSession(spec, 0)
 	var grid [][]int
 	for step := range steps {
-		clear(s.qkv[:m.qkvRows])
+		clear(s.a.qkv[:m.qkvRows])
 		for h := range m.H {
-			s.qkv[m.qOff[h]] = 1
+			s.a.qkv[m.qOff[h]] = 1
 		}
 		for g := range m.KV {
-			s.qkv[m.kOff[g]] = 1
-			s.qkv[m.vOff[g]+1] = float32(step)
+			s.a.qkv[m.kOff[g]] = 1
+			s.a.qkv[m.vOff[g]+1] = float32(step)
 		}
 		var probs []float32
 		s.OnAttention = func(l, h, tt int, p []float32) {

@@ -61,7 +61,7 @@ func rssChild(t *testing.T, n string) {
 	cfg := referenceConfig()
 	cfg.HiddenSize, cfg.NumLayers, cfg.NumHeads, cfg.IntermediateSize, cfg.VocabSize = 64, 2, 2, 256, 512 // configs/tiny.json
 	m := randomModel(t, cfg, 1)
-	r, err := Score(context.Background(), m, CacheSpec{Kind: SinkWindow, Sinks: 4, Window: 252}, synthStream{n: N, vocab: 512}, ScoreOptions{})
+	r, err := Score(context.Background(), m, CacheSpec{Kind: SinkWindow, Sinks: 4, Window: 252}, synthStream{n: N, vocab: 512}, ScoreOptions{Chunk: DefaultScoreChunk})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,9 @@ package infer
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/gonum"
-
+	"github.com/sinktrain/sinktrain/internal/gemm"
 	"github.com/sinktrain/sinktrain/internal/kernels"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
@@ -30,25 +27,11 @@ type AttentionFunc func(layer, head, t int, probs []float32)
 // grows by doubling). A Session is not safe for concurrent use; it runs its
 // matrix-vector products and attention heads on GOMAXPROCS goroutines.
 type Session struct {
-	m       *Model
-	cache   *Cache
-	blas    gonum.Implementation
-	chunk   int // T: rows per matrix-matrix pass
-	workers int // goroutines of a decoding step
-
-	x      []float32 // [T, D] residual stream
-	ln     []float32 // [T, D] attention norm output (also the MLP input of a shared parallel norm)
-	qkv    []float32 // [T, (H+2KV)·hd] q, k, v of each row (Model.qOff/kOff/vOff)
-	att    []float32 // [T, H·hd] attention output, heads concatenated
-	proj   []float32 // [T, D] attention output projection
-	ln2    []float32 // [T, D] MLP norm output
-	up     []float32 // [T, F] GELU MLP hidden; [T, 2F] SwiGLU gate | up
-	ff     []float32 // [T, F] SwiGLU hidden
-	ffOut  []float32 // [T, D] MLP output
-	qWin   []float32 // [T, H·hd] queries rotated by their stream position
-	qSink  []float32 // [T, H·hd] queries rotated by their cache position (for sink keys)
+	engine
+	cache  *Cache
+	chunk  int       // T: rows per matrix-matrix pass
+	a      acts      // [T, ·] activations
 	scores []float32 // [H, capacity] one attention row per head
-	rot    rowRopes  // cos/sin of each row's positions
 	logits []float32 // [T, V] (only rows asked for are computed)
 
 	// OnAttention, when set, receives every attention row (see AttentionFunc);
@@ -56,39 +39,23 @@ type Session struct {
 	OnAttention AttentionFunc
 }
 
-// rowRopes holds, per row of a forward, cos and sin of its stream position
-// t and of its cache position qp ([T, rot/2] each).
-type rowRopes struct {
-	cosT, sinT, cosQ, sinQ []float64
-}
-
 // NewSession returns a session with a cache for spec. For dense, hint is the
 // expected stream length (the cache grows beyond it). Recompute specs get a
 // dense cache; the caller re-encodes windows (see Score).
 func (m *Model) NewSession(spec CacheSpec, hint int) *Session {
+	return m.newSession(spec, hint, runtime.GOMAXPROCS(0))
+}
+
+// newSession is NewSession on workers goroutines.
+func (m *Model) newSession(spec CacheSpec, hint, workers int) *Session {
 	c := m.Config
-	D, F, V, T := c.HiddenSize, c.IntermediateSize, c.VocabSize, DefaultChunk
+	T := DefaultChunk
 	if spec.Kind == Recompute {
 		hint = spec.Window
 	}
-	upRows := F
-	if m.f.MLP == model.SwiGLUMLP {
-		upRows = 2 * F
-	}
-	half := len(m.invFreq)
-	Q := m.H * m.hd
 	s := &Session{
-		m: m, cache: NewCache(spec, c.NumLayers, m.KV, m.hd, hint), chunk: T, workers: runtime.GOMAXPROCS(0),
-		x: make([]float32, T*D), ln: make([]float32, T*D), qkv: make([]float32, T*m.qkvRows),
-		att: make([]float32, T*Q), proj: make([]float32, T*D), ln2: make([]float32, T*D),
-		up: make([]float32, T*upRows), ffOut: make([]float32, T*D),
-		qWin: make([]float32, T*Q), qSink: make([]float32, T*Q),
-		rot: rowRopes{cosT: make([]float64, T*half), sinT: make([]float64, T*half),
-			cosQ: make([]float64, T*half), sinQ: make([]float64, T*half)},
-		logits: make([]float32, T*V),
-	}
-	if m.f.MLP == model.SwiGLUMLP {
-		s.ff = make([]float32, T*F)
+		engine: newEngine(m, workers), cache: NewCache(spec, c.NumLayers, m.KV, m.hd, hint), chunk: T,
+		a: newActs(m, T), logits: make([]float32, T*c.VocabSize),
 	}
 	s.scores = make([]float32, m.H*s.cache.capacity)
 	return s
@@ -161,145 +128,45 @@ func (s *Session) run(toks []int32, all []float32) error {
 // evicting a visible key) and writes the logits of rows first..T−1 into
 // s.logits [T−first, V].
 func (s *Session) forward(toks []int32, first int) {
-	m, cfg := s.m, s.m.Config
-	D, F := cfg.HiddenSize, cfg.IntermediateSize
+	m := s.m
 	T := len(toks)
 	s.cache.reserve(T)
 	if len(s.scores) < m.H*s.cache.capacity {
 		s.scores = make([]float32, m.H*s.cache.capacity)
 	}
-	for r, t := range toks {
-		copy(s.x[r*D:(r+1)*D], m.embed[int(t)*D:(int(t)+1)*D])
-	}
-	if m.f.Positions == model.RoPE {
-		s.rowRopes(T)
-	}
-	x, ln, ln2 := s.x[:T*D], s.ln[:T*D], s.ln2[:T*D]
-	for l := range m.layers {
-		lw := &m.layers[l]
-		s.norm(x, lw.attnNormW, lw.attnNormB, ln)
-		for _, p := range lw.qkv {
-			s.project(s.qkv, m.qkvRows, ln, T, D, p)
-		}
-		s.prepareQKV(lw, T)
-		s.attention(l, T)
-		s.linear(s.proj, D, s.att, T, m.H*m.hd, lw.outW, lw.outB, D)
-		mlpIn := ln
-		switch {
-		case m.f.SharedNorm: // x + attn(n(x)) + mlp(n(x))
-			add(x, s.proj[:T*D])
-		case cfg.ParallelResidual: // x + attn(n1(x)) + mlp(n2(x))
-			s.norm(x, lw.ffnNormW, lw.ffnNormB, ln2)
-			add(x, s.proj[:T*D])
-			mlpIn = ln2
-		default:
-			add(x, s.proj[:T*D])
-			s.norm(x, lw.ffnNormW, lw.ffnNormB, ln2)
-			mlpIn = ln2
-		}
-		hidden := s.up[:T*F]
-		if m.f.MLP == model.SwiGLUMLP {
-			for _, p := range lw.up {
-				s.project(s.up, 2*F, mlpIn, T, D, p)
-			}
-			hidden = s.ff[:T*F]
-			kernels.SwiGLU(s.up[:T*2*F], hidden, F)
-		} else {
-			s.project(s.up, F, mlpIn, T, D, lw.up[0])
-			kernels.GELU(hidden, hidden, nil)
-		}
-		s.linear(s.ffOut, D, hidden, T, F, lw.downW, lw.downB, D)
-		add(x, s.ffOut[:T*D])
-	}
+	s.embed(&s.a, toks)
+	s.rowRopes(T)
+	s.layers(&s.a, T, func(l int) { s.attention(l, T) })
 	s.cache.seen += T
 	if n := T - first; n > 0 {
-		s.norm(x[first*D:], m.normW, m.normB, ln[:n*D])
-		s.linear(s.logits, cfg.VocabSize, ln, n, D, m.head, nil, cfg.VocabSize)
+		s.engine.logits(&s.a, first, n, s.logits)
 	}
 }
 
-// norm applies the model's norm (LayerNorm, or RMSNorm when b is unused)
-// to every row of x into y.
-func (s *Session) norm(x, w, b, y []float32) {
-	D := s.m.Config.HiddenSize
-	if s.m.f.Norm == model.RMSNorm {
-		kernels.RMSNorm(x, w, y[:len(x)], D, s.m.Config.LayerNormEps)
-		return
-	}
-	kernels.LayerNorm(x, w, b, y[:len(x)], D, s.m.Config.LayerNormEps)
-}
-
-// prepareQKV applies clip_qkv and qk_ln to the T rows of s.qkv.
-func (s *Session) prepareQKV(lw *layerWeights, T int) {
-	m, cfg := s.m, s.m.Config
-	rows := s.qkv[:T*m.qkvRows]
-	if c := float32(cfg.ClipQKV); c > 0 {
-		for i, v := range rows {
-			rows[i] = min(c, max(-c, v))
-		}
-	}
-	if lw.qNormW != nil {
-		Q, K := m.H*m.hd, m.KV*m.hd
-		for r := range T {
-			row := rows[r*m.qkvRows:]
-			kernels.LayerNorm(row[:Q], lw.qNormW, lw.qNormB, row[:Q], Q, cfg.LayerNormEps)
-			kernels.LayerNorm(row[Q:Q+K], lw.kNormW, lw.kNormB, row[Q:Q+K], K, cfg.LayerNormEps)
-		}
-	}
-}
-
-// rowRopes fills s.rot for the next T rows: cos/sin of stream position t
+// rowRopes fills s.a.rot for the next T rows: cos/sin of stream position t
 // and of cache position qp.
 func (s *Session) rowRopes(T int) {
-	half := len(s.m.invFreq)
-	for r := range T {
+	s.ropes(&s.a, T, func(r int) (int, int) {
 		t := s.cache.seen + r
-		lo, hi := r*half, (r+1)*half
-		ropeAt(s.m.invFreq, t, s.rot.cosT[lo:hi], s.rot.sinT[lo:hi])
-		ropeAt(s.m.invFreq, s.cache.queryPos(t), s.rot.cosQ[lo:hi], s.rot.sinQ[lo:hi])
-	}
-}
-
-// ropeAt fills cos/sin [rot/2] with the angles p·inv_freq (in float64: a
-// stream position of millions keeps its precision).
-func ropeAt(invFreq []float64, p int, cos, sin []float64) {
-	for i, f := range invFreq {
-		sin[i], cos[i] = math.Sincos(float64(p) * f)
-	}
+		return t, s.cache.queryPos(t)
+	})
 }
 
 // attention writes the keys and values of the T rows (stream positions
 // seen..seen+T−1) into layer l's cache, then computes every row's attention
-// output into s.att, the heads spread over the session's goroutines.
+// output into s.a.att, the heads spread over the session's goroutines.
 func (s *Session) attention(l, T int) {
 	m, c := s.m, s.cache
-	hd, capacity, half := m.hd, c.capacity, len(m.invFreq)
-	rope := m.f.Positions == model.RoPE
+	hd, capacity := m.hd, c.capacity
 	keys, vals := c.keys[l], c.values[l]
-	Q := m.H * hd
 	for r := range T {
-		t := c.seen + r
-		slot := c.slot(t)
-		row := s.qkv[r*m.qkvRows : (r+1)*m.qkvRows]
+		slot := c.slot(c.seen + r)
 		for g := range m.KV {
-			k := keys[(g*capacity+slot)*hd : (g*capacity+slot+1)*hd]
-			copy(k, row[m.kOff[g]:m.kOff[g]+hd])
-			if rope {
-				rotate(k, s.rot.cosT[r*half:(r+1)*half], s.rot.sinT[r*half:(r+1)*half])
-			}
-			copy(vals[(g*capacity+slot)*hd:(g*capacity+slot+1)*hd], row[m.vOff[g]:m.vOff[g]+hd])
-		}
-		for h := range m.H {
-			q := s.qWin[r*Q+h*hd : r*Q+(h+1)*hd]
-			copy(q, row[m.qOff[h]:m.qOff[h]+hd])
-			if rope {
-				qs := s.qSink[r*Q+h*hd : r*Q+(h+1)*hd]
-				copy(qs, q)
-				rotate(q, s.rot.cosT[r*half:(r+1)*half], s.rot.sinT[r*half:(r+1)*half])
-				rotate(qs, s.rot.cosQ[r*half:(r+1)*half], s.rot.sinQ[r*half:(r+1)*half])
-			}
+			o := (g*capacity + slot) * hd
+			s.key(&s.a, r, g, keys[o:o+hd], vals[o:o+hd])
 		}
 	}
+	s.queries(&s.a, T)
 	if s.OnAttention != nil || s.workers < 2 || T*m.H*min(c.seen+T, c.capacity)*hd < 1<<16 {
 		s.heads(l, T, 0, m.H)
 		return
@@ -330,15 +197,15 @@ func (s *Session) heads(l, T, lo, hi int) {
 			n := 0
 			for j := range nseg {
 				a, b := seg[j][0], seg[j][1]
-				qv := s.qWin[r*Q+h*hd : r*Q+(h+1)*hd]
+				qv := s.a.qWin[r*Q+h*hd : r*Q+(h+1)*hd]
 				if rope && qp != t && c.isSinkSlot(a) {
-					qv = s.qSink[r*Q+h*hd : r*Q+(h+1)*hd]
+					qv = s.a.qSink[r*Q+h*hd : r*Q+(h+1)*hd]
 				}
-				s.blas.Sgemv(blas.NoTrans, b-a, hd, m.scale, hk[a*hd:], hd, qv, 1, 0, sc[n:], 1)
+				gemm.Sgemv(false, b-a, hd, m.scale, hk[a*hd:], hd, qv, 0, sc[n:n+b-a])
 				n += b - a
 			}
 			if m.slopes != nil {
-				addALiBi(sc[:n], m.slopes[h], qp, m.f.Positions == model.ALiBiBloom, m.scale)
+				addALiBi(sc[:n], m.slopes[h], 0, qp, m.f.Positions == model.ALiBiBloom, m.scale)
 			}
 			if lw.sliding {
 				maskSliding(sc[:n], qp, cfg.SlidingWindow)
@@ -351,65 +218,14 @@ func (s *Session) heads(l, T, lo, hi int) {
 			if s.OnAttention != nil {
 				s.OnAttention(l, h, t, sc[:n])
 			}
-			out := s.att[r*Q+h*hd : r*Q+(h+1)*hd]
+			out := s.a.att[r*Q+h*hd : r*Q+(h+1)*hd]
 			clear(out)
 			n = 0
 			for j := range nseg {
 				a, b := seg[j][0], seg[j][1]
-				s.blas.Sgemv(blas.Trans, b-a, hd, 1, hv[a*hd:], hd, sc[n:], 1, 1, out, 1)
+				gemm.Sgemv(true, b-a, hd, 1, hv[a*hd:], hd, sc[n:n+b-a], 1, out)
 				n += b - a
 			}
 		}
-	}
-}
-
-// rotate applies NeoX rotate_half RoPE (dim i paired with i+rot/2) with
-// cos/sin [rot/2] to the first rot dims of v.
-func rotate(v []float32, cos, sin []float64) {
-	half := len(cos)
-	for i := range half {
-		c, sn := cos[i], sin[i]
-		a, b := float64(v[i]), float64(v[i+half])
-		v[i] = float32(a*c - b*sn)
-		v[i+half] = float32(b*c + a*sn)
-	}
-}
-
-// project computes rows [p.off, p.off+p.rows) of y [T, ldy] from x [T, in]:
-// y = x · p.wᵀ + p.b.
-func (s *Session) project(y []float32, ldy int, x []float32, T, in int, p projection) {
-	s.linear(y[p.off:], ldy, x, T, in, p.w, p.b, p.rows)
-}
-
-// linear computes y[T, out] (rows ldy apart) = x[T, in] · wᵀ + bias with w
-// [out, in]. One row (decoding) is a matrix-vector product split by output
-// rows over the session's goroutines; more rows are one matrix product
-// (gonum's, itself parallel).
-func (s *Session) linear(y []float32, ldy int, x []float32, T, in int, w, bias []float32, out int) {
-	beta := float32(0)
-	if bias != nil {
-		for r := range T {
-			copy(y[r*ldy:r*ldy+out], bias)
-		}
-		beta = 1
-	}
-	if T > 1 {
-		s.blas.Sgemm(blas.NoTrans, blas.Trans, T, out, in, 1, x, in, w, in, beta, y, ldy)
-		return
-	}
-	gemv := func(lo, hi int) {
-		s.blas.Sgemv(blas.NoTrans, hi-lo, in, 1, w[lo*in:], in, x, 1, beta, y[lo:hi], 1)
-	}
-	if s.workers < 2 || out*in < 1<<16 {
-		gemv(0, out)
-		return
-	}
-	parallel(s.workers, out, gemv)
-}
-
-// add sets x += y.
-func add(x, y []float32) {
-	for i, v := range y {
-		x[i] += v
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"slices"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
+	"github.com/sinktrain/sinktrain/internal/kernels"
 )
 
 // A snapshot is a Session's KV cache written to a byte stream, so that a
@@ -61,13 +62,17 @@ type snapshotHeader struct {
 }
 
 // Fingerprint returns a SHA-256 of the model's configuration and every
-// weight: two models with the same fingerprint compute the same logits. It
-// is computed on first use (one pass over the weights) and cached.
+// weight as stored (a bfloat16 model hashes "bfloat16" and its rounded
+// matrices): two models with the same fingerprint compute the same logits.
+// It is computed on first use (one pass over the weights) and cached.
 func (m *Model) Fingerprint() [32]byte {
 	m.fpOnce.Do(func() {
 		h := sha256.New()
 		cfg, _ := json.Marshal(m.Config) // a struct of plain fields: cannot fail
 		h.Write(cfg)
+		if m.dtype == bf16Storage {
+			h.Write([]byte("bfloat16"))
+		}
 		names := make([]string, 0, len(m.weights))
 		for n := range m.weights {
 			names = append(names, n)
@@ -81,6 +86,10 @@ func (m *Model) Fingerprint() [32]byte {
 				buf = binary.LittleEndian.AppendUint64(buf[:0], uint64(d))
 				h.Write(buf)
 			}
+			if half, ok := m.halves[n]; ok {
+				writeHalves(h, half, buf)
+				continue
+			}
 			writeFloats(h, t.Data, buf)
 		}
 		copy(m.fp[:], h.Sum(nil))
@@ -92,6 +101,18 @@ func (m *Model) Fingerprint() [32]byte {
 func (m *Model) FingerprintString() string {
 	fp := m.Fingerprint()
 	return hex.EncodeToString(fp[:])
+}
+
+func writeHalves(h hash.Hash, data []kernels.BF16, buf []byte) {
+	for len(data) > 0 {
+		n := min(len(data), cap(buf)/2)
+		buf = buf[:0]
+		for _, v := range data[:n] {
+			buf = binary.LittleEndian.AppendUint16(buf, v)
+		}
+		h.Write(buf)
+		data = data[n:]
+	}
 }
 
 func writeFloats(h hash.Hash, data []float32, buf []byte) {

@@ -24,7 +24,7 @@ import (
 //	go test ./serve -run '^$' -bench BenchmarkTurn -count 5
 func BenchmarkTurn(b *testing.B) {
 	dir := writeBenchModel(b)
-	e, err := LoadEngine("bench", dir, infer.CacheSpec{Kind: infer.SinkWindow, Sinks: 4, Window: 252})
+	e, err := LoadEngine("bench", dir, infer.CacheSpec{Kind: infer.SinkWindow, Sinks: 4, Window: 252}, checkpoint.F32)
 	mustT(b, err)
 	p := TurnParams{MaxTokens: 32, Sampling: infer.SamplerOptions{Temperature: 0.8, TopK: 40, Seed: 1}}
 	conv := e.NewConversation()

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/data/tokenizer"
 	"github.com/sinktrain/sinktrain/infer"
 )
@@ -32,12 +33,13 @@ type Engine struct {
 // LoadEngine loads the model folder dir (a sinktrain run/checkpoint or an HF
 // folder: config.json, model.safetensors, tokenizer.json, optionally
 // tokenizer_config.json with a chat_template) for conversations under spec,
-// which must be K+W or dense.
-func LoadEngine(name, dir string, spec infer.CacheSpec) (*Engine, error) {
+// which must be K+W or dense, its weights stored as dtype (float32 or
+// bfloat16, infer.LoadModelAs).
+func LoadEngine(name, dir string, spec infer.CacheSpec, dtype checkpoint.DType) (*Engine, error) {
 	if spec.Kind == infer.Recompute {
 		return nil, fmt.Errorf("cache %s: conversations need a K+W (or dense) cache that keeps its keys between turns; recompute re-encodes its window for every token", spec)
 	}
-	m, err := infer.LoadModel(dir)
+	m, err := infer.LoadModelAs(dir, dtype)
 	if err != nil {
 		return nil, err
 	}

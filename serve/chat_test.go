@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/infer"
 )
 
@@ -64,7 +65,7 @@ func TestChatCLI(t *testing.T) {
 // conversation key after a turn is the hash ExtensionDelta computes.
 func TestDeltas(t *testing.T) {
 	for _, tmpl := range []string{"", qwen2Template, llama3Template} {
-		e, err := LoadEngine("m", writeTinyModel(t, 1, 3, tmpl), infer.CacheSpec{Kind: infer.SinkWindow, Sinks: 1, Window: 200})
+		e, err := LoadEngine("m", writeTinyModel(t, 1, 3, tmpl), infer.CacheSpec{Kind: infer.SinkWindow, Sinks: 1, Window: 200}, checkpoint.F32)
 		mustT(t, err)
 		conv := e.NewConversation()
 		var hist []Message

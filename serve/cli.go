@@ -16,6 +16,7 @@ type ChatOptions struct {
 	Model        string // model folder
 	Cache        string // cache spec: K+W or dense
 	MaxNewTokens int    // per turn, ≥ 1
+	DType        string // weight storage: float32 ("" too) or bfloat16
 	infer.SamplerOptions
 	In  io.Reader // user turns, one per line (nil: os.Stdin)
 	Out io.Writer // replies, streamed, each followed by a newline (nil: os.Stdout)
@@ -50,7 +51,11 @@ func Chat(ctx context.Context, o ChatOptions) error {
 	if err != nil {
 		return err
 	}
-	e, err := LoadEngine("chat", o.Model, spec)
+	dtype, err := infer.ParseDType(o.DType)
+	if err != nil {
+		return err
+	}
+	e, err := LoadEngine("chat", o.Model, spec, dtype)
 	if err != nil {
 		return err
 	}

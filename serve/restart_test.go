@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/infer"
 )
 
@@ -119,7 +120,7 @@ func longRequest(t *testing.T, url string) {
 // before), every session resumes the same way.
 func TestKill9AndSIGTERM(t *testing.T) {
 	model := writeTinyModel(t, 1, 5, "")
-	e, err := LoadEngine("tiny", model, infer.CacheSpec{Kind: infer.SinkWindow, Sinks: 1, Window: 31})
+	e, err := LoadEngine("tiny", model, infer.CacheSpec{Kind: infer.SinkWindow, Sinks: 1, Window: 31}, checkpoint.F32)
 	mustT(t, err)
 	_, ref := testServer(t, Options{Models: []ModelDir{{Name: "tiny", Dir: model}}, Cache: "1+31"})
 	ids := []string{"alpha", "beta"}

@@ -39,6 +39,9 @@ type Options struct {
 	// KVDType is the dtype of the KV caches in session files: "float32"
 	// (restores bit for bit) or "bfloat16" (half the size).
 	KVDType string
+	// DType stores the models' weights as "float32" ("" too) or
+	// "bfloat16" (half the bytes per decoded token; infer.LoadModelAs).
+	DType string
 	// SaveIdle: a changed session is written once idle this long; 0 writes
 	// it at the end of every request.
 	SaveIdle time.Duration
@@ -67,7 +70,7 @@ type Options struct {
 // Defaults returns the default options.
 func Defaults() Options {
 	return Options{
-		Addr: "127.0.0.1:8080", KVDType: "float32", SaveIdle: 2 * time.Second, MaxSessions: 64,
+		Addr: "127.0.0.1:8080", KVDType: "float32", DType: "float32", SaveIdle: 2 * time.Second, MaxSessions: 64,
 		MaxBodyBytes: 1 << 20, MaxTokens: 4096, DefaultMaxTokens: 256, Timeout: 5 * time.Minute,
 		Parallel: 2, MaxQueue: 64, ShutdownGrace: 10 * time.Second,
 	}
@@ -152,6 +155,10 @@ func New(o Options) (*Server, error) {
 		logOut = io.Discard
 	}
 	s.log = log.New(logOut, "serve: ", log.LstdFlags)
+	dtype, err := infer.ParseDType(o.DType)
+	if err != nil {
+		return nil, err
+	}
 	for _, md := range o.Models {
 		name := md.Name
 		if name == "" {
@@ -163,7 +170,7 @@ func New(o Options) (*Server, error) {
 		if _, dup := s.engines[name]; dup {
 			return nil, fmt.Errorf("model name %q given twice", name)
 		}
-		e, err := LoadEngine(name, md.Dir, spec)
+		e, err := LoadEngine(name, md.Dir, spec, dtype)
 		if err != nil {
 			return nil, fmt.Errorf("model %s (%s): %w", name, md.Dir, err)
 		}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sinktrain/sinktrain/infer"
 	"github.com/sinktrain/sinktrain/internal/fsutil"
 	"github.com/sinktrain/sinktrain/internal/input"
 	"github.com/sinktrain/sinktrain/model"
@@ -46,6 +47,7 @@ type CompareOptions struct {
 	// data. Its AllowDifferentTokenizers also compares models whose
 	// tokenizer.json differ.
 	Source
+	Engine            // chunk size, exact steps, weight dtype
 	Caches   []string // cache specs (infer.ParseCacheSpec syntax), the table's columns
 	Out      string   // output directory
 	Jobs     int      // (model, spec) passes run at once (0: GOMAXPROCS); results do not depend on it
@@ -131,6 +133,9 @@ func (o *CompareOptions) validate() error {
 		seen[m.Name] = true
 	}
 	if err := o.Source.check(); err != nil {
+		return err
+	}
+	if _, err := infer.ParseDType(o.DType); err != nil {
 		return err
 	}
 	if _, err := parseSpecs(o.Caches); err != nil {

@@ -17,7 +17,7 @@ const cmpRollingPoints = 400
 // run concurrently, each holding a slot of sem while it streams; results
 // keep the order of o.Caches.
 func cmpEvalModel(ctx context.Context, o *CompareOptions, nm NamedModel, sem chan struct{}) ([]CompareResult, error) {
-	m, err := infer.LoadModel(nm.Path)
+	m, err := o.load(nm.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,9 @@ func cmpEvalModel(ctx context.Context, o *CompareOptions, nm NamedModel, sem cha
 			defer func() { <-sem }()
 			roll := newCmpRoller(cmpRollingWindow, max(1, (s.Len()-1)/cmpRollingPoints))
 			p := newProgress(o.Progress, "compare "+nm.Name+" "+spec.String(), s.Len()-1)
-			sc, err := infer.Score(ctx, m, spec, s, infer.ScoreOptions{OnNLL: roll.add, OnProgress: p.setDone})
+			so := o.score(cap(sem))
+			so.OnNLL, so.OnProgress = roll.add, p.setDone
+			sc, err := infer.Score(ctx, m, spec, s, so)
 			p.Finish()
 			if err != nil {
 				errs[i] = fmt.Errorf("cache %s: %w", o.Caches[i], err)

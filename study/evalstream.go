@@ -21,6 +21,7 @@ import (
 type EvalOptions struct {
 	Model string // run/checkpoint directory or plain Hugging Face model folder
 	Source
+	Engine
 	Caches []string // cache specs (infer.ParseCacheSpec), evaluated one after another
 	// NLLOut writes index,token_id,nll per scored target. With several
 	// caches, one file per spec: "nll.csv" becomes "nll.4+252.csv",
@@ -58,7 +59,10 @@ func EvalStream(ctx context.Context, o *EvalOptions) error {
 	if err := o.Source.check(); err != nil {
 		return err
 	}
-	m, err := infer.LoadModel(o.Model)
+	if _, err := infer.ParseDType(o.DType); err != nil {
+		return err
+	}
+	m, err := o.load(o.Model)
 	if err != nil {
 		return err
 	}
@@ -110,7 +114,9 @@ func (o *EvalOptions) evalOne(ctx context.Context, m *infer.Model, spec infer.Ca
 	p := newProgress(o.Progress, "eval "+spec.String(), s.Len()-1)
 	defer p.Finish()
 	if o.NLLOut == "" {
-		sc, err := infer.Score(ctx, m, spec, s, infer.ScoreOptions{OnProgress: p.setDone})
+		so := o.score(1)
+		so.OnProgress = p.setDone
+		sc, err := infer.Score(ctx, m, spec, s, so)
 		return newResult(spec, sc), err
 	}
 	path := o.NLLOut
@@ -122,7 +128,9 @@ func (o *EvalOptions) evalOne(ctx context.Context, m *infer.Model, spec infer.Ca
 		w.WriteString("index,token_id,nll\n")
 		var line []byte
 		var err error
-		sc, err = infer.Score(ctx, m, spec, s, infer.ScoreOptions{OnProgress: p.setDone, OnNLL: func(i int, tok int32, nll float64) error {
+		so := o.score(1)
+		so.OnProgress = p.setDone
+		so.OnNLL = func(i int, tok int32, nll float64) error {
 			line = strconv.AppendInt(line[:0], int64(i), 10)
 			line = append(line, ',')
 			line = strconv.AppendInt(line, int64(tok), 10)
@@ -131,7 +139,8 @@ func (o *EvalOptions) evalOne(ctx context.Context, m *infer.Model, spec infer.Ca
 			line = append(line, '\n')
 			_, err := w.Write(line)
 			return err
-		}})
+		}
+		sc, err = infer.Score(ctx, m, spec, s, so)
 		return err
 	})
 	if err != nil {

@@ -180,13 +180,15 @@ func TestBOSCountsAmongFirstTokens(t *testing.T) {
 		tok, err := tokenizer.Load(tp)
 		must(t, err)
 		want := append(append(m.SinkIDs(), 0), tok.Encode(alice)...)
-		if got := st.Window(0, st.Len(), nil); !slices.Equal(got, want) {
+		got, err := readPrefix(st, st.Len())
+		must(t, err)
+		if !slices.Equal(got, want) {
 			t.Fatalf("%d sinks: fed stream %v\nwant %v", k, got[:min(8, len(got))], want[:8])
 		}
 		st, done2, err := Source{IDs: writeFile(t, "ids.txt", "5 6 7")}.Open(dir, m)
 		must(t, err)
 		defer done2()
-		if got := st.Window(0, st.Len(), nil); !slices.Equal(got, []int32{5, 6, 7}) {
+		if got, err := readPrefix(st, st.Len()); err != nil || !slices.Equal(got, []int32{5, 6, 7}) {
 			t.Fatalf("--ids fed %v, want verbatim", got)
 		}
 	}

@@ -12,5 +12,5 @@ func inspLoadTokens(o *InspectOptions, m *infer.Model) ([]int32, error) {
 		return nil, err
 	}
 	defer closeStream()
-	return s.Window(0, min(s.Len(), o.Tokens), nil), nil
+	return readPrefix(s, min(s.Len(), o.Tokens))
 }

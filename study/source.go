@@ -2,11 +2,11 @@ package study
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 
 	"github.com/sinktrain/sinktrain/data"
@@ -94,26 +94,7 @@ func (s Source) Open(dir string, m *infer.Model) (infer.Stream, func(), error) {
 		}
 		return infer.Tokens(ids), nop, nil
 	case s.Text != "":
-		b, err := os.ReadFile(s.Text)
-		if err != nil {
-			return nil, nop, input.File("Text", "text file", s.Text, err)
-		}
-		text, err := data.DecodeText(b) // refuses binary data, as prepare does
-		if err != nil {
-			return nil, nop, input.New("Text", "text file", s.Text, err)
-		}
-		tok, err := infer.LoadTokenizer(dir, m)
-		if err != nil {
-			return nil, nop, err
-		}
-		start, end := infer.StreamAffixes(tok, m)
-		ids := tok.Encode(text)
-		ids = ids[:s.limit(len(ids))]
-		if len(ids) < 2 {
-			return nil, nop, input.Errorf("Text", "text file", s.Text, "%d token(s) after tokenization, expected at least 2", len(ids))
-		}
-		ids = append(ids, end...)
-		return withSinks{prefix: start, s: infer.Tokens(ids), n: len(ids)}, nop, nil
+		return s.openText(dir, m)
 	}
 	bad := func(err error) (infer.Stream, func(), error) {
 		return nil, nop, input.New("Data", "dataset", s.Data, err)
@@ -154,7 +135,165 @@ func (s Source) Open(dir string, m *infer.Model) (infer.Stream, func(), error) {
 		}
 	}
 	start, _ := infer.StreamAffixes(tok, m)
-	return withSinks{prefix: start, s: toks, n: n}, func() { d.Close() }, nil
+	return affixed{prefix: start, s: windowStream{toks}, n: n}, func() { d.Close() }, nil
+}
+
+// openText opens a text source: the model's tokenizer encodes the file as
+// it is read (tokenizer.EncodeStream), once here to count its tokens and
+// once per pass, so the text is never held whole; a tokenizer whose
+// pipeline cannot be cut (tokenizer.CanStream) encodes the whole file once
+// and the stream holds its ids.
+func (s Source) openText(dir string, m *infer.Model) (infer.Stream, func(), error) {
+	nop := func() {}
+	tok, err := infer.LoadTokenizer(dir, m)
+	if err != nil {
+		return nil, nop, err
+	}
+	start, end := infer.StreamAffixes(tok, m)
+	few := func(n int) error {
+		return input.Errorf("Text", "text file", s.Text, "%d token(s) after tokenization, expected at least 2", n)
+	}
+	tf, err := data.OpenTextFile(s.Text) // refuses binary data, as prepare does
+	if err != nil {
+		return nil, nop, input.File("Text", "text file", s.Text, err)
+	}
+	if !tok.CanStream() {
+		b, err := os.ReadFile(s.Text)
+		if err != nil {
+			return nil, nop, input.File("Text", "text file", s.Text, err)
+		}
+		text, err := data.DecodeText(b)
+		if err != nil {
+			return nil, nop, input.New("Text", "text file", s.Text, err)
+		}
+		ids := tok.Encode(text)
+		ids = ids[:s.limit(len(ids))]
+		if len(ids) < 2 {
+			return nil, nop, few(len(ids))
+		}
+		return affixed{prefix: start, s: infer.Tokens(ids), n: len(ids), suffix: end}, nop, nil
+	}
+	ts := textStream{path: s.Text, text: tf, tok: tok}
+	r, err := ts.Open()
+	if err != nil {
+		return nil, nop, err
+	}
+	defer r.Close()
+	n := 0
+	buf := make([]int32, 1<<16)
+	for s.MaxTokens == 0 || n < s.MaxTokens {
+		k, err := r.Read(buf)
+		n += k
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nop, err
+		}
+	}
+	n = s.limit(n)
+	if n < 2 {
+		return nil, nop, few(n)
+	}
+	return affixed{prefix: start, s: ts, n: n, suffix: end}, nop, nil
+}
+
+// textStream is a text file encoded as it is read (the length is not
+// known: affixed bounds it).
+type textStream struct {
+	path string
+	text *data.TextFile
+	tok  *tokenizer.Tokenizer
+}
+
+func (t textStream) Len() int { return 0 }
+
+// Open opens the file and encodes it piece by piece.
+func (t textStream) Open() (infer.TokenReader, error) {
+	f, err := t.text.Open()
+	if err != nil {
+		return nil, input.File("Text", "text file", t.path, err)
+	}
+	es, err := t.tok.NewEncodeStream(f, 1<<20)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &textReader{f: f, es: es, path: t.path}, nil
+}
+
+// textReader reads a textStream: ids of one encoded piece at a time.
+type textReader struct {
+	f    io.ReadCloser
+	es   *tokenizer.EncodeStream
+	path string
+	ids  []int32 // encoded, not yet read
+	eof  bool
+}
+
+func (r *textReader) Read(dst []int32) (int, error) {
+	for len(r.ids) == 0 {
+		if r.eof {
+			return 0, io.EOF
+		}
+		var err error
+		r.ids, err = r.es.Next(r.ids[:0])
+		if errors.Is(err, io.EOF) {
+			r.eof = true
+		} else if err != nil {
+			return 0, input.File("Text", "text file", r.path, err)
+		}
+	}
+	n := copy(dst, r.ids)
+	r.ids = r.ids[:copy(r.ids, r.ids[n:])]
+	return n, nil
+}
+
+func (r *textReader) Close() error { return r.f.Close() }
+
+// windowStream reads a dataset split front to back.
+type windowStream struct{ t *data.Tokens }
+
+func (w windowStream) Len() int { return w.t.Len() }
+
+func (w windowStream) Open() (infer.TokenReader, error) { return &windowReader{t: w.t}, nil }
+
+type windowReader struct {
+	t   *data.Tokens
+	pos int
+}
+
+func (r *windowReader) Read(dst []int32) (int, error) {
+	n := min(len(dst), r.t.Len()-r.pos)
+	if n == 0 {
+		return 0, io.EOF
+	}
+	r.t.Window(r.pos, n, dst[:0])
+	r.pos += n
+	return n, nil
+}
+
+func (r *windowReader) Close() error { return nil }
+
+// readPrefix returns the first n tokens of s.
+func readPrefix(s infer.Stream, n int) ([]int32, error) {
+	r, err := s.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	out := make([]int32, n)
+	for done := 0; done < n; {
+		k, err := r.Read(out[done:])
+		done += k
+		if errors.Is(err, io.EOF) {
+			return out[:done], nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // sameTokenizer refuses a dataset tokenized with another tokenizer than the
@@ -205,7 +344,7 @@ func sameTokenizer(d *data.Dataset, tok *tokenizer.Tokenizer, tokPath string, vo
 }
 
 // checkIDs verifies that the first n tokens of s are inside the vocabulary.
-func checkIDs(s infer.Stream, n, vocab int) error {
+func checkIDs(s *data.Tokens, n, vocab int) error {
 	var buf []int32
 	for b0 := 0; b0 < n; b0 += 1 << 16 {
 		buf = s.Window(b0, min(1<<16, n-b0), buf)
@@ -245,26 +384,57 @@ func ReadIDs(r io.Reader, vocab int) ([]int32, error) {
 	return ids, nil
 }
 
-// withSinks is prefix followed by the first n tokens of s (the fed stream of
-// a text or dataset source: the model's sinks, then the text).
-type withSinks struct {
+// affixed is prefix, the first n tokens of s, then suffix: the fed stream
+// of a text or dataset source (the model's sinks and BOS, the text, the
+// tokenizer's suffix).
+type affixed struct {
 	prefix []int32
 	s      infer.Stream
 	n      int
+	suffix []int32
 }
 
-func (w withSinks) Len() int { return len(w.prefix) + w.n }
+func (a affixed) Len() int { return len(a.prefix) + a.n + len(a.suffix) }
 
-func (w withSinks) Window(start, n int, dst []int32) []int32 {
-	dst = dst[:0]
-	for ; n > 0 && start < len(w.prefix); start, n = start+1, n-1 {
-		dst = append(dst, w.prefix[start])
+func (a affixed) Open() (infer.TokenReader, error) {
+	r, err := a.s.Open()
+	if err != nil {
+		return nil, err
 	}
-	if n == 0 {
-		return dst
-	}
-	head := len(dst)
-	dst = slices.Grow(dst, n)
-	w.s.Window(start-len(w.prefix), n, dst[head:head]) // fills in place: capacity suffices
-	return dst[:head+n]
+	return &affixReader{a: a, r: r}, nil
 }
+
+// affixReader reads an affixed stream; pos counts the tokens given.
+type affixReader struct {
+	a   affixed
+	r   infer.TokenReader
+	pos int
+}
+
+func (r *affixReader) Read(dst []int32) (int, error) {
+	a, p := r.a, len(r.a.prefix)
+	switch {
+	case r.pos < p:
+		n := copy(dst, a.prefix[r.pos:])
+		r.pos += n
+		return n, nil
+	case r.pos < p+a.n:
+		want := min(len(dst), p+a.n-r.pos)
+		n, err := r.r.Read(dst[:want])
+		r.pos += n
+		if n == 0 && errors.Is(err, io.EOF) {
+			return 0, fmt.Errorf("the token stream ended after %d of its %d tokens", r.pos-p, a.n)
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return n, err
+		}
+		return n, nil
+	case r.pos < a.Len():
+		n := copy(dst, a.suffix[r.pos-p-a.n:])
+		r.pos += n
+		return n, nil
+	}
+	return 0, io.EOF
+}
+
+func (r *affixReader) Close() error { return r.r.Close() }

@@ -49,6 +49,7 @@ type badEnv struct {
 	truncTok  string // good model + tokenizer.json cut in half
 
 	ids, idsOOV, idsEmpty, idsWord string
+	idsOne                         string // a single token: no target
 	text, emptyText                string
 	tok, truncTokFile              string
 
@@ -162,6 +163,18 @@ func TestBadInput(t *testing.T) {
 		{name: "eval/empty ids", args: []string{"eval", "stream", "--model", e.model, "--ids", e.idsEmpty, "--cache", "dense"}, want: []string{"empty.ids"}},
 		{name: "eval/ids out of vocab", args: []string{"eval", "stream", "--model", e.model, "--ids", e.idsOOV, "--cache", "dense"}, want: []string{"oov.ids", "9999"}},
 		{name: "eval/ids not a number", args: []string{"eval", "stream", "--model", e.model, "--ids", e.idsWord, "--cache", "dense"}, want: []string{"word.ids"}},
+		// The chunked and the token-by-token path refuse the same inputs.
+		{name: "eval/chunk 0", args: []string{"eval", "stream", "--model", e.model, "--ids", e.ids, "--cache", "4+12", "--chunk", "0"}, want: []string{"--chunk 0", "≥ 1"}, usage: true},
+		{name: "eval/chunk 0 exact", args: []string{"eval", "stream", "--model", e.model, "--ids", e.ids, "--cache", "4+12", "--chunk", "0", "--exact-steps"}, want: []string{"--chunk 0", "≥ 1"}, usage: true},
+		{name: "eval/chunk beyond memory", args: []string{"eval", "stream", "--model", e.model, "--ids", e.ids, "--cache", "4+12", "--chunk", "2000000000"}, want: []string{"--chunk 2000000000", "GB", "memory"}},
+		{name: "eval/chunk beyond memory exact", args: []string{"eval", "stream", "--model", e.model, "--ids", e.ids, "--cache", "recompute:8", "--chunk", "2000000000", "--exact-steps"}, want: []string{"--chunk 2000000000", "GB", "memory"}},
+		{name: "eval/dtype float16", args: []string{"eval", "stream", "--model", e.model, "--ids", e.ids, "--cache", "dense", "--dtype", "float16"}, want: []string{`--dtype "float16"`, "float32 or bfloat16"}, usage: true},
+		{name: "eval/dtype unknown", args: []string{"eval", "stream", "--model", e.model, "--ids", e.ids, "--cache", "dense", "--dtype", "int8", "--exact-steps"}, want: []string{`--dtype "int8"`}, usage: true},
+		{name: "eval/one-token stream", args: []string{"eval", "stream", "--model", e.model, "--ids", e.idsOne, "--cache", "4+12"}, want: []string{"one.ids", "expected at least 2"}},
+		{name: "eval/one-token stream exact", args: []string{"eval", "stream", "--model", e.model, "--ids", e.idsOne, "--cache", "4+12", "--exact-steps"}, want: []string{"one.ids", "expected at least 2"}},
+		{name: "compare/dtype float16", args: []string{"compare", "--model", "a=" + e.model, "--ids", e.ids, "--cache", "dense", "--dtype", "float16", "--out", out("cdt")}, want: []string{`--dtype "float16"`}, out: out("cdt"), usage: true},
+		{name: "compare/chunk 0", args: []string{"compare", "--model", "a=" + e.model, "--ids", e.ids, "--cache", "dense", "--chunk", "0", "--out", out("cch")}, want: []string{"--chunk 0"}, out: out("cch"), usage: true},
+		{name: "generate/dtype float16", args: []string{"generate", "--model", e.model512, "--cache", "4+12", "--prompt", "x", "--dtype", "float16"}, want: []string{`--dtype "float16"`}, usage: true},
 		{name: "eval/bad cache spec", args: []string{"eval", "stream", "--model", e.model, "--ids", e.ids, "--cache", "4+x"}, want: []string{"4+x"}, usage: true},
 		{name: "eval/tokenizer vs vocab", args: []string{"eval", "stream", "--model", e.modelTok, "--text", e.text, "--cache", "dense"}, want: []string{"tokenizer"}},
 		{name: "eval/truncated tokenizer", args: []string{"eval", "stream", "--model", e.truncTok, "--text", e.text, "--cache", "dense"}, want: []string{"tokenizer.json"}},
@@ -355,6 +368,7 @@ func newBadEnv(t *testing.T) *badEnv {
 	e.ids = write(filepath.Join(dir, "good.ids"), []byte("1 2 3 4 5 6 7 8 9 10\n"))
 	e.idsOOV = write(filepath.Join(dir, "oov.ids"), []byte("1 2 9999 3\n"))
 	e.idsEmpty = write(filepath.Join(dir, "empty.ids"), nil)
+	e.idsOne = write(filepath.Join(dir, "one.ids"), []byte("5\n"))
 	e.idsWord = write(filepath.Join(dir, "word.ids"), []byte("1 2 three 4\n"))
 	e.text = write(filepath.Join(dir, "alice.txt"), bytes.Repeat([]byte("Alice was beginning to get very tired of sitting by her sister on the bank.\n\n"), 20))
 	e.emptyText = write(filepath.Join(dir, "empty.txt"), nil)

@@ -37,6 +37,9 @@ is printed. Models must share one tokenizer unless --allow-different-tokenizers.
 				}
 				o.Models = append(o.Models, m)
 			}
+			if err := checkChunk(&o.Engine); err != nil {
+				return err
+			}
 			o.Progress = cmd.ErrOrStderr()
 			o.Stdout = cmd.OutOrStdout()
 			return runF(cmd.Context(), o)
@@ -52,6 +55,7 @@ is printed. Models must share one tokenizer unless --allow-different-tokenizers.
 	f.BoolVar(&o.AllowDifferentTokenizers, "allow-different-tokenizers", false, "compare models whose tokenizer.json differ, or stream --data tokenized with another tokenizer")
 	f.IntVar(&o.MaxTokens, "max-tokens", 0, "stream at most `N` tokens (0: all)")
 	f.IntVar(&o.Jobs, "jobs", 0, "run `N` streaming passes at once (0: one per core; results do not depend on it)")
+	addEngineFlags(f, &o.Engine)
 	for _, req := range []string{"model", "cache", "out"} {
 		_ = cmd.MarkFlagRequired(req)
 	}

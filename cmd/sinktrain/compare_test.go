@@ -17,17 +17,23 @@ func TestCompareFlags(t *testing.T) {
 		{
 			cli: "--model a=runs/a --model b=runs/b --text t.txt --cache 0+64 --cache dense --out o",
 			want: study.CompareOptions{Models: []study.NamedModel{{Name: "a", Path: "runs/a"}, {Name: "b", Path: "runs/b"}},
-				Source: study.Source{Text: "t.txt"}, Caches: []string{"0+64", "dense"}, Out: "o"},
+				Source: study.Source{Text: "t.txt"}, Engine: defEngine, Caches: []string{"0+64", "dense"}, Out: "o"},
 		},
 		{
 			cli: "--model a=x --data d --cache recompute:64 --out o --allow-different-tokenizers --max-tokens 2000",
 			want: study.CompareOptions{Models: []study.NamedModel{{Name: "a", Path: "x"}}, Source: study.Source{Data: "d", MaxTokens: 2000, AllowDifferentTokenizers: true},
+				Engine: defEngine,
 				Caches: []string{"recompute:64"}, Out: "o"},
 		},
 		{cli: "--model a --text t --cache dense --out o", wantErr: "expected NAME=CKPT"},
 		{
 			cli:  "--model a=x --ids i.txt --cache 4+60 --out o",
-			want: study.CompareOptions{Models: []study.NamedModel{{Name: "a", Path: "x"}}, Source: study.Source{IDs: "i.txt"}, Caches: []string{"4+60"}, Out: "o"},
+			want: study.CompareOptions{Models: []study.NamedModel{{Name: "a", Path: "x"}}, Source: study.Source{IDs: "i.txt"}, Engine: defEngine, Caches: []string{"4+60"}, Out: "o"},
+		},
+		{
+			cli: "--model a=x --ids i.txt --cache 4+60 --out o --jobs 2 --chunk 64 --exact-steps --dtype bfloat16",
+			want: study.CompareOptions{Models: []study.NamedModel{{Name: "a", Path: "x"}}, Source: study.Source{IDs: "i.txt"},
+				Engine: study.Engine{Chunk: 64, ExactSteps: true, DType: "bfloat16"}, Caches: []string{"4+60"}, Out: "o", Jobs: 2},
 		},
 		{cli: "--model a=x --text t --data d --cache dense --out o", wantErr: "none of the others"},
 		{cli: "--model a=x --cache dense --out o", wantErr: "at least one of the flags"},

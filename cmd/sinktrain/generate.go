@@ -33,7 +33,8 @@ type generateOptions struct {
 	// one bounded cache across turns: serve.Chat, the server's conversation
 	// code under the model's chat template.
 	Chat         bool
-	MaxNewTokens int // per prompt or turn
+	MaxNewTokens int    // per prompt or turn
+	DType        string // weight storage: float32 or bfloat16
 	infer.SamplerOptions
 	In     io.Reader // chat turns
 	Out    io.Writer // generated text, streamed as produced
@@ -83,6 +84,7 @@ conversation over the API with that seed. --chat needs a K+W (or dense) cache.
 	f.StringVar(&o.Tokenizer, "tokenizer", "", "tokenizer.json `FILE` to use instead of the model folder's")
 	f.BoolVar(&o.Chat, "chat", false, "read turns from stdin, one per line, with one cache across turns")
 	f.IntVar(&o.MaxNewTokens, "max-new-tokens", 128, "generate at most `N` tokens per prompt or turn")
+	f.StringVar(&o.DType, "dtype", "float32", "store the weights as `DTYPE`: float32 or bfloat16 (half the bytes per token)")
 	f.Float64Var(&o.Temperature, "temperature", 0.8, "sampling temperature `T` ≥ 0 (0: greedy)")
 	f.IntVar(&o.TopK, "top-k", 40, "sample among the `K` most likely tokens (0: all)")
 	f.Float64Var(&o.TopP, "top-p", 1, "sample among the most likely tokens whose probability reaches `P` (1: all)")
@@ -106,7 +108,7 @@ func runGenerate(ctx context.Context, o *generateOptions) error {
 		return err
 	}
 	if o.Chat {
-		co := serve.ChatOptions{Model: o.Model, Cache: o.Cache, MaxNewTokens: o.MaxNewTokens,
+		co := serve.ChatOptions{Model: o.Model, Cache: o.Cache, MaxNewTokens: o.MaxNewTokens, DType: o.DType,
 			SamplerOptions: o.SamplerOptions, In: o.In, Out: o.Out, Notice: o.Notice, Echo: true}
 		if f, ok := o.In.(*os.File); ok && progress.IsTerminal(f) {
 			co.Echo, co.Prompt = false, "> "
@@ -122,7 +124,11 @@ func runGenerate(ctx context.Context, o *generateOptions) error {
 			return usageError{fmt.Errorf("--prompt: %w", err)}
 		}
 	}
-	m, err := infer.LoadModel(o.Model)
+	dtype, err := infer.ParseDType(o.DType)
+	if err != nil {
+		return err
+	}
+	m, err := infer.LoadModelAs(o.Model, dtype)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 
 func TestGenerateFlags(t *testing.T) {
 	def := func(o generateOptions) generateOptions {
-		o.MaxNewTokens, o.Temperature, o.TopK, o.TopP, o.Seed = 128, 0.8, 40, 1, 1
+		o.MaxNewTokens, o.Temperature, o.TopK, o.TopP, o.Seed, o.DType = 128, 0.8, 40, 1, 1, "float32"
 		return o
 	}
 	tests := []struct {
@@ -26,8 +26,8 @@ func TestGenerateFlags(t *testing.T) {
 			want: def(generateOptions{Model: "m", Cache: "4+252", Prompt: "Once upon"}),
 		},
 		{
-			args: []string{"--model", "m", "--cache", "1+63", "--chat", "--max-new-tokens", "20", "--temperature", "0", "--top-k", "0", "--seed", "7"},
-			want: generateOptions{Model: "m", Cache: "1+63", Chat: true, MaxNewTokens: 20, SamplerOptions: infer.SamplerOptions{TopP: 1, Seed: 7}},
+			args: []string{"--model", "m", "--cache", "1+63", "--chat", "--max-new-tokens", "20", "--temperature", "0", "--top-k", "0", "--seed", "7", "--dtype", "bf16"},
+			want: generateOptions{Model: "m", Cache: "1+63", Chat: true, MaxNewTokens: 20, DType: "bf16", SamplerOptions: infer.SamplerOptions{TopP: 1, Seed: 7}},
 		},
 		{args: []string{"--model", "m", "--cache", "dense"}, wantErr: "at least one of the flags"},
 		{args: []string{"--model", "m", "--cache", "dense", "--chat", "--prompt", "x"}, wantErr: "none of the others"},

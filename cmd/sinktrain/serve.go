@@ -64,6 +64,7 @@ cancels in-flight requests and writes every session.`,
 	f.StringVar(&o.Addr, "addr", o.Addr, "listen address `HOST:PORT`")
 	f.StringVar(&o.State, "state", "", "`DIR` where sessions are written and restored from (empty: memory only)")
 	f.StringVar(&o.KVDType, "kv-dtype", o.KVDType, "`DTYPE` of KV caches in session files: float32 or bfloat16")
+	f.StringVar(&o.DType, "dtype", o.DType, "store the weights as `DTYPE`: float32 or bfloat16 (half the bytes per token)")
 	f.DurationVar(&o.SaveIdle, "save-idle", o.SaveIdle, "write a changed session once idle this `LONG` (0: after every request)")
 	f.IntVar(&o.MaxSessions, "max-sessions", o.MaxSessions, "sessions kept in memory (`N`); least recently used beyond go to --state")
 	f.Int64Var(&o.MaxBodyBytes, "max-body", o.MaxBodyBytes, "largest request body in `BYTES`")

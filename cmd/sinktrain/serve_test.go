@@ -26,10 +26,10 @@ func TestServeFlags(t *testing.T) {
 		},
 		{
 			args: []string{"--model", "a=runs/a", "--model", "b=runs/b", "--cache", "4+252", "--addr", "0.0.0.0:9000", "--state", "s",
-				"--kv-dtype", "bfloat16", "--save-idle", "0s", "--max-sessions", "3", "--max-body", "100", "--max-tokens", "9",
+				"--kv-dtype", "bfloat16", "--dtype", "bfloat16", "--save-idle", "0s", "--max-sessions", "3", "--max-body", "100", "--max-tokens", "9",
 				"--default-max-tokens", "5", "--timeout", "1m", "--parallel", "4", "--max-queue", "7", "--shutdown-grace", "2s"},
 			want: serve.Options{Models: []serve.ModelDir{{Name: "a", Dir: "runs/a"}, {Name: "b", Dir: "runs/b"}}, Cache: "4+252", Addr: "0.0.0.0:9000",
-				State: "s", KVDType: "bfloat16", MaxSessions: 3, MaxBodyBytes: 100, MaxTokens: 9, DefaultMaxTokens: 5, Timeout: time.Minute,
+				State: "s", KVDType: "bfloat16", DType: "bfloat16", MaxSessions: 3, MaxBodyBytes: 100, MaxTokens: 9, DefaultMaxTokens: 5, Timeout: time.Minute,
 				Parallel: 4, MaxQueue: 7, ShutdownGrace: 2 * time.Second},
 		},
 		{args: []string{"--cache", "1+255"}, wantErr: `"model" not set`},

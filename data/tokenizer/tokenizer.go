@@ -69,6 +69,12 @@ func (t *Tokenizer) Encode(text string) []int32 {
 // slice. It allocates only to grow dst and to remember new words in its
 // cache.
 func (t *Tokenizer) AppendEncode(dst []int32, text string) []int32 {
+	return t.appendEncodeAt(dst, text, true)
+}
+
+// appendEncodeAt is AppendEncode of a text that starts the encoded input
+// (atStart) or continues it (EncodeStream's later pieces).
+func (t *Tokenizer) appendEncodeAt(dst []int32, text string, atStart bool) []int32 {
 	cache := !t.noWordCache.Load()
 	st, _ := t.states.Get().(*bpeState)
 	if st == nil {
@@ -76,7 +82,7 @@ func (t *Tokenizer) AppendEncode(dst []int32, text string) []int32 {
 	} else {
 		st.setCache(cache)
 	}
-	dst = t.appendSplit(dst, text, 0, true, st)
+	dst = t.appendSplit(dst, text, 0, atStart, st)
 	t.states.Put(st)
 	return dst
 }

@@ -27,7 +27,7 @@ var table = map[string][]string{
 	"serve":             {"infer", "checkpoint", "data/tokenizer", "model", "sinktoken"},
 	"study":             {"infer", "checkpoint", "data", "data/tokenizer", "model", "sinktoken"},
 	"train":             {"model", "model/graph", "data", "data/tokenizer", "checkpoint", "autograd", "internal/kernels", "sinktoken", "configs"},
-	"infer":             {"model", "checkpoint", "data/tokenizer", "internal/kernels", "sinktoken"},
+	"infer":             {"model", "checkpoint", "data/tokenizer", "internal/kernels", "internal/gemm", "sinktoken"},
 	"checkpoint":        {"model", "data/tokenizer", "sinktoken"},
 	"data":              {"data/tokenizer", "data/shard"},
 	"data/tokenizer":    {},
@@ -37,6 +37,7 @@ var table = map[string][]string{
 	"autograd":          {"internal/kernels"},
 	"internal/kernels":  {},
 	"internal/openblas": {},
+	"internal/gemm":     {},
 	"sinktoken":         {},
 	"configs":           {},
 	"internal/fsutil":   {},
@@ -46,9 +47,11 @@ var table = map[string][]string{
 	"internal/archtest": {},
 }
 
-// noGorgonia are the packages that must not link gorgonia, OpenBLAS or any
-// other cgo-only code (DESIGN.md §7): they build with CGO_ENABLED=0.
-var noGorgonia = []string{"infer", "checkpoint", "study", "serve", "model", "data", "data/tokenizer", "data/shard", "sinktoken", "internal/kernels"}
+// noGorgonia are the packages that must not link gorgonia or any cgo-only
+// code (DESIGN.md §7): they build with CGO_ENABLED=0. (internal/gemm and
+// internal/kernels call OpenBLAS and C kernels under cgo and have pure-Go
+// fallbacks, so they are not cgo-only.)
+var noGorgonia = []string{"infer", "checkpoint", "study", "serve", "model", "data", "data/tokenizer", "data/shard", "sinktoken", "internal/kernels", "internal/gemm"}
 
 // cgoOnly are dependencies that exist only with cgo.
 var cgoOnly = []string{"gorgonia.org/", "gonum.org/v1/netlib", module + "/internal/openblas", module + "/autograd"}

@@ -42,6 +42,10 @@ func softmaxRow32(row []float32, extra float32, hasExtra bool) float32 {
 	return float32(C.st_softmax_row(cf(row), C.long(len(row)), C.float(extra), cbool(hasExtra)))
 }
 
+func softmaxBand32(row []float32, nsink, lo, hi int, extra float32, hasExtra bool) float32 {
+	return float32(C.st_softmax_band(cf(row), C.long(len(row)), C.long(nsink), C.long(lo), C.long(hi), C.float(extra), cbool(hasExtra)))
+}
+
 func softmaxCausal32(p []float32, ld, i0, n, ncols int, extra float32, hasExtra bool, psink []float32) {
 	C.st_softmax_causal(cf(p), C.long(ld), C.long(i0), C.long(n), C.long(ncols), C.float(extra), cbool(hasExtra), cf(psink))
 }
@@ -86,6 +90,14 @@ func mul32(a, b, y []float32) { C.st_mul(cf(a), cf(b[:len(a)]), cf(y[:len(a)]), 
 
 func scale32(x, y []float32, s float32) {
 	C.st_scale(cf(x), cf(y[:len(x)]), C.float(s), C.long(len(x)))
+}
+
+func widenBF1632(src []BF16, dst []float32) {
+	C.st_widen_bf16((*C.uint16_t)(unsafe.Pointer(&src[0])), cf(dst), C.long(len(src)))
+}
+
+func gemvBF1632(w []BF16, x, y []float32, rows, cols int, beta float32) {
+	C.st_gemv_bf16((*C.uint16_t)(unsafe.Pointer(&w[0])), cf(x), cf(y), C.long(rows), C.long(cols), C.float(beta))
 }
 
 func rope32(qkv, heads, cos, sin []float32, m RoPEHeads, back bool) {

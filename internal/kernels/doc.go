@@ -2,11 +2,12 @@
 // the standard normal cdf/pdf (erf by a polynomial for float32, a cubic
 // Hermite table for float64), GELU, LayerNorm and RMSNorm and their
 // backward, SwiGLU (silu(gate)·up) and its backward, rotary position
-// embeddings moving a fused projection into heads and back, softmax
-// rows (softmax, softmax₁ and the sink logit: an optional extra logit in the
-// denominator), causal attention blocks and their backward, cross-entropy,
-// AdamW, small vector kernels, and [Alloc32] (large buffers advised as
-// transparent huge pages).
+// embeddings moving a fused projection into heads and back, softmax rows
+// (softmax, softmax₁ and the sink logit: an optional extra logit in the
+// denominator; [SoftmaxBand] for a [sinks | window] row), causal attention
+// blocks and their backward, cross-entropy, bfloat16 weights (widening,
+// [GemvBF16]), AdamW, small vector kernels, and [Alloc32] (large buffers
+// advised as transparent huge pages).
 //
 // The float32 instantiations run C (*.c, cgo; gcc's target_clones compiles
 // them for AVX-512, AVX2+FMA and baseline x86-64) and fall back to the pure

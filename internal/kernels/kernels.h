@@ -42,6 +42,7 @@ typedef struct {
 
 st_row st_exp_row(const float *z, float *e, long n);
 float st_softmax_row(float *row, long n, float extra, int has_extra);
+float st_softmax_band(float *row, long n, long nsink, long lo, long hi, float extra, int has_extra);
 void st_softmax_causal(float *p, long ld, long i0, long n, long ncols, float extra, int has_extra, float *psink);
 void st_attn_ds(const float *p, float *d, long ld, long i0, long n, long ncols, float scale);
 void st_gelu(const float *x, float *y, float *d, long n);
@@ -55,6 +56,9 @@ void st_rmsnorm_bwd(const float *restrict x, const float *restrict w, const floa
                     long N, long D, double eps, int wrt_w);
 void st_swiglu(const float *restrict h, float *restrict y, long N, long F);
 void st_swiglu_bwd(const float *restrict h, const float *restrict dy, float *restrict dh, long N, long F);
+void st_widen_bf16(const uint16_t *restrict src, float *restrict dst, long n);
+void st_gemv_bf16(const uint16_t *restrict w, const float *restrict x, float *restrict y, long rows, long cols,
+                  float beta);
 void st_rope(float *qkv, float *heads, const float *cos, const float *sin, long B, long T, long hd, long W,
              const int64_t *cols, long S, long nrot, long half, int back);
 int st_adamw(float *w, const float *g, float *m, float *v, long n, float scale, float b1, float b2, float shrink,

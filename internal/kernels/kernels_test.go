@@ -227,6 +227,21 @@ func TestSoftmax(t *testing.T) {
 				t.Fatalf("%s: column %d (past ncols) was written", c.name, T)
 			}
 		}
+		// Band rows [sinks | window]: visible row[:ns] and row[lo:hi].
+		for _, b := range [][3]int{{0, 4, 21}, {3, 3, 3}, {4, 9, 40}, {1, 40, 40}, {2, 17, 34}} {
+			ns, lo, hi := b[0], b[1], b[2]
+			x := vec(uint64(7*lo+hi), 40)
+			vis := append(append([]float32(nil), x[:ns]...), x[lo:hi]...)
+			want, wantE := ref(vis, float64(c.extra), c.hasExtra)
+			for _, f := range []func([]float32, int, int, int, float32, bool) float32{SoftmaxBand, softmaxBandGo} {
+				row := append([]float32(nil), x...)
+				e := f(row, ns, lo, hi, c.extra, c.hasExtra)
+				got := append(append([]float32(nil), row[:ns]...), row[lo:hi]...)
+				near(t, c.name+" band", got, want, 1e-6)
+				near(t, c.name+" band zeros", append(append([]float32(nil), row[ns:lo]...), row[hi:]...), make([]float64, len(row)-len(got)), 0)
+				near(t, c.name+" band extra", []float32{e}, []float64{wantE}, 1e-6)
+			}
+		}
 	}
 	if SoftmaxRow([]float32{}, 0, true) != 1 || SoftmaxRow([]float32{}, 0, false) != 0 {
 		t.Fatal("empty rows: wrong extra share")

@@ -15,6 +15,10 @@ func softmaxRow32(row []float32, extra float32, hasExtra bool) float32 {
 	return softmaxRowGo(row, extra, hasExtra)
 }
 
+func softmaxBand32(row []float32, nsink, lo, hi int, extra float32, hasExtra bool) float32 {
+	return softmaxBandGo(row, nsink, lo, hi, extra, hasExtra)
+}
+
 func softmaxCausal32(p []float32, ld, i0, n, ncols int, extra float32, hasExtra bool, psink []float32) {
 	softmaxCausalGo(p, ld, i0, n, ncols, extra, hasExtra, psink)
 }
@@ -46,6 +50,12 @@ func colSum32(x, y []float32) { colSumGo(x, y) }
 func mul32(a, b, y []float32) { mulGo(a, b, y) }
 
 func scale32(x, y []float32, s float32) { scaleGo(x, y, s) }
+
+func widenBF1632(src []BF16, dst []float32) { widenBF16Go(src, dst) }
+
+func gemvBF1632(w []BF16, x, y []float32, rows, cols int, beta float32) {
+	gemvBF16Go(w, x, y, rows, cols, beta)
+}
 
 func rope32(qkv, heads, cos, sin []float32, m RoPEHeads, back bool) {
 	ropeGo(qkv, heads, cos, sin, m, back)

@@ -79,3 +79,58 @@ void st_attn_ds(const float *p, float *d, long ld, long i0, long n, long ncols, 
 		for (; j < ncols; j++) dr[j] = 0;
 	}
 }
+
+// st_seg_max returns the max of m and the n entries of s (16 lanes).
+static inline __attribute__((always_inline)) float st_seg_max(const float *s, long n, float m) {
+	float ml[16];
+	for (int l = 0; l < 16; l++) ml[l] = m;
+	long j = 0;
+	for (; j + 16 <= n; j += 16)
+		for (int l = 0; l < 16; l++) ml[l] = s[j + l] > ml[l] ? s[j + l] : ml[l];
+	for (int l = 0; l < 16; l++) m = ml[l] > m ? ml[l] : m;
+	for (; j < n; j++) m = s[j] > m ? s[j] : m;
+	return m;
+}
+
+// st_seg_exp replaces the n entries of s by e^(s-m) and returns their sum
+// (16 lanes).
+static inline __attribute__((always_inline)) float st_seg_exp(float *s, long n, float m) {
+	float zl[16] = {0};
+	long j = 0;
+	for (; j + 16 <= n; j += 16)
+		for (int l = 0; l < 16; l++) {
+			float v = st_exp(s[j + l] - m);
+			s[j + l] = v;
+			zl[l] += v;
+		}
+	float z = 0;
+	for (; j < n; j++) {
+		float v = st_exp(s[j] - m);
+		s[j] = v;
+		z += v;
+	}
+	for (int l = 0; l < 16; l++) z += zl[l];
+	return z;
+}
+
+// st_softmax_band normalises row[0:nsink] and row[lo:hi] as one softmax
+// (extra logit when has_extra), zeroes row[nsink:lo] and row[hi:n], and
+// returns the extra logit's probability (SoftmaxBand).
+ST_CLONES
+float st_softmax_band(float *row, long n, long nsink, long lo, long hi, float extra, int has_extra) {
+	float m = has_extra ? extra : -__builtin_inff();
+	m = st_seg_max(row, nsink, m);
+	m = st_seg_max(row + lo, hi - lo, m);
+	float z = st_seg_exp(row, nsink, m) + st_seg_exp(row + lo, hi - lo, m);
+	float e = 0;
+	if (has_extra) {
+		e = st_exp(extra - m);
+		z += e;
+	}
+	float inv = 1 / z;
+	for (long j = 0; j < nsink; j++) row[j] *= inv;
+	for (long j = lo; j < hi; j++) row[j] *= inv;
+	for (long j = nsink; j < lo; j++) row[j] = 0;
+	for (long j = hi; j < n; j++) row[j] = 0;
+	return e * inv;
+}

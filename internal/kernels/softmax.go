@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 // SoftmaxRow normalises one row of attention scores in place and returns
 // the share of the extra logit:
 //
@@ -112,4 +114,63 @@ func attentionDSGo[T Float](p, d []T, ld, i0, n, ncols int, scale T) {
 			clear(dr[vis:ncols])
 		}
 	}
+}
+
+// SoftmaxBand normalises, in place, the visible entries of one attention
+// row laid out as [sink scores | window scores]: row[:nsink] and
+// row[lo:hi] as one softmax (with the optional extra logit, as
+// [SoftmaxRow]), and zeroes row[nsink:lo] and row[hi:] (keys the query does
+// not see), so that the row can multiply the block's values as is:
+//
+//	p_j = e^{s_j} / (Σ_{k visible} e^{s_k} + [hasExtra]·e^{extra})   for visible j, 0 otherwise
+//
+// It needs nsink ≤ lo ≤ hi ≤ len(row) and returns the extra logit's share.
+func SoftmaxBand(row []float32, nsink, lo, hi int, extra float32, hasExtra bool) float32 {
+	_ = row[:hi]
+	if nsink > lo || lo > hi {
+		panic("kernels: SoftmaxBand needs nsink ≤ lo ≤ hi")
+	}
+	if nsink == 0 && lo == hi {
+		clear(row)
+		if hasExtra {
+			return 1
+		}
+		return 0
+	}
+	return softmaxBand32(row, nsink, lo, hi, extra, hasExtra)
+}
+
+// softmaxBandGo is the pure-Go SoftmaxBand.
+func softmaxBandGo(row []float32, nsink, lo, hi int, extra float32, hasExtra bool) float32 {
+	m := float32(math.Inf(-1))
+	if hasExtra {
+		m = extra
+	}
+	for _, s := range row[:nsink] {
+		m = max(m, s)
+	}
+	for _, s := range row[lo:hi] {
+		m = max(m, s)
+	}
+	var z, e float32
+	for _, seg := range [2][]float32{row[:nsink], row[lo:hi]} {
+		for j, s := range seg {
+			v := Exp(s - m)
+			seg[j] = v
+			z += v
+		}
+	}
+	if hasExtra {
+		e = Exp(extra - m)
+		z += e
+	}
+	inv := 1 / z
+	for _, seg := range [2][]float32{row[:nsink], row[lo:hi]} {
+		for j := range seg {
+			seg[j] *= inv
+		}
+	}
+	clear(row[nsink:lo])
+	clear(row[hi:])
+	return e * inv
 }

@@ -9,6 +9,10 @@
 #   NO_TORCH=1 scripts/bench/run.sh # sinktrain rows only
 #   HF_PYTHON=/path/python3 scripts/bench/run.sh  # python with transformers for
 #                                   # the SmolLM-135M decode row (hf_decode.py)
+#   LLAMA_CPP=/path/llama.cpp scripts/bench/run.sh # a llama.cpp tree built for this
+#                                   # CPU (build/bin/llama-bench, gguf-py/) for issue 16's
+#                                   # prefill/decode rows (scripts/bench/engine.py)
+#   ENGINE_ONLY=1 scripts/bench/run.sh  # issue 16's rows only (scoring, decode vs llama.cpp)
 #
 # PyTorch comes from Debian (python3-torch, run with /usr/bin/python3); it is
 # installed when missing. If that fails the sinktrain rows are still printed.
@@ -48,8 +52,8 @@ work="$(mktemp -d /tmp/sinktrain-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
 torch="yes"
-if [ -n "${NO_TORCH:-}" ]; then
-	torch="skipped (NO_TORCH set)"
+if [ -n "${NO_TORCH:-}" ] || [ -n "${ENGINE_ONLY:-}" ]; then
+	torch="skipped (NO_TORCH or ENGINE_ONLY set)"
 elif ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
 	echo "bench: PyTorch missing, installing python3-torch (apt-get, at most 10 min)…" >&2
 	export DEBIAN_FRONTEND=noninteractive
@@ -75,7 +79,9 @@ fi
 
 echo "bench: building test binaries…" >&2
 # Binaries are named after their package with "/" as "_" (model/graph → model_graph.test).
-for p in autograd internal/kernels model/graph train infer data/tokenizer data/shard; do
+pkgs="autograd internal/kernels model/graph train infer data/tokenizer data/shard"
+[ -n "${ENGINE_ONLY:-}" ] && pkgs="infer"
+for p in $pkgs; do
 	[ -d "$p" ] || continue
 	b="${p//\//_}"
 	if ! go test -c -o "$work/$b.test" "./$p" >"$work/build-$b.log" 2>&1; then
@@ -83,7 +89,7 @@ for p in autograd internal/kernels model/graph train infer data/tokenizer data/s
 	fi
 done
 before=""
-if git cat-file -e "$BEFORE_COMMIT^{commit}" 2>/dev/null; then
+if [ -z "${ENGINE_ONLY:-}" ] && git cat-file -e "$BEFORE_COMMIT^{commit}" 2>/dev/null; then
 	mkdir -p "$work/before"
 	git archive "$BEFORE_COMMIT" | tar -x -C "$work/before"
 	if (cd "$work/before" && go test -c -o "$work/before.test" ./model >"$work/build-before.log" 2>&1); then
@@ -91,5 +97,11 @@ if git cat-file -e "$BEFORE_COMMIT^{commit}" 2>/dev/null; then
 	fi
 fi
 
+go build -o "$work/engine" ./scripts/bench/engine >"$work/build-engine.log" 2>&1 || echo "bench: scripts/bench/engine does not build" >&2
+
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg); threads $THREADS" 
-/usr/bin/python3 scripts/bench/bench.py --bin "$work" --rounds "$ROUNDS" --threads "$THREADS" --torch "$torch" --before "$before" --hf-python "$hf_python"
+if [ -z "${ENGINE_ONLY:-}" ]; then
+	/usr/bin/python3 scripts/bench/bench.py --bin "$work" --rounds "$ROUNDS" --threads "$THREADS" --torch "$torch" --before "$before" --hf-python "$hf_python"
+fi
+/usr/bin/python3 scripts/bench/engine.py --bin "$work" --rounds "$ROUNDS" --threads "$THREADS" --llama-cpp "${LLAMA_CPP:-}"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

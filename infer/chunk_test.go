@@ -1,0 +1,138 @@
+package infer
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/sinktrain/sinktrain/checkpoint"
+	"github.com/sinktrain/sinktrain/model"
+	"github.com/sinktrain/sinktrain/sinktoken"
+)
+
+// chunkSizes are the chunk sizes every exactness test runs: chunk
+// boundaries before, at and after the cache fills, and one chunk holding
+// the whole stream.
+var chunkSizes = []int{1, 7, 64, 512}
+
+// sameAsSteps checks that the chunked NLLs of s under each spec equal the
+// token-by-token ones (ExactSteps) within 1e-5 relative, at every chunk
+// size, and returns the worst relative difference.
+func sameAsSteps(t *testing.T, m *Model, specs []CacheSpec, s Stream) float64 {
+	t.Helper()
+	worst := 0.0
+	for _, spec := range specs {
+		want := nllsWith(t, m, spec, s, ScoreOptions{Chunk: 1, ExactSteps: true})
+		for _, c := range chunkSizes {
+			got := nllsWith(t, m, spec, s, ScoreOptions{Chunk: c})
+			sameNLL(t, fmt.Sprintf("%s chunk %d", spec, c), got, want, 1e-5)
+			for i, w := range want {
+				worst = max(worst, relDiff(got[i], w))
+			}
+		}
+	}
+	return worst
+}
+
+func relDiff(a, b float64) float64 { return abs(a-b) / max(1, abs(b)) }
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// TestChunkedEqualsStepsFixtures: every fixture model (every family,
+// RoPE and ALiBi) under dense, 0+16, 1+15, 4+12 and recompute:16 — the
+// specs of its float64 references — scores its stream chunked exactly as
+// token by token, at chunk sizes 1, 7, 64 and 512.
+func TestChunkedEqualsStepsFixtures(t *testing.T) {
+	for _, name := range streamFixtures {
+		t.Run(name, func(t *testing.T) {
+			ck, err := checkpoint.Load(filepath.Join(fixtures, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := NewModel(ck.Config, ck.Weights)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var specs []CacheSpec
+			for _, sp := range streamSpecs {
+				cs, err := ParseCacheSpec(sp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				specs = append(specs, cs)
+			}
+			ids := refInts(t, fixtureRef(t, name), "stream.ids")
+			t.Logf("worst relative difference %.2g", sameAsSteps(t, m, specs, Tokens(ids)))
+		})
+	}
+}
+
+// TestChunkedEqualsStepsVariants: the same for every variant config
+// (layouts, norms, sliding windows, qk_ln, clip_qkv, softmax1 and
+// sink_logit attention, BLOOM and MPT ALiBi) and for a model with one sink
+// token, over a stream longer than the largest chunk.
+func TestChunkedEqualsStepsVariants(t *testing.T) {
+	specs := []CacheSpec{{Kind: Dense}, {Kind: SinkWindow, Window: 16}, {Kind: SinkWindow, Sinks: 1, Window: 15},
+		{Kind: SinkWindow, Sinks: 4, Window: 12}, {Kind: Recompute, Window: 16}}
+	for name := range variantConfigs {
+		t.Run(name, func(t *testing.T) {
+			m, _ := variantModel(t, name, 5)
+			t.Logf("worst relative difference %.2g", sameAsSteps(t, m, specs, testStream(600, m.Config.VocabSize)))
+		})
+	}
+	t.Run("one-sink", func(t *testing.T) {
+		cfg := tinyConfig(sinktoken.SinkLogit)
+		cfg.SinkTokens, cfg.SinkIDs = []string{sinktoken.TokenName(0)}, []int{3}
+		m := randomModel(t, cfg, 6)
+		s := append(Tokens{3}, testStream(599, cfg.VocabSize)...)
+		t.Logf("worst relative difference %.2g", sameAsSteps(t, m, specs, s))
+	})
+}
+
+// TestBF16Storage: a model stored as bfloat16 scores exactly like the
+// float32 model whose matrices were rounded to bfloat16 (chunked and token
+// by token), and its fingerprint differs from the float32 one.
+func TestBF16Storage(t *testing.T) {
+	cfg := tinyConfig(sinktoken.Softmax)
+	w := model.Init(cfg, 7)
+	rounded := model.Weights{}
+	for n, tn := range w {
+		d := append([]float32(nil), tn.Data...)
+		if len(tn.Shape) == 2 {
+			for i, v := range d {
+				d[i] = checkpoint.BF16ToFloat32(checkpoint.Float32ToBF16(v))
+			}
+		}
+		rounded[n] = &model.Tensor{Shape: tn.Shape, Data: d}
+	}
+	ref, err := NewModel(cfg, rounded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half, err := NewModelAs(cfg, w, checkpoint.BF16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := NewModelAs(cfg, model.Init(cfg, 8), checkpoint.BF16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if half.DType() != checkpoint.BF16 || half.Fingerprint() == ref.Fingerprint() || half.Fingerprint() == other.Fingerprint() {
+		t.Fatalf("dtype %s; fingerprint equals the float32 one: %v, another bfloat16 model's: %v", half.DType(),
+			half.Fingerprint() == ref.Fingerprint(), half.Fingerprint() == other.Fingerprint())
+	}
+	s := testStream(300, cfg.VocabSize)
+	for _, spec := range []CacheSpec{{Kind: SinkWindow, Sinks: 4, Window: 28}, {Kind: Recompute, Window: 16}} {
+		for _, o := range []ScoreOptions{{Chunk: 64}, {Chunk: 1, ExactSteps: true}} {
+			sameNLL(t, fmt.Sprintf("%s %+v", spec, o), nllsWith(t, half, spec, s, o), nllsWith(t, ref, spec, s, o), 1e-5)
+		}
+	}
+	if _, err := NewModelAs(cfg, w, checkpoint.F16); err == nil {
+		t.Fatal("float16 storage accepted")
+	}
+}

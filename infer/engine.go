@@ -1,0 +1,327 @@
+package infer
+
+import (
+	"math"
+
+	"github.com/sinktrain/sinktrain/internal/gemm"
+	"github.com/sinktrain/sinktrain/internal/kernels"
+	"github.com/sinktrain/sinktrain/model"
+)
+
+// matrix is a weight matrix [rows, cols] in row-major order, stored as
+// float32 or, for a model loaded with --dtype bfloat16, as bfloat16 (half
+// the bytes read per decoded token; products widen it to float32).
+type matrix struct {
+	f          []float32      // [rows, cols] float32 storage, or nil
+	h          []kernels.BF16 // [rows, cols] bfloat16 storage, or nil
+	rows, cols int
+}
+
+// row writes row r widened to float32 into dst [cols] (embedding lookups).
+func (w matrix) row(r int, dst []float32) {
+	if w.h != nil {
+		kernels.WidenBF16(w.h[r*w.cols:(r+1)*w.cols], dst)
+		return
+	}
+	copy(dst, w.f[r*w.cols:(r+1)*w.cols])
+}
+
+// wideRows is how many bfloat16 weight rows a matrix-matrix product widens
+// at a time (per goroutine) before one sgemm over them.
+const wideRows = 64
+
+// engine is what a Session and a chunked scorer share: the model, the
+// number of goroutines its products and attention heads use, and one
+// bfloat16 widening buffer per goroutine.
+type engine struct {
+	m       *Model
+	workers int
+	wide    [][]float32 // per worker [wideRows, widest input]; nil for float32 models
+}
+
+func newEngine(m *Model, workers int) engine {
+	e := engine{m: m, workers: max(1, workers)}
+	if m.dtype == bf16Storage {
+		e.wide = make([][]float32, e.workers)
+		for i := range e.wide {
+			e.wide[i] = make([]float32, wideRows*m.widest)
+		}
+	}
+	return e
+}
+
+// linear computes y[T, out] (rows ldy apart) = x[T, in] · wᵀ + bias with w
+// [out, in]: the output columns are split over the engine's goroutines
+// (one matrix-vector product each for T = 1, a matrix product otherwise).
+func (e *engine) linear(y []float32, ldy int, x []float32, T, in int, w matrix, bias []float32, out int) {
+	beta := float32(0)
+	if bias != nil {
+		for r := range T {
+			copy(y[r*ldy:r*ldy+out], bias)
+		}
+		beta = 1
+	}
+	if e.workers < 2 || T*out*in < 1<<16 {
+		e.mul(0, y, ldy, x, T, in, w, 0, out, beta)
+		return
+	}
+	parallelIdx(e.workers, out, 16, func(wk, lo, hi int) { e.mul(wk, y, ldy, x, T, in, w, lo, hi, beta) })
+}
+
+// mul computes columns [lo, hi) of linear on goroutine wk's buffers.
+func (e *engine) mul(wk int, y []float32, ldy int, x []float32, T, in int, w matrix, lo, hi int, beta float32) {
+	if w.h == nil {
+		if T == 1 {
+			gemm.Sgemv(false, hi-lo, in, 1, w.f[lo*in:], in, x, beta, y[lo:hi])
+			return
+		}
+		gemm.Sgemm(false, true, T, hi-lo, in, 1, x, in, w.f[lo*in:], in, beta, y[lo:], ldy)
+		return
+	}
+	if T == 1 {
+		kernels.GemvBF16(w.h[lo*in:hi*in], x, y[lo:hi], hi-lo, in, beta)
+		return
+	}
+	buf := e.wide[wk]
+	for a := lo; a < hi; a += wideRows {
+		b := min(hi, a+wideRows)
+		kernels.WidenBF16(w.h[a*in:b*in], buf)
+		gemm.Sgemm(false, true, T, b-a, in, 1, x, in, buf, in, beta, y[a:], ldy)
+	}
+}
+
+// acts are the activation buffers of a forward pass over up to R rows.
+type acts struct {
+	x     []float32 // [R, D] residual stream
+	ln    []float32 // [R, D] attention norm output (also the MLP input of a shared parallel norm)
+	qkv   []float32 // [R, (H+2KV)·hd] q, k, v of each row (Model.qOff/kOff/vOff)
+	att   []float32 // [R, H·hd] attention output, heads concatenated
+	proj  []float32 // [R, D] attention output projection
+	ln2   []float32 // [R, D] MLP norm output
+	up    []float32 // [R, F] GELU MLP hidden; [R, 2F] SwiGLU gate | up
+	ff    []float32 // [R, F] SwiGLU hidden
+	ffOut []float32 // [R, D] MLP output
+	qWin  []float32 // [R, H·hd] queries rotated by their own position (window keys)
+	qSink []float32 // [R, H·hd] queries rotated by their cache position (sink keys)
+	rot   rowRopes  // cos/sin of each row's positions
+}
+
+// rowRopes holds, per row of a forward, cos and sin of its position t (the
+// one its key is rotated by) and of its cache position qp ([R, rot/2] each).
+type rowRopes struct {
+	cosT, sinT, cosQ, sinQ []float64
+}
+
+func newActs(m *Model, R int) acts {
+	c := m.Config
+	D, F := c.HiddenSize, c.IntermediateSize
+	upRows := F
+	if m.f.MLP == model.SwiGLUMLP {
+		upRows = 2 * F
+	}
+	half, Q := len(m.invFreq), m.H*m.hd
+	a := acts{
+		x: make([]float32, R*D), ln: make([]float32, R*D), qkv: make([]float32, R*m.qkvRows),
+		att: make([]float32, R*Q), proj: make([]float32, R*D), ln2: make([]float32, R*D),
+		up: make([]float32, R*upRows), ffOut: make([]float32, R*D),
+		qWin: make([]float32, R*Q), qSink: make([]float32, R*Q),
+		rot: rowRopes{cosT: make([]float64, R*half), sinT: make([]float64, R*half),
+			cosQ: make([]float64, R*half), sinQ: make([]float64, R*half)},
+	}
+	if m.f.MLP == model.SwiGLUMLP {
+		a.ff = make([]float32, R*F)
+	}
+	return a
+}
+
+// actsFloats is the number of float32 values newActs allocates for R rows
+// (float64 counted twice), for memory estimates.
+func actsFloats(m *Model, R int) int {
+	c := m.Config
+	D, F := c.HiddenSize, c.IntermediateSize
+	up := F
+	if m.f.MLP == model.SwiGLUMLP {
+		up = 3 * F
+	}
+	return R * (5*D + m.qkvRows + 3*m.H*m.hd + up + 8*len(m.invFreq))
+}
+
+// embed writes the embedding rows of toks into a.x.
+func (e *engine) embed(a *acts, toks []int32) {
+	D := e.m.Config.HiddenSize
+	for r, t := range toks {
+		e.m.embed.row(int(t), a.x[r*D:(r+1)*D])
+	}
+}
+
+// ropes fills a.rot for T rows from pos(r) = (t, qp).
+func (e *engine) ropes(a *acts, T int, pos func(r int) (t, qp int)) {
+	if e.m.f.Positions != model.RoPE {
+		return
+	}
+	half := len(e.m.invFreq)
+	for r := range T {
+		t, qp := pos(r)
+		lo, hi := r*half, (r+1)*half
+		ropeAt(e.m.invFreq, t, a.rot.cosT[lo:hi], a.rot.sinT[lo:hi])
+		ropeAt(e.m.invFreq, qp, a.rot.cosQ[lo:hi], a.rot.sinQ[lo:hi])
+	}
+}
+
+// ropeAt fills cos/sin [rot/2] with the angles p·inv_freq (in float64: a
+// stream position of millions keeps its precision).
+func ropeAt(invFreq []float64, p int, cos, sin []float64) {
+	for i, f := range invFreq {
+		sin[i], cos[i] = math.Sincos(float64(p) * f)
+	}
+}
+
+// layers runs every layer over the T rows of a: norm, q/k/v, then attend(l)
+// (which must fill a.att from a.qkv), the output projection and the MLP with
+// the model's residual form.
+func (e *engine) layers(a *acts, T int, attend func(l int)) {
+	m, cfg := e.m, e.m.Config
+	D, F := cfg.HiddenSize, cfg.IntermediateSize
+	x, ln, ln2 := a.x[:T*D], a.ln[:T*D], a.ln2[:T*D]
+	for l := range m.layers {
+		lw := &m.layers[l]
+		e.norm(x, lw.attnNormW, lw.attnNormB, ln)
+		for _, p := range lw.qkv {
+			e.linear(a.qkv[p.off:], m.qkvRows, ln, T, D, p.w, p.b, p.rows)
+		}
+		e.prepareQKV(a, lw, T)
+		attend(l)
+		e.linear(a.proj, D, a.att, T, m.H*m.hd, lw.outW, lw.outB, D)
+		mlpIn := ln
+		switch {
+		case m.f.SharedNorm: // x + attn(n(x)) + mlp(n(x))
+			add(x, a.proj[:T*D])
+		case cfg.ParallelResidual: // x + attn(n1(x)) + mlp(n2(x))
+			e.norm(x, lw.ffnNormW, lw.ffnNormB, ln2)
+			add(x, a.proj[:T*D])
+			mlpIn = ln2
+		default:
+			add(x, a.proj[:T*D])
+			e.norm(x, lw.ffnNormW, lw.ffnNormB, ln2)
+			mlpIn = ln2
+		}
+		hidden := a.up[:T*F]
+		if m.f.MLP == model.SwiGLUMLP {
+			for _, p := range lw.up {
+				e.linear(a.up[p.off:], 2*F, mlpIn, T, D, p.w, p.b, p.rows)
+			}
+			hidden = a.ff[:T*F]
+			e.rows(T, func(lo, hi int) { kernels.SwiGLU(a.up[lo*2*F:hi*2*F], hidden[lo*F:hi*F], F) })
+		} else {
+			e.linear(a.up, F, mlpIn, T, D, lw.up[0].w, lw.up[0].b, F)
+			e.rows(T, func(lo, hi int) { kernels.GELU(hidden[lo*F:hi*F], hidden[lo*F:hi*F], nil) })
+		}
+		e.linear(a.ffOut, D, hidden, T, F, lw.downW, lw.downB, D)
+		add(x, a.ffOut[:T*D])
+	}
+}
+
+// rows runs fn over row ranges of [0, T), split over the engine's
+// goroutines when there are enough rows.
+func (e *engine) rows(T int, fn func(lo, hi int)) {
+	if e.workers < 2 || T < 8 {
+		fn(0, T)
+		return
+	}
+	parallel(e.workers, T, fn)
+}
+
+// norm applies the model's norm (LayerNorm, or RMSNorm when b is unused)
+// to every row of x into y.
+func (e *engine) norm(x, w, b, y []float32) {
+	D := e.m.Config.HiddenSize
+	eps := e.m.Config.LayerNormEps
+	e.rows(len(x)/D, func(lo, hi int) {
+		if e.m.f.Norm == model.RMSNorm {
+			kernels.RMSNorm(x[lo*D:hi*D], w, y[lo*D:hi*D], D, eps)
+			return
+		}
+		kernels.LayerNorm(x[lo*D:hi*D], w, b, y[lo*D:hi*D], D, eps)
+	})
+}
+
+// prepareQKV applies clip_qkv and qk_ln to the T rows of a.qkv.
+func (e *engine) prepareQKV(a *acts, lw *layerWeights, T int) {
+	m, cfg := e.m, e.m.Config
+	rows := a.qkv[:T*m.qkvRows]
+	if c := float32(cfg.ClipQKV); c > 0 {
+		for i, v := range rows {
+			rows[i] = min(c, max(-c, v))
+		}
+	}
+	if lw.qNormW != nil {
+		Q, K := m.H*m.hd, m.KV*m.hd
+		for r := range T {
+			row := rows[r*m.qkvRows:]
+			kernels.LayerNorm(row[:Q], lw.qNormW, lw.qNormB, row[:Q], Q, cfg.LayerNormEps)
+			kernels.LayerNorm(row[Q:Q+K], lw.kNormW, lw.kNormB, row[Q:Q+K], K, cfg.LayerNormEps)
+		}
+	}
+}
+
+// queries fills a.qWin (each row's queries rotated by its position t) and,
+// with RoPE, a.qSink (rotated by its cache position qp) for T rows.
+func (e *engine) queries(a *acts, T int) {
+	m := e.m
+	hd, half, Q := m.hd, len(m.invFreq), m.H*m.hd
+	rope := m.f.Positions == model.RoPE
+	for r := range T {
+		row := a.qkv[r*m.qkvRows : (r+1)*m.qkvRows]
+		for h := range m.H {
+			q := a.qWin[r*Q+h*hd : r*Q+(h+1)*hd]
+			copy(q, row[m.qOff[h]:m.qOff[h]+hd])
+			if rope {
+				qs := a.qSink[r*Q+h*hd : r*Q+(h+1)*hd]
+				copy(qs, q)
+				rotate(q, a.rot.cosT[r*half:(r+1)*half], a.rot.sinT[r*half:(r+1)*half])
+				rotate(qs, a.rot.cosQ[r*half:(r+1)*half], a.rot.sinQ[r*half:(r+1)*half])
+			}
+		}
+	}
+}
+
+// key writes row r's key of kv head g into k [hd] (rotated by the row's
+// position t with RoPE) and its value into v [hd].
+func (e *engine) key(a *acts, r, g int, k, v []float32) {
+	m := e.m
+	half := len(m.invFreq)
+	row := a.qkv[r*m.qkvRows : (r+1)*m.qkvRows]
+	copy(k, row[m.kOff[g]:m.kOff[g]+m.hd])
+	if m.f.Positions == model.RoPE {
+		rotate(k, a.rot.cosT[r*half:(r+1)*half], a.rot.sinT[r*half:(r+1)*half])
+	}
+	copy(v, row[m.vOff[g]:m.vOff[g]+m.hd])
+}
+
+// logits writes the next-token logits of rows [first, first+n) of a.x into
+// dst [n, V] (final norm into a.ln, then the LM head).
+func (e *engine) logits(a *acts, first, n int, dst []float32) {
+	m, cfg := e.m, e.m.Config
+	D := cfg.HiddenSize
+	e.norm(a.x[first*D:(first+n)*D], m.normW, m.normB, a.ln[first*D:(first+n)*D])
+	e.linear(dst, cfg.VocabSize, a.ln[first*D:], n, D, m.head, nil, cfg.VocabSize)
+}
+
+// rotate applies NeoX rotate_half RoPE (dim i paired with i+rot/2) with
+// cos/sin [rot/2] to the first rot dims of v.
+func rotate(v []float32, cos, sin []float64) {
+	half := len(cos)
+	for i := range half {
+		c, sn := cos[i], sin[i]
+		a, b := float64(v[i]), float64(v[i+half])
+		v[i] = float32(a*c - b*sn)
+		v[i+half] = float32(b*c + a*sn)
+	}
+}
+
+// add sets x += y.
+func add(x, y []float32) {
+	for i, v := range y {
+		x[i] += v
+	}
+}
