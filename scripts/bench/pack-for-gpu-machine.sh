@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds what `scripts/bench/torch2-on-gpu-machine.sh` needs on a machine
 # without Go or OpenBLAS (the GPU machine): the sinktrain binary, the
-# autograd test binary (BenchmarkSgemm), and OpenBLAS with its Fortran
+# autograd test binary (BenchmarkSgemm), the infer test binary
+# (BenchmarkSmolLM, for smollm_vs_hf.py), and OpenBLAS with its Fortran
 # runtime from this machine's /usr/lib, compressed into one file:
 #
 #   scripts/bench/pack-for-gpu-machine.sh [PACK]   # default .device/torch2-pack.tar.xz
@@ -20,12 +21,13 @@ mkdir -p "$stage/torch2-pack/bin" "$stage/torch2-pack/lib" "$(dirname "$pack")"
 flags=(-trimpath -buildvcs=true -ldflags=-s\ -w)
 go build "${flags[@]}" -o "$stage/torch2-pack/bin/sinktrain" ./cmd/sinktrain
 go test -c "${flags[@]}" -o "$stage/torch2-pack/bin/autograd.test" ./autograd
+go test -c "${flags[@]}" -o "$stage/torch2-pack/bin/infer.test" ./infer
 for so in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0; do
   [ -e "$libdir/$so" ] || { echo "pack: $libdir/$so missing (apt-get install libopenblas-dev)" >&2; exit 1; }
   cp -L "$libdir/$so" "$stage/torch2-pack/lib/$so"
 done
 # The binaries must find every library they need in lib/ or in a base system.
-for b in sinktrain autograd.test; do
+for b in sinktrain autograd.test infer.test; do
   missing=$(LD_LIBRARY_PATH="$stage/torch2-pack/lib" ldd "$stage/torch2-pack/bin/$b" | grep 'not found' || true)
   [ -z "$missing" ] || { echo "pack: $b: $missing" >&2; exit 1; }
 done
