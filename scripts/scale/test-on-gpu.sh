@@ -4,6 +4,7 @@
 # go to $OUT (default runs/gpu-results); the last line says PASS or FAIL.
 #
 #   scripts/scale/test-on-gpu.sh
+#   SECTIONS=6 scripts/scale/test-on-gpu.sh   # only the sections named (5 reads the runs of 2 and 3)
 #
 #   1. refusals, one line each, before any training: a shard whose sha256 does
 #      not match the manifest, an unknown config key, an unknown attention variant;
@@ -26,9 +27,11 @@ say() { echo "$*" | tee -a "$SUMMARY"; }
 ok() { say "ok   $*"; }
 bad() { say "FAIL $*"; fail=1; }
 PT=scripts/scale/pretrain.py
+SECTIONS=${SECTIONS:-123456}
 TINY=(--data runs/data --config tiny --set log_interval=1 --set eval_interval=100 --set checkpoint_interval=100 --set eval_tokens=4096)
 
 # 1. refusals
+if [[ $SECTIONS == *1* ]]; then
 cp -r runs/data "$T/baddata"
 printf 'x' >>"$T/baddata/val-00000.arrow"
 refuse() { # NAME WANT ARGS...: exit 1, one line containing WANT, no run directory
@@ -45,8 +48,10 @@ refuse() { # NAME WANT ARGS...: exit 1, one line containing WANT, no run directo
 refuse sha256 "does not match the manifest" --data "$T/baddata" --config tiny
 refuse unknown-key "unknown config key 'hiden_size'" --data runs/data --config tiny --set hiden_size=3
 refuse unknown-variant "attention 'relu' is not supported" --data runs/data --config tiny --set attention=relu
+fi
 
 # 2. kill and resume
+if [[ $SECTIONS == *2* ]]; then
 train() { # OUT ARGS...
   local out=$1
   shift
@@ -94,8 +99,10 @@ print(("ok   " if ok else "FAIL ") + msg)
 sys.exit(0 if ok else 1)
 PY
 say "     (kill/resume part: $(( $(date +%s) - t0 )) s)"
+fi
 
 # 3. compiled variants and Llama
+if [[ $SECTIONS == *3* ]]; then
 for v in "sink_logit --set attention=sink_logit --set sinks=1" "softmax1 --set attention=softmax1" \
   "llama --set arch=llama --set num_kv_heads=1 --set tie_embeddings=true --set sinks=2 --set attention=sink_logit --compile none"; do
   set -- $v
@@ -110,8 +117,10 @@ for v in "sink_logit --set attention=sink_logit --set sinks=1" "softmax1 --set a
     bad "$name: $(tail -n 3 "$T/$name.log")"
   fi
 done
+fi
 
 # 4. the model against sinktrain's engine
+if [[ $SECTIONS == *4* ]]; then
 for r in full sink_logit softmax1; do
   d=$T/engine-$r
   if python3 scripts/scale/check_engine.py prepare --run "$T/$r" --data runs/data --tokens 400 --out "$d" --randomize-sink-logits >"$d.log" 2>&1 &&
@@ -127,8 +136,10 @@ if python3 scripts/scale/check_engine.py prepare --run "$T/llama" --data runs/da
 else
   bad "llama reload: $(tail -n 2 "$T/engine-llama.log")"
 fi
+fi
 
 # 5. sinktrain reads the runs
+if [[ $SECTIONS == *5* ]]; then
 perl -0777 -ne 'print substr($_, 0, 20000)' runs/persuasion-30000-80000.txt >"$T/text.txt"
 if bin/sinktrain eval stream --model "$T/killed" --text "$T/text.txt" --cache 1+63 --cache 0+64 --max-tokens 500 --json >"$T/eval.json" 2>"$T/eval.log" &&
   bin/sinktrain compare --model sink1="$T/killed" --model sink_logit="$T/sink_logit" --model softmax1="$T/softmax1" --text "$T/text.txt" \
@@ -138,8 +149,10 @@ if bin/sinktrain eval stream --model "$T/killed" --text "$T/text.txt" --cache 1+
 else
   bad "sinktrain readers: $(tail -n 2 "$T"/eval.log "$T"/compare.log "$T"/inspect.log)"
 fi
+fi
 
 # 6. two processes vs one (CPU, gloo): same losses within float rounding
+if [[ $SECTIONS == *6* ]]; then
 DDP=(--data runs/data --config tiny --set max_steps=20 --set batch=7 --set grad_accum=2 --set sinks=1 --set log_interval=1 --set eval_interval=0 --set checkpoint_interval=0 --cpu --compile none)
 if python3 $PT "${DDP[@]}" --out "$T/cpu1" >"$T/cpu1.log" 2>&1 &&
   CUDA_VISIBLE_DEVICES= python3 -m torch.distributed.run --standalone --nproc_per_node 2 $PT "${DDP[@]}" --out "$T/cpu2" >"$T/cpu2.log" 2>&1; then
@@ -152,6 +165,7 @@ sys.exit(0 if worst < 1e-4 else 1)
 PY
 else
   bad "2 processes vs 1: $(tail -n 2 "$T/cpu1.log" "$T/cpu2.log")"
+fi
 fi
 
 # results: logs and the small outputs, no weights
