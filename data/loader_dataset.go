@@ -254,11 +254,13 @@ func (d *Dataset) Split(name string) (*Tokens, error) {
 	}
 	var segs [][]int32
 	var docs int64
+	var maps [][]byte
 	for _, p := range files {
 		b, err := d.mapFile(p)
 		if err != nil {
 			return nil, err
 		}
+		maps = append(maps, b)
 		sh, err := shard.Parse(b, p, d.mem)
 		if err != nil {
 			return nil, err
@@ -270,6 +272,7 @@ func (d *Dataset) Split(name string) (*Tokens, error) {
 		docs += int64(sh.Rows())
 	}
 	t := ldTokens(segs, docs)
+	t.maps = maps
 	d.cache[name] = t
 	return t, nil
 }

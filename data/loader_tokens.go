@@ -1,6 +1,10 @@
 package data
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/sinktrain/sinktrain/data/shard"
+)
 
 // Tokens is the packed token stream of a split: every document (each ending
 // with <|endoftext|>) of every shard, in order. Its segments view the
@@ -10,6 +14,7 @@ type Tokens struct {
 	segs   [][]int32 // one per record batch, in stream order
 	starts []int     // [len(segs)+1] stream position of each segment's first token
 	docs   int64     // documents (rows)
+	maps   [][]byte  // the memory mappings the segments view (nil: Go memory)
 }
 
 // NewTokensFromSlice wraps ids (not copied) as a one-segment stream; for tests
@@ -61,6 +66,26 @@ func (t *Tokens) Window(start, n int, dst []int32) []int32 {
 		done += copy(dst[done:], seg)
 	}
 	return dst
+}
+
+// Release tells the system that tokens [start, start+n) will not be read
+// again soon: the whole pages of the memory-mapped shards holding them
+// leave the process's resident memory (shard.ReleasePages; the file stays
+// in the page cache, a later read faults it back). A reader streaming a
+// split front to back calls it behind itself, so that its resident memory
+// does not grow with the stream. Tokens in Go memory are left alone. Like
+// Window it is safe for concurrent use.
+func (t *Tokens) Release(start, n int) {
+	if len(t.maps) == 0 || n <= 0 || start < 0 || start+n > t.Len() {
+		return
+	}
+	i := sort.SearchInts(t.starts, start+1) - 1
+	for done := 0; done < n; i++ {
+		off := start + done - t.starts[i]
+		k := min(len(t.segs[i])-off, n-done)
+		shard.ReleasePages(t.maps, t.segs[i][off:off+k])
+		done += k
+	}
 }
 
 // All returns a copy of the first max tokens of the stream (all of them when

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/internal/kernels"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
@@ -161,6 +162,18 @@ func BenchmarkSmolLM(b *testing.B) {
 	toks := synthStream{n: 2048, vocab: 49152}.Window(0, 2048, nil)
 	b.Run("decode/4+1020", func(b *testing.B) {
 		s := m.NewSession(CacheSpec{Kind: SinkWindow, Sinks: 4, Window: 1020}, 0)
+		if _, err := s.Prefill(toks[:1024+8]); err != nil { // full ring
+			b.Fatal(err)
+		}
+		benchSteps(b, s, toks)
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/token")
+	})
+	b.Run("decode-bf16/4+1020", func(b *testing.B) { // bfloat16 weights: half the bytes per token
+		mb, err := NewModelAs(smolLMConfig(), model.Init(smolLMConfig(), 1), checkpoint.BF16)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s := mb.NewSession(CacheSpec{Kind: SinkWindow, Sinks: 4, Window: 1020}, 0)
 		if _, err := s.Prefill(toks[:1024+8]); err != nil { // full ring
 			b.Fatal(err)
 		}

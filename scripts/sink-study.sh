@@ -120,7 +120,9 @@ fi
 
 # 3. pretrain, resumably; JOBS models at a time
 mkdir -p "$STUDY"
-finished() { [ -f "$STUDY/$1/model.safetensors" ] && [ ! -f "$STUDY/$1/.unfinished" ]; }
+# A model is finished when its final weights exist and its marker (beside
+# the run directory: the trainer refuses a directory holding what is not its own) is gone.
+finished() { [ -f "$STUDY/$1/model.safetensors" ] && [ ! -f "$STUDY/.$1.unfinished" ]; }
 train_one() {
   local m=$1 out=$STUDY/$1
   if finished "$m"; then
@@ -136,14 +138,14 @@ train_one() {
   else
     log "$m: training ${BUDGET} into $out ($ENGINE)"
   fi
-  mkdir -p "$out" && touch "$out/.unfinished"
+  touch "$STUDY/.$m.unfinished"
   if [ "$ENGINE" = gpu ]; then
     # shellcheck disable=SC2086
     $PY scripts/scale/pretrain.py "${args[@]}" ${GPU_ARGS:-} || return 1
   else
     "$BIN" pretrain "${args[@]}" || return 1
   fi
-  rm -f "$out/.unfinished"
+  rm -f "$STUDY/.$m.unfinished"
 }
 if [ "${SKIP_TRAIN:-0}" != 1 ]; then
   JOBS=${JOBS:-1}

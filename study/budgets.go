@@ -2,6 +2,7 @@ package study
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"image/color"
@@ -128,7 +129,7 @@ func BudgetsReport(o *BudgetsOptions) (string, error) {
 	}
 	for _, w := range o.Windows {
 		if w < 2 || w > 1<<20 {
-			return "", input.Errorf("Windows", "window", strconv.Itoa(w), "expected 2 ≤ W ≤ %d", 1<<20)
+			return "", input.Usagef("Windows", "window", strconv.Itoa(w), "expected 2 ≤ W ≤ %d", 1<<20)
 		}
 	}
 	stage, err := cmpNewStage(o.Out, budgetsOutput)
@@ -137,9 +138,14 @@ func BudgetsReport(o *BudgetsOptions) (string, error) {
 	}
 	defer stage.abort()
 	budgets := slices.Clone(o.Budgets)
-	slices.SortFunc(budgets, func(a, b BudgetResults) int { return int(a.Tokens - b.Tokens) })
+	slices.SortStableFunc(budgets, func(a, b BudgetResults) int { return cmp.Compare(a.Tokens, b.Tokens) })
 	var all []EvictionCost
+	var columns []int64         // the budgets, once each: several runs of one budget are merged
+	from := map[string]string{} // model@tokens@W → the results file that gave it
 	for _, b := range budgets {
+		if len(columns) == 0 || columns[len(columns)-1] != b.Tokens {
+			columns = append(columns, b.Tokens)
+		}
 		raw, err := os.ReadFile(b.Results)
 		if err != nil {
 			return "", input.File("Results", "results file", b.Results, err)
@@ -152,9 +158,16 @@ func BudgetsReport(o *BudgetsOptions) (string, error) {
 		if len(c) == 0 {
 			return "", input.Errorf("Results", "results file", b.Results, "holds no model with both 0+W and K+(W−K) for W in %v", o.Windows)
 		}
+		for _, x := range c {
+			key := fmt.Sprintf("%s@%d@%d", x.Model, x.Tokens, x.Window)
+			if f, ok := from[key]; ok {
+				return "", input.Errorf("Results", "results file", b.Results, "model %q at %s training tokens is also in %s: expected each model once per budget", x.Model, tokensLabel(x.Tokens), f)
+			}
+			from[key] = b.Results
+		}
 		all = append(all, c...)
 	}
-	md := budgetsTable(all, budgets, o.Windows)
+	md := budgetsTable(all, columns, o.Windows)
 	if err := plotEvictionCosts(stage.path(BudgetsPlot), all); err != nil {
 		return "", err
 	}
@@ -181,12 +194,12 @@ func tokensLabel(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
-func budgetsTable(all []EvictionCost, budgets []BudgetResults, windows []int) string {
+func budgetsTable(all []EvictionCost, budgets []int64, windows []int) string {
 	var b strings.Builder
 	b.WriteString("Eviction cost: perplexity with the first tokens evicted (0+W) over perplexity with the model's K sinks kept (K+(W−K); K = 4 for models without sinks), minus 1. Positive: evicting hurts.\n\n")
 	b.WriteString("| model | W |")
 	for _, bu := range budgets {
-		fmt.Fprintf(&b, " %s |", tokensLabel(bu.Tokens))
+		fmt.Fprintf(&b, " %s |", tokensLabel(bu))
 	}
 	b.WriteString("\n|---|---:|")
 	for range budgets {
@@ -206,7 +219,7 @@ func budgetsTable(all []EvictionCost, budgets []BudgetResults, windows []int) st
 			for _, bu := range budgets {
 				cell := " – |"
 				for _, c := range all {
-					if c.Model == m && c.Window == w && c.Tokens == bu.Tokens {
+					if c.Model == m && c.Window == w && c.Tokens == bu {
 						cell = fmt.Sprintf(" %+.1f%% (%.2f vs %.2f) |", 100*c.Cost, c.PPLEvicted, c.PPLKept)
 						any = true
 					}

@@ -108,3 +108,36 @@ func TestBudgetsReport(t *testing.T) {
 		t.Fatalf("left in the directory: %v", names)
 	}
 }
+
+// TestBudgetsMergeRuns: two runs at one budget (models trained in separate
+// jobs) give one column holding both; a model twice at one budget is refused.
+func TestBudgetsMergeRuns(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, r *CompareResults) string {
+		p := filepath.Join(dir, name)
+		b, _ := json.Marshal(r)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	full := budgetRun(50, 0.05, 0.12)
+	a, b := *full, *full
+	a.Models, a.Results = full.Models[:2], full.Results[:4] // vanilla, sinks1
+	b.Models, b.Results = full.Models[2:], full.Results[4:] // sinks4
+	pa, pb := write("a.json", &a), write("b.json", &b)
+	md, err := BudgetsReport(&BudgetsOptions{Budgets: []BudgetResults{{Tokens: 64e6, Results: pa}, {Tokens: 64e6, Results: pb}},
+		Windows: []int{64, 32}, Out: filepath.Join(dir, "out")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md, "| model | W | 64M |\n") || !strings.Contains(md, "| sinks4 | 64 | +12.0% (56.00 vs 50.00) |") ||
+		!strings.Contains(md, "| sinks1 | 64 | +5.0% (52.50 vs 50.00) |") {
+		t.Fatalf("merged table:\n%s", md)
+	}
+	_, err = BudgetsReport(&BudgetsOptions{Budgets: []BudgetResults{{Tokens: 64e6, Results: pa}, {Tokens: 64e6, Results: write("c.json", &a)}},
+		Windows: []int{64}, Out: filepath.Join(dir, "out2")})
+	if err == nil || !strings.Contains(err.Error(), `model "vanilla" at 64M training tokens is also in`) {
+		t.Fatalf("a model twice at one budget: %v", err)
+	}
+}

@@ -79,7 +79,10 @@ func PlotCurves(o *CurvesOptions) error {
 		return input.Errorf("Runs", "run", "", "none given")
 	}
 	if !strings.HasSuffix(o.Out, ".png") {
-		return input.Errorf("Out", "plot file", o.Out, "expected a .png file name")
+		return input.Usagef("Out", "plot file", o.Out, "expected a .png file name")
+	}
+	if st, err := os.Stat(filepath.Dir(o.Out)); err != nil || !st.IsDir() {
+		return input.Errorf("Out", "plot file", o.Out, "its directory %s does not exist", filepath.Dir(o.Out))
 	}
 	p := plot.New()
 	p.Title.Text = "Training loss by run"

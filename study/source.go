@@ -259,9 +259,14 @@ func (w windowStream) Len() int { return w.t.Len() }
 func (w windowStream) Open() (infer.TokenReader, error) { return &windowReader{t: w.t}, nil }
 
 type windowReader struct {
-	t   *data.Tokens
-	pos int
+	t        *data.Tokens
+	pos      int
+	released int // tokens before this were released (data.Tokens.Release)
 }
+
+// releaseEvery is how many tokens a windowReader reads between releases
+// of what it has read (1M tokens: 4 MB of a shard's pages).
+const releaseEvery = 1 << 20
 
 func (r *windowReader) Read(dst []int32) (int, error) {
 	n := min(len(dst), r.t.Len()-r.pos)
@@ -270,6 +275,10 @@ func (r *windowReader) Read(dst []int32) (int, error) {
 	}
 	r.t.Window(r.pos, n, dst[:0])
 	r.pos += n
+	if r.pos-r.released >= releaseEvery { // keep the resident memory flat on a long stream
+		r.t.Release(r.released, r.pos-r.released)
+		r.released = r.pos
+	}
 	return n, nil
 }
 

@@ -216,6 +216,17 @@ func TestBadInput(t *testing.T) {
 		{name: "compare/truncated safetensors", args: []string{"compare", "--model", "a=" + e.model512, "--model", "b=" + e.trunc512, "--ids", e.ids, "--cache", "dense", "--out", out("m3")}, want: []string{"model.safetensors"}, out: out("m3")},
 		{name: "compare/bad cache spec", args: []string{"compare", "--model", "a=" + e.model512, "--ids", e.ids, "--cache", "0+0", "--out", out("m4")}, want: []string{"0+0"}, out: out("m4"), usage: true},
 		{name: "compare/data of another tokenizer", args: []string{"compare", "--model", "a=" + e.model512, "--data", e.dataOther, "--cache", "dense", "--out", out("m7")}, want: []string{"--data " + e.dataOther, "was tokenized with"}, out: out("m7")},
+		{name: "compare budgets/missing results", args: []string{"compare", "budgets", "--results", "64M=" + e.dir + "/none.json", "--out", out("b1")}, want: []string{"--results " + e.dir + "/none.json", "no such file"}, out: out("b1")},
+		{name: "compare budgets/bad tokens", args: []string{"compare", "budgets", "--results", "lots=" + e.compareDir + "/results.json", "--out", out("b2")}, want: []string{"--results", `training tokens "lots"`}, out: out("b2"), usage: true},
+		{name: "compare budgets/window 1", args: []string{"compare", "budgets", "--results", "64M=" + e.compareDir + "/results.json", "--window", "1", "--out", out("b3")}, want: []string{"--window 1", "2 ≤ W"}, out: out("b3"), usage: true},
+		{name: "compare budgets/not a results file", args: []string{"compare", "budgets", "--results", "64M=" + e.text, "--out", out("b4")}, want: []string{"--results " + e.text, "not a compare results.json"}, out: out("b4")},
+		{name: "compare budgets/a model twice at one budget", args: []string{"compare", "budgets", "--results", "64M=" + e.compareDir + "/results.json", "--results", "64M=" + e.compareDir + "/results.json", "--window", "8", "--out", out("b5")}, want: []string{"--results", "at 64M training tokens is also in"}, out: out("b5")},
+		{name: "compare budgets/out not its own", args: []string{"compare", "budgets", "--results", "64M=" + e.compareDir + "/results.json", "--out", e.foreign("b6")}, want: []string{"--out " + e.foreign("b6"), "holds no compare budgets output"}, out: e.foreign("b6"), keep: []string{"notes.txt"}},
+		{name: "compare curves/missing run", args: []string{"compare", "curves", "--run", "a=" + e.dir + "/nope", "--out", out("c1.png")}, want: []string{"--run " + e.dir + "/nope/metrics.jsonl", "no such file"}, out: out("c1.png")},
+		{name: "compare curves/run without name", args: []string{"compare", "curves", "--run", e.run, "--out", out("c2.png")}, want: []string{"--run", "NAME=DIR"}, out: out("c2.png"), usage: true},
+		{name: "compare curves/not png", args: []string{"compare", "curves", "--run", "a=" + e.run, "--out", out("c3.txt")}, want: []string{"--out " + out("c3.txt"), ".png"}, out: out("c3.txt"), usage: true},
+		{name: "compare curves/no directory", args: []string{"compare", "curves", "--run", "a=" + e.run, "--out", e.dir + "/nodir/c.png"}, want: []string{"--out " + e.dir + "/nodir/c.png", "does not exist"}, out: e.dir + "/nodir"},
+		{name: "compare curves/not a metrics file", args: []string{"compare", "curves", "--run", "a=" + e.compareDir, "--out", out("c5.png")}, want: []string{"--run " + e.compareDir + "/metrics.jsonl"}, out: out("c5.png")},
 		{name: "compare/out not its own", args: []string{"compare", "--model", "a=" + e.model512, "--ids", e.ids, "--cache", "dense", "--out", e.foreign("m8")}, want: []string{"--out " + e.foreign("m8"), "holds no compare output (results.json)"}, out: e.foreign("m8"), keep: []string{"notes.txt"}},
 		{name: "compare/read-only out", args: []string{"compare", "--model", "a=" + e.model512, "--ids", e.ids, "--cache", "dense", "--out", e.ro + "/m5"}, want: []string{"m5"}, ro: true},
 		{name: "compare/ids out of vocab", args: []string{"compare", "--model", "a=" + e.model512, "--ids", e.idsOOV, "--cache", "dense", "--out", out("m6")}, want: []string{"oov.ids", "9999"}, out: out("m6")},
@@ -424,7 +435,7 @@ func newBadEnv(t *testing.T) *badEnv {
 		t.Fatalf("pretrain: %s", se.String())
 	}
 	e.compareDir = filepath.Join(dir, "compare")
-	if code := run(context.Background(), []string{"compare", "--model", "a=" + e.model512, "--ids", e.ids, "--cache", "dense", "--out", e.compareDir}, &so, &se); code != 0 {
+	if code := run(context.Background(), []string{"compare", "--model", "a=" + e.model512, "--ids", e.ids, "--cache", "dense", "--cache", "0+8", "--cache", "4+4", "--out", e.compareDir}, &so, &se); code != 0 {
 		t.Fatalf("compare: %s", se.String())
 	}
 	e.dirMD = mk("out/r5.md")

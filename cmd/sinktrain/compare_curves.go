@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/sinktrain/sinktrain/study"
@@ -27,7 +29,7 @@ training loss (lines) and validation loss (markers) against training tokens.`,
 			for _, s := range runs {
 				m, err := study.ParseNamedModel(s)
 				if err != nil {
-					return usageError{err}
+					return usageError{fmt.Errorf("--run %q: expected NAME=DIR (e.g. cpu=runs/vanilla)", s)}
 				}
 				o.Runs = append(o.Runs, m)
 			}

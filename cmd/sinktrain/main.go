@@ -98,6 +98,12 @@ func flagName(field string) string {
 		return "kv-dtype"
 	case "MaxBodyBytes":
 		return "max-body"
+	case "Runs":
+		return "run"
+	case "Windows":
+		return "window"
+	case "Budgets":
+		return "results"
 	}
 	var b strings.Builder
 	r := []rune(field)

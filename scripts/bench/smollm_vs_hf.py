@@ -2,7 +2,7 @@
 """Issue 15's speed row, on one machine in one run: decode ms/token (4+1020)
 and prefill tok/s (1024 tokens) of a randomly initialised model of
 SmolLM-135M's shapes (float32, batch 1), sinktrain's engine
-(infer.BenchmarkSmolLM) against Hugging Face transformers on CPU
+(infer.BenchmarkSmolLM; float32, and bfloat16 weights for decode) against Hugging Face transformers on CPU
 (hf_decode.py), the same thread count, alternating rounds so that the
 machine's drift falls on both.
 
@@ -35,20 +35,21 @@ def main():
     if not os.path.exists(infer_test):
         sys.exit(f"smollm: {infer_test} missing (go test -c -o {infer_test} ./infer)")
     thr = a.threads
-    ours = {"ms/token": [], "tok/s": []}
+    ours = {"ms/token": [], "bf16 ms/token": [], "tok/s": []}
     hf = {"ms/token": [], "tok/s": []}
     raw, version = [], ""
     for r in range(a.rounds):
         for side in (["ours", "hf"] if r % 2 == 0 else ["hf", "ours"]):
             if side == "ours":
-                for sub, unit in [("decode/4\\+1020", "ms/token"), ("prefill/1024", "tok/s")]:
+                for sub, unit, key in [("decode/4\\+1020", "ms/token", "ms/token"), ("decode-bf16/4\\+1020", "ms/token", "bf16 ms/token"),
+                                       ("prefill/1024", "tok/s", "tok/s")]:
                     res, rss, out = gobench(infer_test, "BenchmarkSmolLM/" + sub + "$", "3s",
                                             {"GOMAXPROCS": thr, "OPENBLAS_NUM_THREADS": thr}, os.path.join(ROOT, "infer"))
                     vals = [x[unit] for x in res.values() if unit in x]
                     if not vals:
                         sys.exit("smollm: BenchmarkSmolLM failed:\n" + out[-2000:])
-                    ours[unit].append(vals[0])
-                    raw.append({"round": r, "side": "sinktrain", unit: vals[0], "rss_mib": rss})
+                    ours[key].append(vals[0])
+                    raw.append({"round": r, "side": "sinktrain", key: vals[0], "rss_mib": rss})
             else:
                 out, rss, _, rc = run([a.hf_python, os.path.join(ROOT, "scripts/bench/hf_decode.py"), "--threads", thr],
                                       env={"OMP_NUM_THREADS": thr, "MKL_NUM_THREADS": thr}, timeout=900)
@@ -71,6 +72,8 @@ def main():
         "|---|---:|---:|---:|",
         f"| decode ms/token, 4+1020 (runs: {runs(ours['ms/token'])} / {runs(hf['ms/token'])}) | {d_ours:.1f} | {d_hf:.1f} | "
         f"{d_hf / d_ours:.2f}× faster (aim ≥ 2×: {'PASS' if d_hf >= 2 * d_ours else 'MISS'}) |",
+        f"| decode ms/token, 4+1020, sinktrain bfloat16 weights vs transformers float32 (runs: {runs(ours['bf16 ms/token'])}) | "
+        f"{med(ours['bf16 ms/token']):.1f} | {d_hf:.1f} | {d_hf / med(ours['bf16 ms/token']):.2f}× faster |",
         f"| prefill tok/s, 1024 tokens (runs: {runs(ours['tok/s'])} / {runs(hf['tok/s'])}) | {p_ours:.0f} | {p_hf:.0f} | {p_ours / p_hf:.2f}× |",
     ]
     print("\n".join(lines))

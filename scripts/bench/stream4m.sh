@@ -9,6 +9,9 @@
 # (a bare .arrow file is its train split; a prepared directory streams its
 # val split, 126K tokens for the default corpus)
 #   TOKENS=1000000 CHUNK=512 THREADS=2 MODEL=... scripts/bench/stream4m.sh
+#   SPECS="4+1020" BIN=path/to/sinktrain MODEL=... scripts/bench/stream4m.sh
+# (SPECS: the caches, default "4+252 4+1020"; BIN: a built sinktrain, e.g. on
+# a machine without Go, instead of building one)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODEL="${MODEL:?set MODEL to a model folder, e.g. runs/ref300}"
@@ -18,11 +21,12 @@ CHUNK="${CHUNK:-512}"
 export GOMAXPROCS="${THREADS:-2}"
 work="$(mktemp -d /tmp/sinktrain-stream4m.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-go build -o "$work/sinktrain" ./cmd/sinktrain
+bin="${BIN:-$work/sinktrain}"
+[ -n "${BIN:-}" ] || go build -o "$bin" ./cmd/sinktrain
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, GOMAXPROCS $GOMAXPROCS; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-for spec in 4+252 4+1020; do
+for spec in ${SPECS:-4+252 4+1020}; do
 	for n in 10000 "$TOKENS"; do
-		"$work/sinktrain" eval stream --model "$MODEL" --data "$DATA" --max-tokens "$n" --cache "$spec" --chunk "$CHUNK" --json |
+		"$bin" eval stream --model "$MODEL" --data "$DATA" --max-tokens "$n" --cache "$spec" --chunk "$CHUNK" --json |
 			sed "s/^{/{\"max_tokens\":$n,/"
 	done
 done | tee "$work/results.jsonl"

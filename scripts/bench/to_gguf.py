@@ -13,7 +13,7 @@ and its GPT-NeoX layout (the per-head fused q|k|v rows regrouped into
 biases in f32. convert_hf_to_gguf.py itself needs transformers for the
 vocabulary, which this machine lacks: the vocabulary here comes from
 tokenizer.json (tokens, merges, special tokens) or, without one, is a
-synthetic list of distinct token strings with no merges (llama-bench feeds
+synthetic list of distinct token strings with one dummy merge (llama-bench feeds
 token ids, never text). Needs numpy (Debian python3-numpy) and, for gguf-py,
 python3-sentencepiece.
 """
@@ -80,7 +80,9 @@ def main():
     wr.add_file_type(gguf.LlamaFileType.MOSTLY_BF16 if a.dtype == "bf16" else gguf.LlamaFileType.ALL_F32)
 
     V = cfg["vocab_size"]
-    tokens, types, merges = [f"<t{i}>" for i in range(V)], [gguf.TokenType.NORMAL] * V, []
+    # llama.cpp refuses a gpt2 vocabulary without merges (an empty list is
+    # not written): one merge of two synthetic tokens, never applied to ids.
+    tokens, types, merges = [f"<t{i}>" for i in range(V)], [gguf.TokenType.NORMAL] * V, ["<t0> <t1>"]
     tp = os.path.join(a.model, "tokenizer.json")
     if os.path.exists(tp):
         tj = json.load(open(tp, encoding="utf-8"))
