@@ -27,7 +27,7 @@
 #   ENGINE=cpu|gpu     who trains (default cpu; gpu needs torch, transformers, accelerate, pyarrow)
 #   ARCH=llama         the Llama twins: preset reference-llama / laptop-study-llama, study dir *-llama
 #   STUDY=DIR          study directory (default runs/study-BUDGET, runs/study-laptop)
-#   REPORT=FILE        also write the report there (e.g. docs/results.md)
+#   REPORT=FILE        also write the report there (e.g. runs/my-study.md; docs/results.md is the hand-written study page)
 #   MODELS="a b"       subset of models (default: all six)
 #   TRAIN_SET="k=v .." extra --set overrides for every pretrain (e.g. workers=16)
 #   PRESET=NAME        the training preset (default reference; laptop: laptop-study)

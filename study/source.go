@@ -362,6 +362,7 @@ func checkIDs(s *data.Tokens, n, vocab int) error {
 				return fmt.Errorf("token %d at index %d is outside the model's vocabulary [0, %d)", id, b0+i, vocab)
 			}
 		}
+		s.Release(b0, len(buf)) // a check of a long stream leaves nothing resident
 	}
 	return nil
 }

@@ -1,18 +1,11 @@
-package graph_test
+package graph
 
 import (
-	"os"
 	"testing"
 
 	"github.com/sinktrain/sinktrain/internal/openblas"
 )
 
-// TestMain makes the benchmarks run on the BLAS kernels the CPU supports,
-// as the sinktrain binary does (see internal/openblas).
-func TestMain(m *testing.M) {
-	if err := openblas.Ensure(os.Stderr); err != nil {
-		os.Stderr.WriteString(err.Error() + "\n")
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
-}
+// TestMain runs the tests and benchmarks on the BLAS kernels the CPU
+// supports, as the sinktrain binary does (openblas.RunTests).
+func TestMain(m *testing.M) { openblas.RunTests(m) }

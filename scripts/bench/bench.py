@@ -71,6 +71,21 @@ def run(cmd, env=None, cwd=ROOT, timeout=600):
         return out.read(), ru.ru_maxrss / 1024.0, time.time() - t0, rc
 
 
+def print_rows(rows, notes, value_width):
+    """Prints (section, row, value, note) rows grouped by section, then notes."""
+    w = max(len(r[1]) for r in rows)
+    sec = None
+    for s, n, v, note in rows:
+        if s != sec:
+            print(f"\n[{s}]")
+            sec = s
+        print(f"  {n:<{w}}  {v:>{value_width}}  {note}")
+    if notes:
+        print("\nnotes:")
+        for n in notes:
+            print("  - " + n)
+
+
 BENCH = re.compile(r"^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+(.*)$")
 
 
@@ -359,18 +374,7 @@ def main():
             g = x.get("MB/s", 0) / 1000
             rows.append(("shards", "shard read (mmap, page cache)", fmt(g, " GB/s"), f"peak RSS {rss:.0f} MiB; target ≥ 1 GB/s: {'PASS' if g >= 1 else 'MISS'}"))
 
-    # ---- print ----
-    w = max(len(r[1]) for r in rows)
-    sec = None
-    for s, n, v, note in rows:
-        if s != sec:
-            print(f"\n[{s}]")
-            sec = s
-        print(f"  {n:<{w}}  {v:>18}  {note}")
-    if notes:
-        print("\nnotes:")
-        for n in notes:
-            print("  - " + n)
+    print_rows(rows, notes, 18)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import ROOT, fmt, gobench, med, run  # noqa: E402
+from bench import ROOT, fmt, gobench, med, print_rows, run  # noqa: E402
 
 
 def llama_bench(exe, gguf, thr, reps):
@@ -138,17 +138,7 @@ def main():
                     rows.append((sec, f"llama.cpp {what} (runs {runs})", fmt(l), f"peak RSS {g('llama', 'rss'):.0f} MiB" if k == "pp" else f"{1000 / l:.2f} ms/token"))
                     aim = 1.0 if k == "pp" else 0.9
                     rows.append((sec, f"sinktrain / llama.cpp {what} (aim ≥ {aim})", f"{o / l:.2f}×", "PASS" if o >= aim * l else "MISS"))
-    w = max(len(r[1]) for r in rows)
-    sec = None
-    for s, n, v, note in rows:
-        if s != sec:
-            print(f"\n[{s}]")
-            sec = s
-        print(f"  {n:<{w}}  {v:>12}  {note}")
-    if notes:
-        print("\nnotes:")
-        for n in notes:
-            print("  - " + n)
+    print_rows(rows, notes, 12)
 
 
 if __name__ == "__main__":

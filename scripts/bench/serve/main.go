@@ -40,6 +40,7 @@ func main() {
 	parallel := flag.Int("parallel", 2, "the server's --parallel")
 	latTurns := flag.Int("latency-turns", 200, "turns of the latency run")
 	noState := flag.Bool("no-state", false, "run the server without --state (sessions in memory only)")
+	fill := flag.Bool("fill", true, "make the latency conversations' first message long enough to fill the cache, so that turn 1 decodes with a full cache like every later turn")
 	flag.Parse()
 	log.SetFlags(0)
 	work, err := os.MkdirTemp("", "sinktrain-serve-bench-")
@@ -69,7 +70,14 @@ func main() {
 			if c > 0 && turn > 20 {
 				break
 			}
-			r := streamTurn(url, fmt.Sprintf("latency-%d", c), turn, 32)
+			prefix := ""
+			if *fill && turn == 1 {
+				prefix = strings.Repeat("A long first message, to fill the cache window. ", 25)
+			}
+			r := streamTurnText(url, fmt.Sprintf("latency-%d", c), turn, 32, prefix)
+			if turn == 1 && c == 0 {
+				fmt.Printf("cache at turn 1: %d sinks + %d window, %d evicted\n", r.cache.Sinks, r.cache.Window, r.cache.Evicted)
+			}
 			key := turn
 			if turn > *latTurns-5 {
 				key = *latTurns
@@ -152,8 +160,13 @@ type turnResult struct {
 
 // streamTurn sends one pinned turn, streamed, and times its tokens.
 func streamTurn(url, session string, turn, maxTokens int) turnResult {
+	return streamTurnText(url, session, turn, maxTokens, "")
+}
+
+// streamTurnText is streamTurn whose message starts with prefix.
+func streamTurnText(url, session string, turn, maxTokens int, prefix string) turnResult {
 	body, _ := json.Marshal(map[string]any{"model": "bench", "stream": true, "stream_options": map[string]bool{"include_usage": true},
-		"messages":   []map[string]string{{"role": "user", "content": fmt.Sprintf("Turn %d: and what happened next, in a few words?", turn)}},
+		"messages":   []map[string]string{{"role": "user", "content": prefix + fmt.Sprintf("Turn %d: and what happened next, in a few words?", turn)}},
 		"max_tokens": maxTokens, "seed": turn, "temperature": 0.8, "top_k": 40})
 	req, _ := http.NewRequest(http.MethodPost, url+"/v1/chat/completions", bytes.NewReader(body))
 	req.Header.Set("X-Session-Id", session)
