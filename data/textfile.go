@@ -1,7 +1,6 @@
 package data
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -217,12 +216,11 @@ func (t *TextFile) Open() (io.ReadCloser, error) {
 		return nil, err
 	}
 	d := t.dec
-	return &textReader{f: f, r: bufio.NewReaderSize(f, textBlock), d: &d, buf: make([]byte, 64<<10)}, nil
+	return &textReader{f: f, d: &d, buf: make([]byte, textBlock)}, nil
 }
 
 type textReader struct {
 	f   *os.File
-	r   *bufio.Reader
 	d   *textDecoder
 	buf []byte
 	out []byte // decoded, not yet read
@@ -234,7 +232,7 @@ func (r *textReader) Read(p []byte) (int, error) {
 		if r.eof {
 			return 0, io.EOF
 		}
-		n, err := r.r.Read(r.buf)
+		n, err := r.f.Read(r.buf)
 		r.out = r.d.decode(r.out[:0], r.buf[:n])
 		if err == io.EOF {
 			r.eof = true

@@ -140,8 +140,13 @@ func BudgetsReport(o *BudgetsOptions) (string, error) {
 	budgets := slices.Clone(o.Budgets)
 	slices.SortStableFunc(budgets, func(a, b BudgetResults) int { return cmp.Compare(a.Tokens, b.Tokens) })
 	var all []EvictionCost
-	var columns []int64         // the budgets, once each: several runs of one budget are merged
-	from := map[string]string{} // model@tokens@W → the results file that gave it
+	var columns []int64 // the budgets, once each: several runs of one budget are merged
+	type cell struct {
+		model  string
+		tokens int64
+		window int
+	}
+	from := map[cell]string{} // the results file that gave each cell
 	for _, b := range budgets {
 		if len(columns) == 0 || columns[len(columns)-1] != b.Tokens {
 			columns = append(columns, b.Tokens)
@@ -159,7 +164,7 @@ func BudgetsReport(o *BudgetsOptions) (string, error) {
 			return "", input.Errorf("Results", "results file", b.Results, "holds no model with both 0+W and K+(W−K) for W in %v", o.Windows)
 		}
 		for _, x := range c {
-			key := fmt.Sprintf("%s@%d@%d", x.Model, x.Tokens, x.Window)
+			key := cell{x.Model, x.Tokens, x.Window}
 			if f, ok := from[key]; ok {
 				return "", input.Errorf("Results", "results file", b.Results, "model %q at %s training tokens is also in %s: expected each model once per budget", x.Model, tokensLabel(x.Tokens), f)
 			}
@@ -251,15 +256,7 @@ func plotEvictionCosts(path string, all []EvictionCost) error {
 	p := plot.New()
 	p.Title.Text = "What evicting the first tokens costs, by training budget"
 	p.Title.Padding = vg.Points(8)
-	p.Y.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
-		ticks := plot.DefaultTicks{}.Ticks(lo, hi)
-		for i := range ticks {
-			if ticks[i].Label != "" {
-				ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', -1, 64)
-			}
-		}
-		return ticks
-	})
+	p.Y.Tick.Marker = plotPlainTicks{}
 	p.X.Label.Text = "training tokens per model (log scale)"
 	p.Y.Label.Text = "eviction cost: ppl(0+W) / ppl(K+(W−K)) − 1  [%]"
 	p.Add(plotter.NewGrid())

@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -123,14 +122,6 @@ func PlotCurves(o *CurvesOptions) error {
 			legend.Add(r.Name+" (val)", s)
 		}
 	}
-	p.Y.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
-		ticks := plot.DefaultTicks{}.Ticks(lo, hi)
-		for i := range ticks {
-			if ticks[i].Label != "" {
-				ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', -1, 64)
-			}
-		}
-		return ticks
-	})
+	p.Y.Tick.Marker = plotPlainTicks{}
 	return plotWithLegendRight(p, legend, 10*vg.Inch, 5.5*vg.Inch, 2.1*vg.Inch, o.Out)
 }

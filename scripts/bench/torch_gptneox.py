@@ -115,6 +115,14 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     m = GPTNeoX(a.vocab, a.d, a.layers, a.heads, 4 * a.d, a.block, attn=a.attn)
+    print(json.dumps(train_steps(m, a, attn=a.attn, batch=a.batch)))
+
+
+def train_steps(m, a, **extra):
+    """Times a.warmup + a.steps AdamW steps of m on one random batch
+    (a.batch × a.block ids below a.vocab); returns the JSON report (tok/s
+    over the timed steps, their median, every step time, parameters) with
+    extra fields added. torch_llama.py times its model with it too."""
     opt = torch.optim.AdamW(m.parameters(), lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
     ids = torch.randint(0, a.vocab, (a.batch, a.block))
     times = []
@@ -127,11 +135,9 @@ def main():
         opt.step()
         if i >= a.warmup:
             times.append(time.perf_counter() - t0)
-    params = sum(p.numel() for p in m.parameters())
-    tok = a.batch * a.block * len(times) / sum(times)
-    mid = a.batch * a.block / statistics.median(times)
-    print(json.dumps({"tok_s": tok, "tok_s_median": mid, "step_s": times, "params": params, "threads": a.threads,
-                      "attn": a.attn, "batch": a.batch, "loss": loss.item(), "torch": torch.__version__}))
+    return {"tok_s": a.batch * a.block * len(times) / sum(times), "tok_s_median": a.batch * a.block / statistics.median(times),
+            "step_s": times, "params": sum(p.numel() for p in m.parameters()), "threads": a.threads,
+            "loss": loss.item(), "torch": torch.__version__, **extra}
 
 
 if __name__ == "__main__":

@@ -16,11 +16,15 @@ Prints one JSON line: {"tok_s": ..., "step_s": [...], "params": ..., "threads": 
 import argparse
 import json
 import math
-import time
+import os
+import sys
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_gptneox import train_steps  # noqa: E402
 
 
 class RMSNorm(nn.Module):
@@ -108,22 +112,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     m = Llama(a.vocab, a.d, a.layers, a.heads, a.kv_heads, a.ffn, a.block)
-    opt = torch.optim.AdamW(m.parameters(), lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
-    ids = torch.randint(0, a.vocab, (a.batch, a.block))
-    times = []
-    for i in range(a.warmup + a.steps):
-        t0 = time.perf_counter()
-        logits = m(ids)
-        loss = F.cross_entropy(logits[:, :-1].reshape(-1, a.vocab), ids[:, 1:].reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if i >= a.warmup:
-            times.append(time.perf_counter() - t0)
-    params = sum(p.numel() for p in m.parameters())
-    tok = a.batch * a.block * len(times) / sum(times)
-    print(json.dumps({"tok_s": tok, "step_s": times, "params": params, "threads": a.threads, "torch": torch.__version__}))
-
+    print(json.dumps(train_steps(m, a)))
 
 if __name__ == "__main__":
     main()
