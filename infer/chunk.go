@@ -64,6 +64,8 @@ type scorer struct {
 	lrows    int         // rows of one logits block
 	logits   []float32   // [lrows, V]
 	nll      []float64   // [R] per scored row
+	bj       blocksJob
+	nj       nllJob
 }
 
 // scorerRows returns the rows of one forward and the key buffer slots per
@@ -118,6 +120,7 @@ func newScorer(m *Model, spec CacheSpec, C, N, workers int) *scorer {
 	s.lrows = logitRows(c.VocabSize, R)
 	s.logits = make([]float32, s.lrows*c.VocabSize)
 	s.nll = make([]float64, R)
+	stopTeamWhenCollected(s, s.team)
 	return s
 }
 
@@ -217,15 +220,11 @@ func (s *scorer) forward(T int) {
 			copy(s.a.x[k*D:(k+1)*D], s.a.x[o.row*D:(o.row+1)*D])
 		}
 	}
-	V := m.Config.VocabSize
 	for b0 := 0; b0 < len(s.out); b0 += s.lrows {
 		n := min(s.lrows, len(s.out)-b0)
 		s.engine.logits(&s.a, b0, n, s.logits)
-		s.rows(n, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				s.nll[b0+r] = kernels.CrossEntropy(s.logits[r*V:(r+1)*V], int(s.out[b0+r].target), nil, 0)
-			}
-		})
+		s.nj = nllJob{s: s, b0: b0}
+		s.rows(n, &s.nj)
 	}
 }
 
@@ -249,17 +248,35 @@ func (s *scorer) attention(l, T int) {
 		}
 	}
 	s.queries(&s.a, T)
-	tasks := m.H * len(s.blocks)
-	work := func(wk, lo, hi int) {
-		for t := lo; t < hi; t++ {
-			s.block(l, wk, t%m.H, s.blocks[t/m.H])
-		}
+	s.bj = blocksJob{s: s, l: l}
+	s.team.split(m.H*len(s.blocks), 1, T*m.H*hd*(s.K+s.W+attnRows), &s.bj)
+}
+
+// blocksJob is attention's split: (head, block) pairs [lo, hi) of layer l,
+// head-major within a block.
+type blocksJob struct {
+	s *scorer
+	l int
+}
+
+func (j *blocksJob) run(wk, lo, hi int) {
+	H := j.s.m.H
+	for t := lo; t < hi; t++ {
+		j.s.block(j.l, wk, t%H, j.s.blocks[t/H])
 	}
-	if s.workers < 2 || tasks < 2 {
-		work(0, 0, tasks)
-		return
+}
+
+// nllJob scores the logits rows [lo, hi) of the out rows from b0 on.
+type nllJob struct {
+	s  *scorer
+	b0 int
+}
+
+func (j *nllJob) run(_, lo, hi int) {
+	s, V := j.s, j.s.m.Config.VocabSize
+	for r := lo; r < hi; r++ {
+		s.nll[j.b0+r] = kernels.CrossEntropy(s.logits[r*V:(r+1)*V], int(s.out[j.b0+r].target), nil, 0)
 	}
-	parallelIdx(s.workers, tasks, 1, work)
 }
 
 // block computes head h's attention for the rows [b[0], b[1]) of one

@@ -36,11 +36,18 @@ const wideRows = 64
 type engine struct {
 	m       *Model
 	workers int
+	team    *team
 	wide    [][]float32 // per worker [wideRows, widest input]; nil for float32 models
+
+	// The rangers of the splits (held here so that a split allocates nothing).
+	lin linearJob
+	nrm normJob
+	act activationJob
 }
 
 func newEngine(m *Model, workers int) engine {
 	e := engine{m: m, workers: max(1, workers)}
+	e.team = newTeam(e.workers)
 	if m.dtype == bf16Storage {
 		e.wide = make([][]float32, e.workers)
 		for i := range e.wide {
@@ -65,7 +72,21 @@ func (e *engine) linear(y []float32, ldy int, x []float32, T, in int, w matrix, 
 		e.mul(0, y, ldy, x, T, in, w, 0, out, beta)
 		return
 	}
-	parallelIdx(e.workers, out, 16, func(wk, lo, hi int) { e.mul(wk, y, ldy, x, T, in, w, lo, hi, beta) })
+	e.lin = linearJob{e: e, y: y, ldy: ldy, x: x, T: T, in: in, w: w, beta: beta}
+	e.team.split(out, 16, T*out*in, &e.lin)
+}
+
+// linearJob is linear's split: output columns [lo, hi) on worker wk.
+type linearJob struct {
+	e          *engine
+	y, x       []float32
+	ldy, T, in int
+	w          matrix
+	beta       float32
+}
+
+func (j *linearJob) run(wk, lo, hi int) {
+	j.e.mul(wk, j.y, j.ldy, j.x, j.T, j.in, j.w, lo, hi, j.beta)
 }
 
 // mul computes columns [lo, hi) of linear on goroutine wk's buffers.
@@ -211,38 +232,63 @@ func (e *engine) layers(a *acts, T int, attend func(l int)) {
 				e.linear(a.up[p.off:], 2*F, mlpIn, T, D, p.w, p.b, p.rows)
 			}
 			hidden = a.ff[:T*F]
-			e.rows(T, func(lo, hi int) { kernels.SwiGLU(a.up[lo*2*F:hi*2*F], hidden[lo*F:hi*F], F) })
 		} else {
 			e.linear(a.up, F, mlpIn, T, D, lw.up[0].w, lw.up[0].b, F)
-			e.rows(T, func(lo, hi int) { kernels.GELU(hidden[lo*F:hi*F], hidden[lo*F:hi*F], nil) })
 		}
+		e.act = activationJob{up: a.up, hidden: hidden, F: F, swiglu: m.f.MLP == model.SwiGLUMLP}
+		e.rows(T, &e.act)
 		e.linear(a.ffOut, D, hidden, T, F, lw.downW, lw.downB, D)
 		add(x, a.ffOut[:T*D])
 	}
 }
 
-// rows runs fn over row ranges of [0, T), split over the engine's
-// goroutines when there are enough rows.
-func (e *engine) rows(T int, fn func(lo, hi int)) {
-	if e.workers < 2 || T < 8 {
-		fn(0, T)
+// activationJob applies the MLP's activation to rows [lo, hi): SwiGLU of
+// up [T, 2F] (gate | up) into hidden [T, F], or GELU of hidden in place.
+type activationJob struct {
+	up, hidden []float32
+	F          int
+	swiglu     bool
+}
+
+func (j *activationJob) run(_, lo, hi int) {
+	F := j.F
+	if j.swiglu {
+		kernels.SwiGLU(j.up[lo*2*F:hi*2*F], j.hidden[lo*F:hi*F], F)
 		return
 	}
-	parallel(e.workers, T, fn)
+	kernels.GELU(j.hidden[lo*F:hi*F], j.hidden[lo*F:hi*F], nil)
+}
+
+// rows runs r over row ranges of [0, T), split over the engine's
+// goroutines when there are enough rows.
+func (e *engine) rows(T int, r ranger) {
+	if e.workers < 2 || T < 8 {
+		r.run(0, 0, T)
+		return
+	}
+	e.team.split(T, 1, T*e.m.Config.HiddenSize, r)
 }
 
 // norm applies the model's norm (LayerNorm, or RMSNorm when b is unused)
 // to every row of x into y.
 func (e *engine) norm(x, w, b, y []float32) {
-	D := e.m.Config.HiddenSize
-	eps := e.m.Config.LayerNormEps
-	e.rows(len(x)/D, func(lo, hi int) {
-		if e.m.f.Norm == model.RMSNorm {
-			kernels.RMSNorm(x[lo*D:hi*D], w, y[lo*D:hi*D], D, eps)
-			return
-		}
-		kernels.LayerNorm(x[lo*D:hi*D], w, b, y[lo*D:hi*D], D, eps)
-	})
+	e.nrm = normJob{e: e, x: x, w: w, b: b, y: y}
+	e.rows(len(x)/e.m.Config.HiddenSize, &e.nrm)
+}
+
+// normJob is norm over rows [lo, hi).
+type normJob struct {
+	e          *engine
+	x, w, b, y []float32
+}
+
+func (j *normJob) run(_, lo, hi int) {
+	D, eps := j.e.m.Config.HiddenSize, j.e.m.Config.LayerNormEps
+	if j.e.m.f.Norm == model.RMSNorm {
+		kernels.RMSNorm(j.x[lo*D:hi*D], j.w, j.y[lo*D:hi*D], D, eps)
+		return
+	}
+	kernels.LayerNorm(j.x[lo*D:hi*D], j.w, j.b, j.y[lo*D:hi*D], D, eps)
 }
 
 // prepareQKV applies clip_qkv and qk_ln to the T rows of a.qkv.

@@ -10,9 +10,16 @@ import (
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
 
-// DefaultChunk is the number of prompt tokens Prefill runs as one
-// matrix-matrix pass.
+// DefaultChunk is the number of rows a Session keeps activation buffers
+// for: a Prefill of up to DefaultChunk tokens (and every Step) runs in them.
 const DefaultChunk = 64
+
+// PrefillChunk is the most prompt tokens a Prefill runs as one
+// matrix-matrix pass. A longer Prefill allocates buffers for up to
+// PrefillChunk rows for its duration: every weight matrix is then read once
+// per 512 prompt tokens instead of once per 64 (a Pythia-160M-shaped
+// prompt of 512 tokens reads 0.5 GB of weights instead of 4 GB).
+const PrefillChunk = 512
 
 // AttentionFunc receives one attention row while a Session runs: layer,
 // head, the query's stream position t and probs[i], the attention weight on
@@ -29,10 +36,13 @@ type AttentionFunc func(layer, head, t int, probs []float32)
 type Session struct {
 	engine
 	cache  *Cache
-	chunk  int       // T: rows per matrix-matrix pass
-	a      acts      // [T, ·] activations
+	chunk  int       // T: rows of the activation buffers between Prefills
+	most   int       // rows of one pass at most (PrefillChunk; tests set less)
+	a      acts      // [T, ·] activations (larger during a long Prefill)
 	scores []float32 // [H, capacity] one attention row per head
-	logits []float32 // [T, V] (only rows asked for are computed)
+	logits []float32 // [V] the last row's logits
+	hj     headsJob
+	block  [][]float32 // per goroutine: a block of attention scores (headsBlocked)
 
 	// OnAttention, when set, receives every attention row (see AttentionFunc);
 	// the heads then run one after another.
@@ -54,10 +64,12 @@ func (m *Model) newSession(spec CacheSpec, hint, workers int) *Session {
 		hint = spec.Window
 	}
 	s := &Session{
-		engine: newEngine(m, workers), cache: NewCache(spec, c.NumLayers, m.KV, m.hd, hint), chunk: T,
-		a: newActs(m, T), logits: make([]float32, T*c.VocabSize),
+		engine: newEngine(m, workers), cache: NewCache(spec, c.NumLayers, m.KV, m.hd, hint), chunk: T, most: PrefillChunk,
+		a: newActs(m, T), logits: make([]float32, c.VocabSize),
 	}
 	s.scores = make([]float32, m.H*s.cache.capacity)
+	s.block = make([][]float32, s.workers)
+	stopTeamWhenCollected(s, s.team)
 	return s
 }
 
@@ -73,7 +85,7 @@ func (s *Session) Step(tok int32) ([]float32, error) {
 	return s.Prefill([]int32{tok})
 }
 
-// Prefill appends tokens, in matrix-matrix chunks of up to DefaultChunk rows
+// Prefill appends tokens, in matrix-matrix chunks of up to PrefillChunk rows
 // as long as no token that a row must see is evicted by a later row of the
 // same chunk (a full K+W cache therefore goes token by token, which is the
 // per-step semantics), and returns the next-token logits [V] of the last
@@ -107,18 +119,21 @@ func (s *Session) run(toks []int32, all []float32) error {
 			return fmt.Errorf("token %d at index %d is outside the vocabulary [0, %d)", t, i, V)
 		}
 	}
+	rows := s.chunk
+	if n := min(len(toks), s.most, max(1, s.cache.free())); n > rows {
+		small := s.a
+		s.a, rows = newActs(s.m, n), n
+		defer func() { s.a = small }()
+	}
 	for done := 0; done < len(toks); {
-		n := min(len(toks)-done, s.chunk, max(1, s.cache.free()))
-		first := n - 1 // logits of the chunk's last row only
+		n := min(len(toks)-done, rows, s.most, max(1, s.cache.free()))
+		first, dst := n-1, s.logits // logits of the chunk's last row only
 		if all != nil {
-			first = 0
+			first, dst = 0, all[done*V:(done+n)*V]
 		} else if done+n < len(toks) {
 			first = n
 		}
-		s.forward(toks[done:done+n], first)
-		if all != nil {
-			copy(all[done*V:(done+n)*V], s.logits[:n*V])
-		}
+		s.forward(toks[done:done+n], first, dst)
 		done += n
 	}
 	return nil
@@ -126,8 +141,8 @@ func (s *Session) run(toks []int32, all []float32) error {
 
 // forward runs T = len(toks) rows (all fitting in the cache without
 // evicting a visible key) and writes the logits of rows first..T−1 into
-// s.logits [T−first, V].
-func (s *Session) forward(toks []int32, first int) {
+// dst [T−first, V].
+func (s *Session) forward(toks []int32, first int, dst []float32) {
 	m := s.m
 	T := len(toks)
 	s.cache.reserve(T)
@@ -139,7 +154,7 @@ func (s *Session) forward(toks []int32, first int) {
 	s.layers(&s.a, T, func(l int) { s.attention(l, T) })
 	s.cache.seen += T
 	if n := T - first; n > 0 {
-		s.engine.logits(&s.a, first, n, s.logits)
+		s.engine.logits(&s.a, first, n, dst)
 	}
 }
 
@@ -167,11 +182,105 @@ func (s *Session) attention(l, T int) {
 		}
 	}
 	s.queries(&s.a, T)
+	s.hj = headsJob{s: s, l: l, T: T}
 	if s.OnAttention != nil || s.workers < 2 || T*m.H*min(c.seen+T, c.capacity)*hd < 1<<16 {
-		s.heads(l, T, 0, m.H)
+		s.hj.run(0, 0, m.H)
 		return
 	}
-	parallel(s.workers, m.H, func(lo, hi int) { s.heads(l, T, lo, hi) })
+	s.team.split(m.H, 1, T*m.H*min(c.seen+T, c.capacity)*hd, &s.hj)
+}
+
+// headsJob is attention's split: query heads [lo, hi) of layer l, row by
+// row (Step, and every row seen by OnAttention) or in blocks of rows.
+type headsJob struct {
+	s    *Session
+	l, T int
+}
+
+func (j *headsJob) run(wk, lo, hi int) {
+	if j.T > 1 && j.s.OnAttention == nil {
+		j.s.headsBlocked(wk, j.l, j.T, lo, hi)
+		return
+	}
+	j.s.heads(j.l, j.T, lo, hi)
+}
+
+// blockFloats bounds one goroutine's block of attention scores (rows ×
+// visible keys, 256 KiB): the block stays in the core's L2 cache.
+const blockFloats = 1 << 16
+
+// headsBlocked is heads for a pass of T > 1 rows with matrix products. No
+// key is evicted within a pass (Session.run stops a pass before that) and
+// the rows' own keys are the newest in cache order, so row r sees the first
+// n − (T−1−r) of the n keys the pass's last row sees: one product per
+// segment of those keys gives a block of rows' scores, and the columns a
+// row must not see are left out of its softmax and zeroed. Sink keys are
+// scored with the queries rotated by their cache position (qSink), which
+// equals qWin while the cache holds the stream from position 0.
+func (s *Session) headsBlocked(wk, l, T, lo, hi int) {
+	m, c, cfg := s.m, s.cache, s.m.Config
+	hd, capacity, Q := m.hd, c.capacity, m.H*m.hd
+	keys, vals := c.keys[l], c.values[l]
+	lw := &m.layers[l]
+	group := m.H / m.KV
+	rope := m.f.Positions == model.RoPE
+	hasExtra := cfg.Attention == sinktoken.Softmax1 || cfg.Attention == sinktoken.SinkLogit
+	var seg [3][2]int
+	nseg := c.segments(&seg, c.seen+T-1)
+	n := 0
+	for j := range nseg {
+		n += seg[j][1] - seg[j][0]
+	}
+	rows := max(1, min(T, blockFloats/n))
+	if len(s.block[wk]) < rows*n {
+		s.block[wk] = make([]float32, rows*n)
+	}
+	for h := lo; h < hi; h++ {
+		g := h / group
+		hk := keys[g*capacity*hd : (g+1)*capacity*hd]
+		hv := vals[g*capacity*hd : (g+1)*capacity*hd]
+		var extra float32
+		if lw.sinkLogit != nil {
+			extra = lw.sinkLogit[h]
+		}
+		for r0 := 0; r0 < T; r0 += rows {
+			nb := min(rows, T-r0)
+			S := s.block[wk][:nb*n]
+			col := 0
+			for j := range nseg {
+				a, b := seg[j][0], seg[j][1]
+				q := s.a.qWin[r0*Q+h*hd:]
+				if rope && c.isSinkSlot(a) {
+					q = s.a.qSink[r0*Q+h*hd:]
+				}
+				gemm.Sgemm(false, true, nb, b-a, hd, m.scale, q, Q, hk[a*hd:], hd, 0, S[col:], n)
+				col += b - a
+			}
+			for r := r0; r < r0+nb; r++ {
+				row := S[(r-r0)*n : (r-r0+1)*n]
+				sees := n - (T - 1 - r)
+				qp := c.queryPos(c.seen + r)
+				if m.slopes != nil {
+					addALiBi(row[:sees], m.slopes[h], 0, qp, m.f.Positions == model.ALiBiBloom, m.scale)
+				}
+				if lw.sliding {
+					maskSliding(row[:sees], qp, cfg.SlidingWindow)
+				}
+				kernels.SoftmaxRow(row[:sees], extra, hasExtra)
+				clear(row[sees:])
+			}
+			col = 0
+			for j := range nseg {
+				a, b := seg[j][0], seg[j][1]
+				beta := float32(1)
+				if j == 0 {
+					beta = 0
+				}
+				gemm.Sgemm(false, false, nb, hd, b-a, 1, S[col:], n, hv[a*hd:], hd, beta, s.a.att[r0*Q+h*hd:], Q)
+				col += b - a
+			}
+		}
+	}
 }
 
 // heads computes the attention of query heads [lo, hi) for the T rows.

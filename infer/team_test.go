@@ -1,0 +1,75 @@
+package infer
+
+import (
+	"slices"
+	"sync/atomic"
+	"testing"
+)
+
+// countJob records which worker ran each index.
+type countJob struct{ by []atomic.Int32 }
+
+func (j *countJob) run(wk, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		j.by[i].Add(int32(wk) + 1)
+	}
+}
+
+// TestTeamSplit: every index runs exactly once, ranges start at multiples
+// of align, the first range on the caller (worker 0), and the helpers keep
+// working across many splits.
+func TestTeamSplit(t *testing.T) {
+	for _, c := range []struct{ size, n, align int }{{1, 10, 1}, {2, 1, 1}, {2, 10, 1}, {3, 100, 16}, {4, 3, 1}, {2, 17, 16}} {
+		tm := newTeam(c.size)
+		for i := range 200 {
+			j := &countJob{by: make([]atomic.Int32, c.n)}
+			tm.split(c.n, c.align, c.n*(i%2)*spinWork*4, j)
+			var got []int32
+			for i := range j.by {
+				got = append(got, j.by[i].Load()-1)
+			}
+			per := (c.n + c.size - 1) / c.size
+			per = (per + c.align - 1) / c.align * c.align
+			want := make([]int32, c.n)
+			for i := range want {
+				want[i] = int32(min(i/per, c.size-1))
+				if c.size == 1 || per >= c.n {
+					want[i] = 0
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("size %d n %d align %d: workers by index %v, want %v", c.size, c.n, c.align, got, want)
+			}
+		}
+		tm.stop()
+	}
+}
+
+// TestStepAllocatesNothing: a decode step with a full K+W cache, split
+// over two goroutines, allocates nothing (a stream of millions of tokens
+// then leaves no garbage behind), for GPT-NeoX and Llama shapes.
+func TestStepAllocatesNothing(t *testing.T) {
+	llama := smolLMConfig()
+	llama.NumLayers, llama.VocabSize = 2, 4096
+	for name, cfg := range map[string]func() *Model{
+		"gpt_neox": func() *Model { return randomModel(t, referenceConfig(), 1) },
+		"llama":    func() *Model { return randomModel(t, llama, 1) },
+	} {
+		m := cfg()
+		s := m.newSession(CacheSpec{Kind: SinkWindow, Sinks: 4, Window: 60}, 0, 2)
+		toks := synthStream{n: 200, vocab: 4096}.Window(0, 200, nil)
+		if _, err := s.Prefill(toks[:100]); err != nil {
+			t.Fatal(err)
+		}
+		i := 0
+		allocs := testing.AllocsPerRun(50, func() {
+			if _, err := s.Step(toks[100+i%100]); err != nil {
+				t.Fatal(err)
+			}
+			i++
+		})
+		if allocs != 0 {
+			t.Errorf("%s: Step allocates %.1f times per token, want 0", name, allocs)
+		}
+	}
+}
