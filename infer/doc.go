@@ -16,9 +16,11 @@
 // (grouped-query and multi-query attention share them between query heads)
 // in a ring buffer that never allocates per token nor copies on eviction; a
 // [Session] owns the preallocated activation buffers and runs
-// [Session.Prefill] (matrix-matrix chunks) and [Session.Step]
-// (matrix-vector products and attention heads spread over GOMAXPROCS
-// goroutines). Matrix products go through internal/gemm (OpenBLAS with cgo,
+// [Session.Prefill] (passes of up to PrefillChunk rows: matrix products,
+// attention in blocks of rows) and [Session.Step] (matrix-vector products
+// and attention heads spread over GOMAXPROCS goroutines: a team of helper
+// goroutines per Session, handed work without allocating, so a step
+// allocates nothing). Matrix products go through internal/gemm (OpenBLAS with cgo,
 // gonum's pure-Go BLAS without), one BLAS thread per goroutine, the output
 // columns split over the goroutines; [LoadModelAs] can store the weight
 // matrices as bfloat16 (half the bytes read per decoded token; products

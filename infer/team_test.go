@@ -1,6 +1,9 @@
 package infer
 
 import (
+	"context"
+	"math"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -71,5 +74,34 @@ func TestStepAllocatesNothing(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("%s: Step allocates %.1f times per token, want 0", name, allocs)
 		}
+	}
+}
+
+// TestScoreGarbageDoesNotGrow: chunked scoring allocates the same whatever
+// the stream's length (buffers are sized by the chunk and the cache), so a
+// stream of millions of tokens leaves no garbage per token for the
+// collector to let the heap grow on.
+func TestScoreGarbageDoesNotGrow(t *testing.T) {
+	m := randomModel(t, referenceConfig(), 1)
+	spec := CacheSpec{Kind: SinkWindow, Sinks: 4, Window: 60}
+	bytes := func(n int) float64 {
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		if _, err := Score(context.Background(), m, spec, synthStream{n: n, vocab: 4096}, ScoreOptions{Chunk: 64, Threads: 2}); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&ms1)
+		return float64(ms1.TotalAlloc - ms0.TotalAlloc)
+	}
+	bytes(200) // warm-up
+	// The least of three differences: a collection or a goroutine of the
+	// runtime may allocate during one of them.
+	extra, short, long := math.Inf(1), 0.0, 0.0
+	for range 3 {
+		short, long = bytes(500), bytes(4_500)
+		extra = min(extra, long-short)
+	}
+	if perToken := extra / 4_000; perToken > 1 {
+		t.Errorf("scoring 4,500 tokens allocates %.0f bytes more than 500 (%.1f bytes per token), want none per token (last: %.0f and %.0f bytes)", extra, perToken, short, long)
 	}
 }

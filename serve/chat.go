@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
@@ -222,6 +223,11 @@ type TurnResult struct {
 	Finish           string // "stop" (end of text or a stop string) or "length"
 	PromptTokens     int    // tokens read for the prompt (sinks included)
 	CompletionTokens int    // tokens generated
+	// PromptTime runs from the start of the turn to its first generated
+	// token (prefill and one sample); DecodeTime from the first generated
+	// token to the last (CompletionTokens − 1 decoding steps, each with the
+	// emission of its piece).
+	PromptTime, DecodeTime time.Duration
 }
 
 // Turn reads text (the new part of the conversation), then generates a
@@ -239,6 +245,7 @@ type TurnResult struct {
 // returned with it.
 func (c *Conversation) Turn(ctx context.Context, text string, p TurnParams, emit func(string) error) (TurnResult, error) {
 	var res TurnResult
+	start := time.Now()
 	ids := c.e.Tok.Encode(text)
 	if c.session().Cache().Seen() == 0 {
 		ids = append(c.e.Model.SinkIDs(), ids...)
@@ -262,8 +269,14 @@ func (c *Conversation) Turn(ctx context.Context, text string, p TurnParams, emit
 	res.PromptTokens = len(ids)
 	out := replyWriter{stops: p.Stop, emit: emit}
 	ts := c.e.Tok.NewDecodeStream()
+	var first time.Time
 	err = c.gen.Turn(ctx, ids, p.MaxTokens, func(tok int32) error {
 		res.CompletionTokens++
+		if now := time.Now(); res.CompletionTokens == 1 {
+			first, res.PromptTime = now, now.Sub(start)
+		} else {
+			res.DecodeTime = now.Sub(first)
+		}
 		stopped, err := out.add(ts.Next(tok))
 		if err == nil && stopped {
 			err = errStopped

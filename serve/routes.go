@@ -517,7 +517,7 @@ func (s *Server) run(ctx context.Context, w http.ResponseWriter, j *job) {
 		return
 	}
 	u := &Usage{PromptTokens: res.PromptTokens, CompletionTokens: res.CompletionTokens, TotalTokens: res.PromptTokens + res.CompletionTokens,
-		PromptTokensDetails: &TokenDetails{CachedTokens: j.cached}}
+		PromptTokensDetails: &TokenDetails{CachedTokens: j.cached}, Timings: timings(res)}
 	cu := j.conv.Cache()
 	if j.sess != nil {
 		cu.Session = j.sess.id
@@ -613,3 +613,14 @@ func (s *sseWriter) done() {
 		}
 	}
 }
+
+// timings are the Timings of a turn's result.
+func timings(res TurnResult) *Timings {
+	t := &Timings{PromptN: res.PromptTokens, PromptMS: ms(res.PromptTime), PredictedN: res.CompletionTokens, PredictedMS: ms(res.DecodeTime)}
+	if res.CompletionTokens > 1 {
+		t.PredictedPerTokenMS = t.PredictedMS / float64(res.CompletionTokens-1)
+	}
+	return t
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }

@@ -23,8 +23,8 @@ func tinyOptions(t testing.TB, dirs ...string) Options {
 	return o
 }
 
-// TestChatNonStreamed: an answer, its usage with the cache extension, and
-// the X-Session-Id header; the next request that extends the conversation
+// TestChatNonStreamed: an answer, its usage with the cache and timings
+// extensions, and the X-Session-Id header; the next request that extends the conversation
 // reads only its new tokens (cached_tokens = what the session had seen).
 func TestChatNonStreamed(t *testing.T) {
 	_, ts := testServer(t, tinyOptions(t, writeTinyModel(t, 1, 3, "")))
@@ -37,6 +37,10 @@ func TestChatNonStreamed(t *testing.T) {
 	// [sink] + "USER: Hello there\n\nASSISTANT: "
 	if u.PromptTokens < 5 || u.PromptTokensDetails.CachedTokens != 0 || u.CompletionTokens < 1 || u.TotalTokens != u.PromptTokens+u.CompletionTokens {
 		t.Errorf("usage %+v", u)
+	}
+	if tm := u.Timings; tm == nil || tm.PromptN != u.PromptTokens || tm.PredictedN != u.CompletionTokens || !(tm.PromptMS > 0) ||
+		(tm.PredictedN > 1 && !(tm.PredictedMS > 0 && tm.PredictedPerTokenMS == tm.PredictedMS/float64(tm.PredictedN-1))) {
+		t.Errorf("timings %+v for usage %+v", u.Timings, u)
 	}
 	c := u.Cache
 	if c.Session == "" || resp.Header.Get("X-Session-Id") != c.Session || c.Spec != "1+31" || c.Sinks != 1 || c.Turns != 1 || c.WindowSize != 31 {

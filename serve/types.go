@@ -152,6 +152,21 @@ type Usage struct {
 	PromptTokensDetails *TokenDetails `json:"prompt_tokens_details,omitempty"`
 	// Cache (extension) is the session's KV cache after the request.
 	Cache *CacheUsage `json:"cache,omitempty"`
+	// Timings (extension) is how long the prompt and the decoding took, as
+	// llama.cpp's server reports them.
+	Timings *Timings `json:"timings,omitempty"`
+}
+
+// Timings (extension) are the server-side times of one request, in
+// milliseconds (llama-server's names): the prompt from the start of the
+// turn to the first generated token, and the decoding from the first
+// generated token to the last (PredictedN − 1 steps).
+type Timings struct {
+	PromptN             int     `json:"prompt_n"`
+	PromptMS            float64 `json:"prompt_ms"`
+	PredictedN          int     `json:"predicted_n"`
+	PredictedMS         float64 `json:"predicted_ms"`
+	PredictedPerTokenMS float64 `json:"predicted_per_token_ms"` // predicted_ms / (predicted_n − 1); 0 for one token
 }
 
 // TokenDetails is OpenAI's prompt_tokens_details.

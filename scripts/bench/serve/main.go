@@ -38,7 +38,8 @@ func main() {
 	sessions := flag.Int("sessions", 16, "concurrent sessions of the load run")
 	perSession := flag.Int("session-turns", 10, "turns each concurrent session holds")
 	parallel := flag.Int("parallel", 2, "the server's --parallel")
-	latTurns := flag.Int("latency-turns", 200, "turns of the latency run")
+	latTurns := flag.Int("latency-turns", 200, "turns of the latency run's first conversation")
+	latPairs := flag.Int("latency-pairs", 30, "conversations of the latency run, each timing its turn 1 and turn 20")
 	noState := flag.Bool("no-state", false, "run the server without --state (sessions in memory only)")
 	fill := flag.Bool("fill", true, "make the latency conversations' first message long enough to fill the cache, so that turn 1 decodes with a full cache like every later turn")
 	flag.Parse()
@@ -59,42 +60,65 @@ func main() {
 	for turn := 1; turn <= 5; turn++ {
 		streamTurn(url, "warm-up", turn, 32)
 	}
-	// Five conversations go turn by turn to 20 (so the machine's noise hits
-	// every turn alike), the first goes on to -latency-turns; the medians
-	// of the five turn-1 and turn-20 values and of the last five turns are
-	// printed.
+	// -latency-pairs conversations, one after the other, each taking turns
+	// 1 to 20 back to back (about a second apart), so each conversation
+	// times its own turn 1 and turn 20 close in time, with the same warm
+	// CPU caches (staggering the conversations instead would make an older
+	// one's KV cache cold in the L3 cache while turn 1's is hot from its
+	// prefill: +26–36% measured that way, from the machine's caches, not the
+	// conversation's length); the ratio is taken conversation by
+	// conversation. The first conversation goes on to -latency-turns.
+	prefix := func(turn int) string {
+		if *fill && turn == 1 {
+			return strings.Repeat("A long first message, to fill the cache window. ", 25)
+		}
+		return ""
+	}
 	per := map[int][]float64{}
-	var last turnResult
-	for turn := 1; turn <= *latTurns; turn++ {
-		for c := range 5 {
-			if c > 0 && turn > 20 {
-				break
+	var ratios []float64
+	for c := range *latPairs {
+		var t1 float64
+		for turn := 1; turn <= 20; turn++ {
+			r := streamTurnText(url, fmt.Sprintf("latency-%d", c), turn, 32, prefix(turn))
+			if c == 0 && (turn == 1 || turn == 20) {
+				fmt.Printf("cache at turn %d: %d sinks + %d window, %d evicted\n", turn, r.cache.Sinks, r.cache.Window, r.cache.Evicted)
 			}
-			prefix := ""
-			if *fill && turn == 1 {
-				prefix = strings.Repeat("A long first message, to fill the cache window. ", 25)
+			switch turn {
+			case 1:
+				t1 = r.perToken * 1e3
+				per[1] = append(per[1], t1)
+			case 20:
+				per[20] = append(per[20], r.perToken*1e3)
+				ratios = append(ratios, r.perToken*1e3/t1)
 			}
-			r := streamTurnText(url, fmt.Sprintf("latency-%d", c), turn, 32, prefix)
-			if turn == 1 && c == 0 {
-				fmt.Printf("cache at turn 1: %d sinks + %d window, %d evicted\n", r.cache.Sinks, r.cache.Window, r.cache.Evicted)
-			}
-			key := turn
-			if turn > *latTurns-5 {
-				key = *latTurns
-			}
-			per[key] = append(per[key], r.perToken*1e3)
-			last = r
 		}
 	}
-	for i, turn := range []int{1, 20, *latTurns} {
+	var last turnResult
+	for turn := 21; turn <= *latTurns; turn++ {
+		r := streamTurnText(url, "latency-0", turn, 32, "")
+		if turn > *latTurns-20 {
+			per[*latTurns] = append(per[*latTurns], r.perToken*1e3)
+		}
+		last = r
+	}
+	for _, turn := range []int{1, 20, *latTurns} {
 		v := per[turn]
-		if len(v) == 0 || (i == 2 && turn == 20) {
+		if len(v) == 0 || (turn == *latTurns && turn <= 20) {
 			continue
 		}
 		slices.Sort(v)
-		fmt.Printf("turn %3d: median %.3f ms/token decode (%d samples, range %.3f–%.3f)\n", turn, v[len(v)/2], len(v), v[0], v[len(v)-1])
+		label := fmt.Sprintf("turn %3d", turn)
+		if turn == *latTurns {
+			label = fmt.Sprintf("turns %d–%d", turn-19, turn)
+		}
+		fmt.Printf("%s: median %.3f ms/token decode (%d samples, range %.3f–%.3f)\n", label, v[len(v)/2], len(v), v[0], v[len(v)-1])
 	}
-	fmt.Printf("cache at turn %d: %d sinks + %d window, %d evicted\n", *latTurns, last.cache.Sinks, last.cache.Window, last.cache.Evicted)
+	slices.Sort(ratios)
+	fmt.Printf("turn 20 / turn 1 per-token latency, paired by conversation: median %.3f (%d conversations, quartiles %.3f–%.3f)\n",
+		ratios[len(ratios)/2], len(ratios), ratios[len(ratios)/4], ratios[3*len(ratios)/4])
+	if last.cache.Window > 0 {
+		fmt.Printf("cache at turn %d: %d sinks + %d window, %d evicted\n", *latTurns, last.cache.Sinks, last.cache.Window, last.cache.Evicted)
+	}
 
 	// 2. RSS over many turns of one session, sampled every 10 turns. A Go
 	// process's RSS follows the GC's sawtooth (garbage up to GOGC=100 over
@@ -152,7 +176,7 @@ func main() {
 }
 
 type turnResult struct {
-	perToken float64 // seconds per generated token after the first
+	perToken float64 // seconds per generated token after the first (the server's timings; else between pieces)
 	tokens   int
 	cache    serve.CacheUsage
 	err      error
@@ -202,9 +226,12 @@ func streamTurnText(url, session string, turn, maxTokens int, prefix string) tur
 		}
 		if c.Usage != nil {
 			r.tokens, r.cache = c.Usage.CompletionTokens, *c.Usage.Cache
+			if c.Usage.Timings != nil {
+				r.perToken = c.Usage.Timings.PredictedPerTokenMS / 1e3
+			}
 		}
 	}
-	if pieces > 1 {
+	if pieces > 1 && r.perToken == 0 {
 		r.perToken = last.Sub(first).Seconds() / float64(pieces-1)
 	}
 	return r
