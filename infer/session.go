@@ -220,11 +220,7 @@ const blockFloats = 1 << 16
 func (s *Session) headsBlocked(wk, l, T, lo, hi int) {
 	m, c, cfg := s.m, s.cache, s.m.Config
 	hd, capacity, Q := m.hd, c.capacity, m.H*m.hd
-	keys, vals := c.keys[l], c.values[l]
-	lw := &m.layers[l]
-	group := m.H / m.KV
-	rope := m.f.Positions == model.RoPE
-	hasExtra := cfg.Attention == sinktoken.Softmax1 || cfg.Attention == sinktoken.SinkLogit
+	keys, vals, lw, group, rope, hasExtra := s.layerAttention(l)
 	var seg [3][2]int
 	nseg := c.segments(&seg, c.seen+T-1)
 	n := 0
@@ -283,15 +279,20 @@ func (s *Session) headsBlocked(wk, l, T, lo, hi int) {
 	}
 }
 
+// layerAttention returns what both attention paths read of layer l: its
+// cached keys and values, its weights, the query heads per kv head, and
+// whether the model uses RoPE and an attention variant with an extra term.
+func (s *Session) layerAttention(l int) (keys, vals []float32, lw *layerWeights, group int, rope, hasExtra bool) {
+	m, a := s.m, s.m.Config.Attention
+	return s.cache.keys[l], s.cache.values[l], &m.layers[l], m.H / m.KV, m.f.Positions == model.RoPE,
+		a == sinktoken.Softmax1 || a == sinktoken.SinkLogit
+}
+
 // heads computes the attention of query heads [lo, hi) for the T rows.
 func (s *Session) heads(l, T, lo, hi int) {
 	m, c, cfg := s.m, s.cache, s.m.Config
 	hd, capacity, Q := m.hd, c.capacity, m.H*m.hd
-	keys, vals := c.keys[l], c.values[l]
-	lw := &m.layers[l]
-	group := m.H / m.KV
-	rope := m.f.Positions == model.RoPE
-	hasExtra := cfg.Attention == sinktoken.Softmax1 || cfg.Attention == sinktoken.SinkLogit
+	keys, vals, lw, group, rope, hasExtra := s.layerAttention(l)
 	var seg [3][2]int
 	for r := range T {
 		t := c.seen + r
