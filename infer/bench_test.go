@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
+	"github.com/sinktrain/sinktrain/internal/gemm"
 	"github.com/sinktrain/sinktrain/internal/kernels"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
@@ -245,6 +246,40 @@ func BenchmarkScore(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
 			})
+		}
+	}
+}
+
+// BenchmarkGemv: GB/s of the decoding step's float32 matrix-vector product,
+// internal/kernels' Gemv (what the engine uses) against OpenBLAS's sgemv
+// (internal/gemm), one goroutine, on the weight shapes of SmolLM-135M's MLP
+// (1536×576), the reference model's qkv (768×256) and Pythia-160M's MLP
+// (3072×768): 128 matrices in turn (beyond the caches, as a decoding step
+// reads a model's layers) and one, read again and again.
+func BenchmarkGemv(b *testing.B) {
+	for _, s := range []struct{ rows, cols int }{{1536, 576}, {768, 256}, {3072, 768}} {
+		for _, n := range []int{128, 1} {
+			for _, impl := range []string{"kernels", "openblas"} {
+				b.Run(fmt.Sprintf("%dx%d/%d/%s", s.rows, s.cols, n, impl), func(b *testing.B) {
+					size := s.rows * s.cols
+					w := kernels.Alloc32(n * size)
+					for i := range w {
+						w[i] = float32(i%7) / 7
+					}
+					x, y := make([]float32, s.cols), make([]float32, s.rows)
+					i := 0
+					for b.Loop() {
+						m := w[i%n*size : (i%n+1)*size]
+						if impl == "kernels" {
+							kernels.Gemv(m, x, y, s.rows, s.cols, 0)
+						} else {
+							gemm.Sgemv(false, s.rows, s.cols, 1, m, s.cols, x, 0, y)
+						}
+						i++
+					}
+					b.ReportMetric(4*float64(size)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+				})
+			}
 		}
 	}
 }

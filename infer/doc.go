@@ -20,9 +20,12 @@
 // attention in blocks of rows) and [Session.Step] (matrix-vector products
 // and attention heads spread over GOMAXPROCS goroutines: a team of helper
 // goroutines per Session, handed work without allocating, so a step
-// allocates nothing). Matrix products go through internal/gemm (OpenBLAS with cgo,
-// gonum's pure-Go BLAS without), one BLAS thread per goroutine, the output
-// columns split over the goroutines; [LoadModelAs] can store the weight
+// allocates nothing). Matrix-matrix products go through internal/gemm
+// (OpenBLAS with cgo, gonum's pure-Go BLAS without), one BLAS thread per
+// goroutine, the output columns split over the goroutines; the decoding
+// step's matrix-vector products over float32 weights through
+// internal/kernels' Gemv (faster than OpenBLAS's sgemv on weights beyond
+// the L2 cache, BenchmarkGemv); [LoadModelAs] can store the weight
 // matrices as bfloat16 (half the bytes read per decoded token; products
 // widen them to float32). A [Model] reads the config's model.Features and
 // runs the shared building blocks they name: LayerNorm or RMSNorm, GELU or

@@ -96,6 +96,10 @@ func widenBF1632(src []BF16, dst []float32) {
 	C.st_widen_bf16((*C.uint16_t)(unsafe.Pointer(&src[0])), cf(dst), C.long(len(src)))
 }
 
+func gemv32(w, x, y []float32, rows, cols int, beta float32) {
+	C.st_gemv(cf(w), cf(x), cf(y), C.long(rows), C.long(cols), C.float(beta))
+}
+
 func gemvBF1632(w []BF16, x, y []float32, rows, cols int, beta float32) {
 	C.st_gemv_bf16((*C.uint16_t)(unsafe.Pointer(&w[0])), cf(x), cf(y), C.long(rows), C.long(cols), C.float(beta))
 }

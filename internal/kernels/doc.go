@@ -5,9 +5,10 @@
 // embeddings moving a fused projection into heads and back, softmax rows
 // (softmax, softmax₁ and the sink logit: an optional extra logit in the
 // denominator; [SoftmaxBand] for a [sinks | window] row), causal attention
-// blocks and their backward, cross-entropy, bfloat16 weights (widening,
-// [GemvBF16]), AdamW, small vector kernels, and [Alloc32] (large buffers
-// advised as transparent huge pages).
+// blocks and their backward, cross-entropy, the decoding step's
+// matrix-vector products ([Gemv] over float32 weights, [GemvBF16] over
+// bfloat16 ones, and widening), AdamW, small vector kernels, and [Alloc32]
+// (large buffers advised as transparent huge pages).
 //
 // The float32 instantiations run C (*.c, cgo; gcc's target_clones compiles
 // them for AVX-512, AVX2+FMA and baseline x86-64) and fall back to the pure

@@ -56,6 +56,7 @@ void st_rmsnorm_bwd(const float *restrict x, const float *restrict w, const floa
                     long N, long D, double eps, int wrt_w);
 void st_swiglu(const float *restrict h, float *restrict y, long N, long F);
 void st_swiglu_bwd(const float *restrict h, const float *restrict dy, float *restrict dh, long N, long F);
+void st_gemv(const float *restrict w, const float *restrict x, float *restrict y, long rows, long cols, float beta);
 void st_widen_bf16(const uint16_t *restrict src, float *restrict dst, long n);
 void st_gemv_bf16(const uint16_t *restrict w, const float *restrict x, float *restrict y, long rows, long cols,
                   float beta);

@@ -53,6 +53,8 @@ func scale32(x, y []float32, s float32) { scaleGo(x, y, s) }
 
 func widenBF1632(src []BF16, dst []float32) { widenBF16Go(src, dst) }
 
+func gemv32(w, x, y []float32, rows, cols int, beta float32) { gemvGo(w, x, y, rows, cols, beta) }
+
 func gemvBF1632(w []BF16, x, y []float32, rows, cols int, beta float32) {
 	gemvBF16Go(w, x, y, rows, cols, beta)
 }

@@ -2,9 +2,10 @@
 """Hugging Face transformers on CPU, the comparison row of sinktrain's
 infer.BenchmarkSmolLM: decode ms/token and prefill tok/s of a randomly
 initialised LlamaForCausalLM of SmolLM-135M's shapes (d=576, 30 layers,
-9 heads, 3 kv heads, ffn 1536, vocab 49152, tied), float32, batch 1.
+9 heads, 3 kv heads, ffn 1536, vocab 49152, tied), float32 (or --dtype
+bfloat16: weights, activations and cache in bfloat16), batch 1.
 
-    python3 scripts/bench/hf_decode.py --threads 2 [--cache 1024] [--steps 32]
+    python3 scripts/bench/hf_decode.py --threads 2 [--cache 1024] [--steps 32] [--dtype bfloat16]
 
 Cache: sinktrain runs 4+1020 (K+W = 1024 keys per decoded token). When this
 transformers still has SinkCache (removed in 4.53) it runs SinkCache(1020, 4);
@@ -32,13 +33,14 @@ def main():
     ap.add_argument("--sinks", type=int, default=4)
     ap.add_argument("--steps", type=int, default=32, help="decoded tokens timed")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     cfg = LlamaConfig(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
                       num_attention_heads=9, num_key_value_heads=3, tie_word_embeddings=True,
                       max_position_embeddings=8192, rms_norm_eps=1e-5)
-    model = LlamaForCausalLM(cfg).eval().float()
+    model = LlamaForCausalLM(cfg).eval().to(getattr(torch, a.dtype))
     V = cfg.vocab_size
     ids = torch.randint(0, V, (1, a.cache + a.steps + 8))
 
@@ -71,7 +73,7 @@ def main():
             past = out.past_key_values
     print(json.dumps({
         "impl": "transformers", "transformers": transformers.__version__, "torch": torch.__version__,
-        "threads": a.threads, "cache_kind": kind, "keys_per_step": a.cache,
+        "threads": a.threads, "dtype": a.dtype, "cache_kind": kind, "keys_per_step": a.cache,
         "decode_ms_per_token": 1e3 * statistics.median(times), "decode_ms_mean": 1e3 * statistics.mean(times),
         "prefill_tokens": a.cache, "prefill_tok_s": a.cache / prefill_s,
         "params": sum(p.numel() for p in model.parameters()),

@@ -288,6 +288,7 @@ func writeModel(work string) string {
 func startServer(dir, cache string, parallel int, work, state string) (string, *exec.Cmd) {
 	addrFile := filepath.Join(work, "addr")
 	cmd := exec.Command(os.Args[0])
+	dieWithParent(cmd)
 	cmd.Env = append(os.Environ(), "SERVE_BENCH_CHILD=1", "MODEL="+dir, "CACHE="+cache, "PARALLEL="+strconv.Itoa(parallel),
 		"ADDR_FILE="+addrFile, "STATE="+state)
 	cmd.Stderr = os.Stderr
