@@ -31,37 +31,12 @@ func widenBF16Go(src []BF16, dst []float32) {
 // which reads half the bytes of a float32 one. Sums are float32, in 16
 // lanes.
 func GemvBF16(w []BF16, x, y []float32, rows, cols int, beta float32) {
-	if rows == 0 || cols == 0 {
-		return
+	if gemvShape(len(w), x, y, rows, cols) {
+		gemvBF1632(w, x, y, rows, cols, beta)
 	}
-	_ = w[rows*cols-1]
-	_ = x[cols-1]
-	_ = y[rows-1]
-	gemvBF1632(w, x, y, rows, cols, beta)
 }
 
 // gemvBF16Go is the pure-Go GemvBF16.
 func gemvBF16Go(w []BF16, x, y []float32, rows, cols int, beta float32) {
-	x = x[:cols]
-	for r := range rows {
-		var acc [16]float32
-		wr := w[r*cols : (r+1)*cols]
-		j := 0
-		for ; j+16 <= cols; j += 16 {
-			for l := range 16 {
-				acc[l] += fromBF16(wr[j+l]) * x[j+l]
-			}
-		}
-		var s float32
-		for ; j < cols; j++ {
-			s += fromBF16(wr[j]) * x[j]
-		}
-		for _, a := range acc {
-			s += a
-		}
-		if beta != 0 {
-			s += beta * y[r]
-		}
-		y[r] = s
-	}
+	gemvRows(w, x, y, rows, cols, beta, fromBF16)
 }

@@ -5,17 +5,34 @@ package kernels
 // decoding step's matrix-vector product over float32 weights. Sums are
 // float32, in 16 lanes (the order of GemvBF16).
 func Gemv(w, x, y []float32, rows, cols int, beta float32) {
-	if rows == 0 || cols == 0 {
-		return
+	if gemvShape(len(w), x, y, rows, cols) {
+		gemv32(w, x, y, rows, cols, beta)
 	}
-	_ = w[rows*cols-1]
+}
+
+// gemvShape reports whether a product of rows × cols has work, and panics
+// with an index error (before any C code runs) when w (nw values), x or y
+// is shorter than the shape asks.
+func gemvShape(nw int, x, y []float32, rows, cols int) bool {
+	if rows == 0 || cols == 0 {
+		return false
+	}
+	_ = make([]struct{}, nw)[rows*cols-1]
 	_ = x[cols-1]
 	_ = y[rows-1]
-	gemv32(w, x, y, rows, cols, beta)
+	return true
 }
 
 // gemvGo is the pure-Go Gemv.
 func gemvGo(w, x, y []float32, rows, cols int, beta float32) {
+	gemvRows(w, x, y, rows, cols, beta, func(v float32) float32 { return v })
+}
+
+// gemvRows is the pure-Go matrix-vector product over weights of type W,
+// value widening one weight to float32: lane l sums the columns j ≡ l
+// (mod 16) of the whole 16-column blocks in order, then the tail columns
+// and the lanes are added in order (the C kernels' order).
+func gemvRows[W float32 | BF16](w []W, x, y []float32, rows, cols int, beta float32, value func(W) float32) {
 	x = x[:cols]
 	for r := range rows {
 		var acc [16]float32
@@ -23,12 +40,12 @@ func gemvGo(w, x, y []float32, rows, cols int, beta float32) {
 		j := 0
 		for ; j+16 <= cols; j += 16 {
 			for l := range 16 {
-				acc[l] += wr[j+l] * x[j+l]
+				acc[l] += value(wr[j+l]) * x[j+l]
 			}
 		}
 		var s float32
 		for ; j < cols; j++ {
-			s += wr[j] * x[j]
+			s += value(wr[j]) * x[j]
 		}
 		for _, a := range acc {
 			s += a
