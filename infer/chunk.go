@@ -116,7 +116,7 @@ func newScorer(m *Model, spec CacheSpec, C, N, workers int) *scorer {
 		s.kbuf[l], s.vbuf[l] = make([]float32, m.KV*s.kcap*m.hd), make([]float32, m.KV*s.kcap*m.hd)
 		s.sinkK[l], s.sinkV[l] = make([]float32, m.KV*s.K*m.hd), make([]float32, m.KV*s.K*m.hd)
 	}
-	s.scratch = make([][]float32, s.workers)
+	s.scratch = make([][]float32, s.team.size)
 	s.lrows = logitRows(c.VocabSize, R)
 	s.logits = make([]float32, s.lrows*c.VocabSize)
 	s.nll = make([]float64, R)

@@ -31,13 +31,12 @@ func (w matrix) row(r int, dst []float32) {
 const wideRows = 64
 
 // engine is what a Session and a chunked scorer share: the model, the
-// number of goroutines its products and attention heads use, and one
+// team of goroutines its products and attention heads use, and one
 // bfloat16 widening buffer per goroutine.
 type engine struct {
-	m       *Model
-	workers int
-	team    *team
-	wide    [][]float32 // per worker [wideRows, widest input]; nil for float32 models
+	m    *Model
+	team *team
+	wide [][]float32 // per worker [wideRows, widest input]; nil for float32 models
 
 	// The rangers of the splits (held here so that a split allocates nothing).
 	lin linearJob
@@ -46,10 +45,9 @@ type engine struct {
 }
 
 func newEngine(m *Model, workers int) engine {
-	e := engine{m: m, workers: max(1, workers)}
-	e.team = newTeam(e.workers)
+	e := engine{m: m, team: newTeam(workers)}
 	if m.dtype == bf16Storage {
-		e.wide = make([][]float32, e.workers)
+		e.wide = make([][]float32, e.team.size)
 		for i := range e.wide {
 			e.wide[i] = make([]float32, wideRows*m.widest)
 		}
@@ -68,7 +66,7 @@ func (e *engine) linear(y []float32, ldy int, x []float32, T, in int, w matrix, 
 		}
 		beta = 1
 	}
-	if e.workers < 2 || T*out*in < 1<<16 {
+	if T*out*in < 1<<16 {
 		e.mul(0, y, ldy, x, T, in, w, 0, out, beta)
 		return
 	}
@@ -262,7 +260,7 @@ func (j *activationJob) run(_, lo, hi int) {
 // rows runs r over row ranges of [0, T), split over the engine's
 // goroutines when there are enough rows.
 func (e *engine) rows(T int, r ranger) {
-	if e.workers < 2 || T < 8 {
+	if T < 8 {
 		r.run(0, 0, T)
 		return
 	}

@@ -90,7 +90,7 @@ func TestFamiliesMatchHF(t *testing.T) {
 				for _, chunk := range []int{7, DefaultChunk} {
 					got := make([]float32, len(row)*V)
 					s := m.NewSession(CacheSpec{Kind: Dense}, 4)
-					s.chunk, s.most = chunk, chunk
+					s.most = chunk
 					if err := s.PrefillAll(row, got); err != nil {
 						t.Fatal(err)
 					}

@@ -84,7 +84,7 @@ func TestDenseMatchesHF(t *testing.T) {
 				}
 				chunked := make([]float32, len(row)*V)
 				s = m.NewSession(CacheSpec{Kind: Dense}, 4)
-				s.chunk, s.most = 7, 7
+				s.most = 7
 				if err := s.PrefillAll(row, chunked); err != nil {
 					t.Fatal(err)
 				}

@@ -85,7 +85,7 @@ func TestPrefillAfterEvict(t *testing.T) {
 		want := stepAll(t, start(), turn)
 		for _, rows := range []int{2, 5, len(turn)} {
 			s := start()
-			s.chunk, s.most = rows, rows
+			s.most = rows
 			got := make([]float32, len(turn)*V)
 			if err := s.PrefillAll(turn, got); err != nil {
 				t.Fatal(err)

@@ -267,7 +267,7 @@ func TestFamiliesMatchReference(t *testing.T) {
 			}
 			for _, chunk := range []int{1, 5} {
 				s := m.NewSession(CacheSpec{Kind: Dense}, 4)
-				s.chunk, s.most = chunk, chunk
+				s.most = chunk
 				got := make([]float32, len(ids)*V)
 				if err := s.PrefillAll(ids, got); err != nil {
 					t.Fatal(err)

@@ -36,9 +36,8 @@ type AttentionFunc func(layer, head, t int, probs []float32)
 type Session struct {
 	engine
 	cache  *Cache
-	chunk  int       // T: rows of the activation buffers between Prefills
 	most   int       // rows of one pass at most (PrefillChunk; tests set less)
-	a      acts      // [T, ·] activations (larger during a long Prefill)
+	a      acts      // [T, ·] activations: DefaultChunk rows, a recompute:W session's window (≤ PrefillChunk); larger during a long Prefill
 	scores []float32 // [H, capacity] one attention row per head
 	logits []float32 // [V] the last row's logits
 	hj     headsJob
@@ -60,15 +59,15 @@ func (m *Model) NewSession(spec CacheSpec, hint int) *Session {
 func (m *Model) newSession(spec CacheSpec, hint, workers int) *Session {
 	c := m.Config
 	T := DefaultChunk
-	if spec.Kind == Recompute {
-		hint = spec.Window
+	if spec.Kind == Recompute { // every step re-encodes a window: buffers for one pass of it
+		hint, T = spec.Window, max(T, min(spec.Window, PrefillChunk))
 	}
 	s := &Session{
-		engine: newEngine(m, workers), cache: NewCache(spec, c.NumLayers, m.KV, m.hd, hint), chunk: T, most: PrefillChunk,
+		engine: newEngine(m, workers), cache: NewCache(spec, c.NumLayers, m.KV, m.hd, hint), most: PrefillChunk,
 		a: newActs(m, T), logits: make([]float32, c.VocabSize),
 	}
 	s.scores = make([]float32, m.H*s.cache.capacity)
-	s.block = make([][]float32, s.workers)
+	s.block = make([][]float32, s.team.size)
 	stopTeamWhenCollected(s, s.team)
 	return s
 }
@@ -119,14 +118,14 @@ func (s *Session) run(toks []int32, all []float32) error {
 			return fmt.Errorf("token %d at index %d is outside the vocabulary [0, %d)", t, i, V)
 		}
 	}
-	rows := s.chunk
+	rows := min(len(s.a.x)/s.m.Config.HiddenSize, s.most)
 	if n := min(len(toks), s.most, max(1, s.cache.free())); n > rows {
 		small := s.a
 		s.a, rows = newActs(s.m, n), n
 		defer func() { s.a = small }()
 	}
 	for done := 0; done < len(toks); {
-		n := min(len(toks)-done, rows, s.most, max(1, s.cache.free()))
+		n := min(len(toks)-done, rows, max(1, s.cache.free()))
 		first, dst := n-1, s.logits // logits of the chunk's last row only
 		if all != nil {
 			first, dst = 0, all[done*V:(done+n)*V]
@@ -183,11 +182,11 @@ func (s *Session) attention(l, T int) {
 	}
 	s.queries(&s.a, T)
 	s.hj = headsJob{s: s, l: l, T: T}
-	if s.OnAttention != nil || s.workers < 2 || T*m.H*min(c.seen+T, c.capacity)*hd < 1<<16 {
-		s.hj.run(0, 0, m.H)
+	if work := T * m.H * min(c.seen+T, c.capacity) * hd; s.OnAttention == nil && work >= 1<<16 {
+		s.team.split(m.H, 1, work, &s.hj)
 		return
 	}
-	s.team.split(m.H, 1, T*m.H*min(c.seen+T, c.capacity)*hd, &s.hj)
+	s.hj.run(0, 0, m.H)
 }
 
 // headsJob is attention's split: query heads [lo, hi) of layer l, row by

@@ -9,9 +9,9 @@ type ranger interface{ run(wk, lo, hi int) }
 
 // job is one range of a split, sent to a helper.
 type job struct {
-	r          ranger
-	wk, lo, hi int
-	spin       bool // short job: poll for the next one before blocking
+	r      ranger
+	lo, hi int
+	spin   bool // short job: poll for the next one before blocking
 }
 
 // spinPolls is how many times a helper that finished a short job, or the
@@ -52,20 +52,20 @@ func newTeam(size int) *team {
 	t.done = make(chan struct{}, t.size)
 	for i := range t.jobs {
 		t.jobs[i] = make(chan job, 1)
-		go helper(t.jobs[i], t.done)
+		go helper(i+1, t.jobs[i], t.done)
 	}
 	return t
 }
 
-// helper runs the jobs of one channel until it is closed.
-func helper(jobs <-chan job, done chan<- struct{}) {
+// helper runs the jobs of one channel, as worker wk, until it is closed.
+func helper(wk int, jobs <-chan job, done chan<- struct{}) {
 	spin := false
 	for {
 		j, ok := poll(jobs, spin)
 		if !ok {
 			return
 		}
-		j.r.run(j.wk, j.lo, j.hi)
+		j.r.run(wk, j.lo, j.hi)
 		spin = j.spin
 		j = job{} // hold no reference to the owner while idle
 		done <- struct{}{}
@@ -102,7 +102,8 @@ func stopTeamWhenCollected[T any](owner *T, t *team) {
 
 // split divides [0, n) into up to size contiguous ranges with boundaries
 // at multiples of align (except n), runs r on each (the first on the
-// calling goroutine) and returns when all are done. work is the values
+// calling goroutine, the i-th on helper i as worker i) and returns when all
+// are done. work is the values
 // the whole split reads (for the choice between polling and blocking).
 func (t *team) split(n, align, work int, r ranger) {
 	per := (n + t.size - 1) / t.size
@@ -112,13 +113,13 @@ func (t *team) split(n, align, work int, r ranger) {
 		return
 	}
 	spin := work/t.size < spinWork
-	wk := 1
+	sent := 0
 	for lo := per; lo < n; lo += per {
-		t.jobs[wk-1] <- job{r: r, wk: wk, lo: lo, hi: min(n, lo+per), spin: spin}
-		wk++
+		t.jobs[sent] <- job{r: r, lo: lo, hi: min(n, lo+per), spin: spin}
+		sent++
 	}
 	r.run(0, 0, per)
-	for range wk - 1 {
+	for range sent {
 		poll(t.done, spin)
 	}
 }

@@ -31,7 +31,7 @@ func widenBF16Go(src []BF16, dst []float32) {
 // which reads half the bytes of a float32 one. Sums are float32, in 16
 // lanes.
 func GemvBF16(w []BF16, x, y []float32, rows, cols int, beta float32) {
-	if gemvShape(len(w), x, y, rows, cols) {
+	if gemvShape(w, x, y, rows, cols) {
 		gemvBF1632(w, x, y, rows, cols, beta)
 	}
 }

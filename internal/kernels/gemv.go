@@ -5,19 +5,19 @@ package kernels
 // decoding step's matrix-vector product over float32 weights. Sums are
 // float32, in 16 lanes (the order of GemvBF16).
 func Gemv(w, x, y []float32, rows, cols int, beta float32) {
-	if gemvShape(len(w), x, y, rows, cols) {
+	if gemvShape(w, x, y, rows, cols) {
 		gemv32(w, x, y, rows, cols, beta)
 	}
 }
 
 // gemvShape reports whether a product of rows × cols has work, and panics
-// with an index error (before any C code runs) when w (nw values), x or y
-// is shorter than the shape asks.
-func gemvShape(nw int, x, y []float32, rows, cols int) bool {
+// with an index error (before any C code runs) when w, x or y is shorter
+// than the shape asks.
+func gemvShape[W float32 | BF16](w []W, x, y []float32, rows, cols int) bool {
 	if rows == 0 || cols == 0 {
 		return false
 	}
-	_ = make([]struct{}, nw)[rows*cols-1]
+	_ = w[rows*cols-1]
 	_ = x[cols-1]
 	_ = y[rows-1]
 	return true

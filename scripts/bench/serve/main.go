@@ -44,6 +44,9 @@ func main() {
 	fill := flag.Bool("fill", true, "make the latency conversations' first message long enough to fill the cache, so that turn 1 decodes with a full cache like every later turn")
 	flag.Parse()
 	log.SetFlags(0)
+	if *turns < 40 || *latPairs < 1 {
+		log.Fatalf("serve bench: -turns %d, -latency-pairs %d: expected -turns ≥ 40 (four quarters sampled every 10 turns) and -latency-pairs ≥ 1", *turns, *latPairs)
+	}
 	work, err := os.MkdirTemp("", "sinktrain-serve-bench-")
 	check(err)
 	defer os.RemoveAll(work)
@@ -109,7 +112,7 @@ func main() {
 		slices.Sort(v)
 		label := fmt.Sprintf("turn %3d", turn)
 		if turn == *latTurns {
-			label = fmt.Sprintf("turns %d–%d", turn-19, turn)
+			label = fmt.Sprintf("turns %d–%d", max(21, turn-19), turn)
 		}
 		fmt.Printf("%s: median %.3f ms/token decode (%d samples, range %.3f–%.3f)\n", label, v[len(v)/2], len(v), v[0], v[len(v)-1])
 	}
@@ -176,8 +179,7 @@ func main() {
 }
 
 type turnResult struct {
-	perToken float64 // seconds per generated token after the first (the server's timings; else between pieces)
-	tokens   int
+	perToken float64 // seconds per generated token after the first (the server's usage.timings)
 	cache    serve.CacheUsage
 	err      error
 }
@@ -204,8 +206,6 @@ func streamTurnText(url, session string, turn, maxTokens int, prefix string) tur
 		return turnResult{err: fmt.Errorf("%d %s", resp.StatusCode, b)}
 	}
 	var r turnResult
-	var first, last time.Time
-	pieces := 0
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		d, ok := strings.CutPrefix(sc.Text(), "data: ")
@@ -216,23 +216,12 @@ func streamTurnText(url, session string, turn, maxTokens int, prefix string) tur
 		if err := json.Unmarshal([]byte(d), &c); err != nil {
 			return turnResult{err: err}
 		}
-		if len(c.Choices) > 0 && c.Choices[0].Delta != nil && c.Choices[0].Delta.Content != nil && *c.Choices[0].Delta.Content != "" {
-			now := time.Now()
-			if pieces == 0 {
-				first = now
-			}
-			last = now
-			pieces++
-		}
 		if c.Usage != nil {
-			r.tokens, r.cache = c.Usage.CompletionTokens, *c.Usage.Cache
-			if c.Usage.Timings != nil {
-				r.perToken = c.Usage.Timings.PredictedPerTokenMS / 1e3
+			if c.Usage.Cache == nil || c.Usage.Timings == nil {
+				return turnResult{err: fmt.Errorf("usage without the cache or timings extension: %s", d)}
 			}
+			r.cache, r.perToken = *c.Usage.Cache, c.Usage.Timings.PredictedPerTokenMS/1e3
 		}
-	}
-	if pieces > 1 && r.perToken == 0 {
-		r.perToken = last.Sub(first).Seconds() / float64(pieces-1)
 	}
 	return r
 }
