@@ -95,7 +95,7 @@ func scoreBytes(m *Model, spec CacheSpec, C, N, workers int) float64 {
 	cols := spec.Sinks + attnRows + kcap
 	floats := actsFloats(m, R) + kv + workers*attnRows*cols + logitRows(c.VocabSize, R)*c.VocabSize + 8*R
 	if m.dtype == bf16Storage {
-		floats += workers * wideRows * m.widest
+		floats += workers * roundRows * kernels.PairCols(m.widest) / 2
 	}
 	return 4 * float64(floats)
 }

@@ -8,35 +8,39 @@ import (
 	"github.com/sinktrain/sinktrain/model"
 )
 
-// matrix is a weight matrix [rows, cols] in row-major order, stored as
-// float32 or, for a model loaded with --dtype bfloat16, as bfloat16 (half
-// the bytes read per decoded token; products widen it to float32).
+// matrix is a weight matrix [rows, cols]: float32 in row-major order or,
+// for a model loaded with --dtype bfloat16, bfloat16 panels (half the
+// bytes read per decoded token; kernels.Panels). Products over bfloat16
+// weights take their inputs rounded to bfloat16 too, and sum the exact
+// products in float32 (AVX512-BF16's pair products where the CPU has
+// them), as llama.cpp's and transformers' bfloat16 products do.
 type matrix struct {
 	f          []float32      // [rows, cols] float32 storage, or nil
-	h          []kernels.BF16 // [rows, cols] bfloat16 storage, or nil
+	p          kernels.Panels // bfloat16 storage (p.Data nil for float32)
 	rows, cols int
 }
 
 // row writes row r widened to float32 into dst [cols] (embedding lookups).
 func (w matrix) row(r int, dst []float32) {
-	if w.h != nil {
-		kernels.WidenBF16(w.h[r*w.cols:(r+1)*w.cols], dst)
+	if w.p.Data != nil {
+		w.p.Row(r, dst)
 		return
 	}
 	copy(dst, w.f[r*w.cols:(r+1)*w.cols])
 }
 
-// wideRows is how many bfloat16 weight rows a matrix-matrix product widens
-// at a time (per goroutine) before one sgemm over them.
-const wideRows = 64
+// roundRows is how many input rows a product over bfloat16 weights rounds
+// to bfloat16 at a time (per goroutine) before one kernels.GemmPanels over
+// them.
+const roundRows = 64
 
 // engine is what a Session and a chunked scorer share: the model, the
 // team of goroutines its products and attention heads use, and one
-// bfloat16 widening buffer per goroutine.
+// buffer of rounded inputs per goroutine.
 type engine struct {
 	m    *Model
 	team *team
-	wide [][]float32 // per worker [wideRows, widest input]; nil for float32 models
+	xh   [][]kernels.BF16 // per worker [roundRows, PairCols(widest input)]; nil for float32 models
 
 	// The rangers of the splits (held here so that a split allocates nothing).
 	lin linearJob
@@ -47,9 +51,9 @@ type engine struct {
 func newEngine(m *Model, workers int) engine {
 	e := engine{m: m, team: newTeam(workers)}
 	if m.dtype == bf16Storage {
-		e.wide = make([][]float32, e.team.size)
-		for i := range e.wide {
-			e.wide[i] = make([]float32, wideRows*m.widest)
+		e.xh = make([][]kernels.BF16, e.team.size)
+		for i := range e.xh {
+			e.xh[i] = make([]kernels.BF16, roundRows*kernels.PairCols(m.widest))
 		}
 	}
 	return e
@@ -60,36 +64,37 @@ func newEngine(m *Model, workers int) engine {
 // (one matrix-vector product each for T = 1, a matrix product otherwise).
 func (e *engine) linear(y []float32, ldy int, x []float32, T, in int, w matrix, bias []float32, out int) {
 	beta := float32(0)
-	if bias != nil {
+	if bias != nil && w.p.Data == nil { // bfloat16 kernels add the bias as they store
 		for r := range T {
 			copy(y[r*ldy:r*ldy+out], bias)
 		}
 		beta = 1
 	}
 	if T*out*in < 1<<16 {
-		e.mul(0, y, ldy, x, T, in, w, 0, out, beta)
+		e.mul(0, y, ldy, x, T, in, w, bias, 0, out, beta)
 		return
 	}
-	e.lin = linearJob{e: e, y: y, ldy: ldy, x: x, T: T, in: in, w: w, beta: beta}
+	e.lin = linearJob{e: e, y: y, ldy: ldy, x: x, T: T, in: in, w: w, bias: bias, beta: beta}
 	e.team.split(out, 16, T*out*in, &e.lin)
 }
 
 // linearJob is linear's split: output columns [lo, hi) on worker wk.
 type linearJob struct {
 	e          *engine
-	y, x       []float32
+	y, x, bias []float32
 	ldy, T, in int
 	w          matrix
 	beta       float32
 }
 
 func (j *linearJob) run(wk, lo, hi int) {
-	j.e.mul(wk, j.y, j.ldy, j.x, j.T, j.in, j.w, lo, hi, j.beta)
+	j.e.mul(wk, j.y, j.ldy, j.x, j.T, j.in, j.w, j.bias, lo, hi, j.beta)
 }
 
-// mul computes columns [lo, hi) of linear on goroutine wk's buffers.
-func (e *engine) mul(wk int, y []float32, ldy int, x []float32, T, in int, w matrix, lo, hi int, beta float32) {
-	if w.h == nil {
+// mul computes columns [lo, hi) of linear on goroutine wk's buffers (the
+// bias is linear's: float32 weights have it in y already).
+func (e *engine) mul(wk int, y []float32, ldy int, x []float32, T, in int, w matrix, bias []float32, lo, hi int, beta float32) {
+	if w.p.Data == nil {
 		if T == 1 { // kernels.Gemv streams weights beyond the L2 cache faster than OpenBLAS's sgemv (BenchmarkGemv)
 			kernels.Gemv(w.f[lo*in:hi*in], x, y[lo:hi], hi-lo, in, beta)
 			return
@@ -97,15 +102,26 @@ func (e *engine) mul(wk int, y []float32, ldy int, x []float32, T, in int, w mat
 		gemm.Sgemm(false, true, T, hi-lo, in, 1, x, in, w.f[lo*in:], in, beta, y[lo:], ldy)
 		return
 	}
-	if T == 1 {
-		kernels.GemvBF16(w.h[lo*in:hi*in], x, y[lo:hi], hi-lo, in, beta)
-		return
-	}
-	buf := e.wide[wk]
-	for a := lo; a < hi; a += wideRows {
-		b := min(hi, a+wideRows)
-		kernels.WidenBF16(w.h[a*in:b*in], buf)
-		gemm.Sgemm(false, true, T, b-a, in, 1, x, in, buf, in, beta, y[a:], ldy)
+	buf, ld := e.xh[wk], kernels.PairCols(in)
+	for a := 0; a < T; a += roundRows {
+		b := min(T, a+roundRows)
+		if ld == in {
+			kernels.RoundBF16(x[a*in:b*in], buf)
+		} else {
+			for r := a; r < b; r++ {
+				kernels.RoundBF16(x[r*in:(r+1)*in], buf[(r-a)*ld:])
+				buf[(r-a)*ld+in] = 0
+			}
+		}
+		var bl []float32
+		if bias != nil {
+			bl = bias[lo:hi]
+		}
+		if T == 1 {
+			kernels.GemvPanels(w.p, lo, hi, buf, bl, y[lo:hi], beta)
+			return
+		}
+		kernels.GemmPanels(buf, ld, b-a, w.p, lo, hi, bl, y[a*ldy+lo:], ldy, beta)
 	}
 }
 

@@ -42,9 +42,25 @@ type Model struct {
 	widest int     // the largest input width of any matrix (bfloat16 widening buffers)
 
 	weights model.Weights             // the weights by HF name, for Fingerprint (matrices stored as bfloat16 have Data nil)
-	halves  map[string][]kernels.BF16 // the bfloat16 matrices by HF name
+	halves  map[string]kernels.Panels // the bfloat16 matrices by HF name
 	fpOnce  sync.Once
 	fp      [32]byte // Fingerprint, once computed
+
+	// passes holds the activation buffers of passes longer than a
+	// session keeps (*acts), for the next long prefill of any of the
+	// model's sessions: a turn does not allocate (and fault in) tens of
+	// megabytes again, and an idle model's buffers go at the next GCs.
+	passes sync.Pool
+}
+
+// passActs returns activation buffers for a pass of n rows, from
+// m.passes when it holds large enough ones.
+func (m *Model) passActs(n int) *acts {
+	if a, ok := m.passes.Get().(*acts); ok && len(a.x) >= n*m.Config.HiddenSize {
+		return a
+	}
+	a := newActs(m, n)
+	return &a
 }
 
 // storage is how a Model stores its weight matrices.
@@ -178,7 +194,7 @@ func newModel(cfg model.Config, w model.Weights, st storage) (*Model, error) {
 		for n, t := range w {
 			m.weights[n] = t
 		}
-		m.halves = map[string][]kernels.BF16{}
+		m.halves = map[string]kernels.Panels{}
 	}
 	m.qkvRows = (m.H + 2*m.KV) * m.hd
 	if f.QKNorm && f.QKV != model.QKVBlocked && f.QKV != model.QKVSeparate {
@@ -212,14 +228,11 @@ func newModel(cfg model.Config, w model.Weights, st storage) (*Model, error) {
 			return mt
 		}
 		if h, ok := m.halves[name]; ok {
-			mt.h = h
+			mt.p = h
 			return mt
 		}
-		mt.h = make([]kernels.BF16, len(t.Data))
-		for i, v := range t.Data {
-			mt.h[i] = checkpoint.Float32ToBF16(v)
-		}
-		m.halves[name] = mt.h
+		mt.p = kernels.PackPanels(t.Data, mt.rows, mt.cols)
+		m.halves[name] = mt.p
 		m.weights[name] = &model.Tensor{Shape: t.Shape}
 		return mt
 	}

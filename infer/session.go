@@ -120,9 +120,9 @@ func (s *Session) run(toks []int32, all []float32) error {
 	}
 	rows := min(len(s.a.x)/s.m.Config.HiddenSize, s.most)
 	if n := min(len(toks), s.most, max(1, s.cache.free())); n > rows {
-		small := s.a
-		s.a, rows = newActs(s.m, n), n
-		defer func() { s.a = small }()
+		small, big := s.a, s.m.passActs(n)
+		s.a, rows = *big, n
+		defer func() { s.a = small; s.m.passes.Put(big) }()
 	}
 	for done := 0; done < len(toks); {
 		n := min(len(toks)-done, rows, max(1, s.cache.free()))

@@ -87,7 +87,7 @@ func (m *Model) Fingerprint() [32]byte {
 				h.Write(buf)
 			}
 			if half, ok := m.halves[n]; ok {
-				writeHalves(h, half, buf)
+				writeHalves(h, half.Data, buf)
 				continue
 			}
 			writeFloats(h, t.Data, buf)

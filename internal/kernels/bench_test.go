@@ -73,31 +73,40 @@ func BenchmarkAdamW32(b *testing.B) {
 	}
 }
 
-// BenchmarkGemvBF16: GB/s of bfloat16 weights read by the decoding step's
-// matrix-vector product (one goroutine) on the shapes of SmolLM-135M's MLP
-// (1536×576) and Pythia-160M's (3072×768): one matrix, read again and
-// again from the caches, and 64 of them in turn (beyond the L3 cache, as a
-// decoding step reads a model's layers).
-func BenchmarkGemvBF16(b *testing.B) {
+// BenchmarkGemvPanels: GB/s of bfloat16 weights read by the decoding
+// step's matrix-vector product (one goroutine) on the shapes of
+// SmolLM-135M's MLP (1536×576) and Pythia-160M's (3072×768): one matrix,
+// read again and again from the caches, and 64 of them in turn (beyond the
+// L3 cache, as a decoding step reads a model's layers); "dot" is the
+// kernel in use (AVX512-BF16 where the CPU has it), "widen" the widening
+// one.
+func BenchmarkGemvPanels(b *testing.B) {
 	for _, s := range []struct{ rows, cols int }{{1536, 576}, {3072, 768}} {
 		for _, n := range []int{1, 64} {
-			b.Run(fmt.Sprintf("%dx%d/%d", s.rows, s.cols, n), func(b *testing.B) {
-				w := make([]BF16, n*s.rows*s.cols)
-				for i := range w {
-					w[i] = BF16(0x3f80 + i%64)
-				}
-				x, y := make([]float32, s.cols), make([]float32, s.rows)
-				for i := range x {
-					x[i] = float32(i%7) / 7
-				}
-				size := s.rows * s.cols
-				i := 0
-				for b.Loop() {
-					GemvBF16(w[i%n*size:(i%n+1)*size], x, y, s.rows, s.cols, 0)
-					i++
-				}
-				b.ReportMetric(2*float64(size)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
-			})
+			for _, kind := range []string{"dot", "widen"} {
+				b.Run(fmt.Sprintf("%dx%d/%d/%s", s.rows, s.cols, n, kind), func(b *testing.B) {
+					m := make([]float32, s.rows*s.cols)
+					for i := range m {
+						m[i] = float32(i%64) / 64
+					}
+					p := PackPanels(m, s.rows, s.cols)
+					size := len(p.Data)
+					w := make([]BF16, n*size)
+					for i := range n {
+						copy(w[i*size:], p.Data)
+					}
+					x, y := make([]BF16, s.cols), make([]float32, s.rows)
+					for i := range x {
+						x[i] = BF16(0x3f80 + i%7)
+					}
+					i := 0
+					for b.Loop() {
+						gemvPanels32(w[i%n*size:(i%n+1)*size], x, nil, y, s.rows, s.cols/2, 0, kind == "widen")
+						i++
+					}
+					b.ReportMetric(2*float64(s.rows*s.cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+				})
+			}
 		}
 	}
 }

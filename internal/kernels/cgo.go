@@ -92,16 +92,31 @@ func scale32(x, y []float32, s float32) {
 	C.st_scale(cf(x), cf(y[:len(x)]), C.float(s), C.long(len(x)))
 }
 
-func widenBF1632(src []BF16, dst []float32) {
-	C.st_widen_bf16((*C.uint16_t)(unsafe.Pointer(&src[0])), cf(dst), C.long(len(src)))
+// cu16 returns a C pointer to the first element of a non-empty slice.
+func cu16(s []BF16) *C.uint16_t { return (*C.uint16_t)(unsafe.Pointer(&s[0])) }
+
+func roundBF1632(src []float32, dst []BF16) { C.st_round_bf16(cf(src), cu16(dst), C.long(len(src))) }
+
+func bf16Dot() bool { return C.st_bf16_dot() != 0 }
+
+// cfOrNil is cf, or NULL for an empty slice.
+func cfOrNil(s []float32) *C.float {
+	if len(s) == 0 {
+		return nil
+	}
+	return cf(s)
+}
+
+func gemvPanels32(w, x []BF16, bias, y []float32, rows, kp int, beta float32, widen bool) {
+	C.st_gemv_panels(cu16(w), cu16(x), cfOrNil(bias), cf(y), C.long(rows), C.long(kp), C.float(beta), cbool(widen))
+}
+
+func gemmPanels32(x []BF16, ldx, T int, w []BF16, rows, kp int, bias, y []float32, ldy int, beta float32, widen bool) {
+	C.st_gemm_panels(cu16(x), C.long(ldx), C.long(T), cu16(w), C.long(rows), C.long(kp), cfOrNil(bias), cf(y), C.long(ldy), C.float(beta), cbool(widen))
 }
 
 func gemv32(w, x, y []float32, rows, cols int, beta float32) {
 	C.st_gemv(cf(w), cf(x), cf(y), C.long(rows), C.long(cols), C.float(beta))
-}
-
-func gemvBF1632(w []BF16, x, y []float32, rows, cols int, beta float32) {
-	C.st_gemv_bf16((*C.uint16_t)(unsafe.Pointer(&w[0])), cf(x), cf(y), C.long(rows), C.long(cols), C.float(beta))
 }
 
 func rope32(qkv, heads, cos, sin []float32, m RoPEHeads, back bool) {

@@ -6,9 +6,11 @@
 // (softmax, softmax₁ and the sink logit: an optional extra logit in the
 // denominator; [SoftmaxBand] for a [sinks | window] row), causal attention
 // blocks and their backward, cross-entropy, the decoding step's
-// matrix-vector products ([Gemv] over float32 weights, [GemvBF16] over
-// bfloat16 ones, and widening), AdamW, small vector kernels, and [Alloc32]
-// (large buffers advised as transparent huge pages).
+// matrix-vector product over float32 weights ([Gemv]), the products over
+// bfloat16 weight panels ([Panels]: [GemvPanels], [GemmPanels], with
+// AVX512-BF16 pair products where the CPU has them, and [RoundBF16]),
+// AdamW, small vector kernels, and [Alloc32] (large buffers advised as
+// transparent huge pages).
 //
 // The float32 instantiations run C (*.c, cgo; gcc's target_clones compiles
 // them for AVX-512, AVX2+FMA and baseline x86-64) and fall back to the pure

@@ -57,9 +57,12 @@ void st_rmsnorm_bwd(const float *restrict x, const float *restrict w, const floa
 void st_swiglu(const float *restrict h, float *restrict y, long N, long F);
 void st_swiglu_bwd(const float *restrict h, const float *restrict dy, float *restrict dh, long N, long F);
 void st_gemv(const float *restrict w, const float *restrict x, float *restrict y, long rows, long cols, float beta);
-void st_widen_bf16(const uint16_t *restrict src, float *restrict dst, long n);
-void st_gemv_bf16(const uint16_t *restrict w, const float *restrict x, float *restrict y, long rows, long cols,
-                  float beta);
+void st_round_bf16(const float *restrict src, uint16_t *restrict dst, long n);
+int st_bf16_dot(void);
+void st_gemv_panels(const uint16_t *w, const uint16_t *x, const float *bias, float *y, long rows, long kp, float beta,
+                    int widen);
+void st_gemm_panels(const uint16_t *x, long ldx, long T, const uint16_t *w, long rows, long kp, const float *bias,
+                    float *y, long ldy, float beta, int widen);
 void st_rope(float *qkv, float *heads, const float *cos, const float *sin, long B, long T, long hd, long W,
              const int64_t *cols, long S, long nrot, long half, int back);
 int st_adamw(float *w, const float *g, float *m, float *v, long n, float scale, float b1, float b2, float shrink,

@@ -51,12 +51,18 @@ func mul32(a, b, y []float32) { mulGo(a, b, y) }
 
 func scale32(x, y []float32, s float32) { scaleGo(x, y, s) }
 
-func widenBF1632(src []BF16, dst []float32) { widenBF16Go(src, dst) }
-
 func gemv32(w, x, y []float32, rows, cols int, beta float32) { gemvGo(w, x, y, rows, cols, beta) }
 
-func gemvBF1632(w []BF16, x, y []float32, rows, cols int, beta float32) {
-	gemvBF16Go(w, x, y, rows, cols, beta)
+func roundBF1632(src []float32, dst []BF16) { roundBF16Go(src, dst) }
+
+func bf16Dot() bool { return false }
+
+func gemvPanels32(w, x []BF16, bias, y []float32, rows, kp int, beta float32, _ bool) {
+	gemvPanelsGo(w, x, bias, y, rows, kp, beta)
+}
+
+func gemmPanels32(x []BF16, ldx, T int, w []BF16, rows, kp int, bias, y []float32, ldy int, beta float32, _ bool) {
+	gemmPanelsGo(x, ldx, T, w, rows, kp, bias, y, ldy, beta)
 }
 
 func rope32(qkv, heads, cos, sin []float32, m RoPEHeads, back bool) {
