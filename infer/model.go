@@ -38,8 +38,9 @@ type Model struct {
 	slopes  []float32 // [H] ALiBi slopes (bf16-rounded for ALiBiBloom)
 	scale   float32   // softmax scale (1/sqrt(hd) or MPT's softmax_scale)
 
-	dtype  storage // how the matrices are stored
-	widest int     // the largest input width of any matrix (bfloat16 widening buffers)
+	dtype    storage // how the matrices are stored
+	widest   int     // the largest input width of any matrix (bfloat16 input buffers)
+	matBytes int     // the bytes of all weight matrices as stored
 
 	weights model.Weights             // the weights by HF name, for Fingerprint (matrices stored as bfloat16 have Data nil)
 	halves  map[string]kernels.Panels // the bfloat16 matrices by HF name
@@ -225,12 +226,14 @@ func newModel(cfg model.Config, w model.Weights, st storage) (*Model, error) {
 		m.widest = max(m.widest, mt.cols)
 		if st == f32Storage {
 			mt.f = t.Data
+			m.matBytes += 4 * len(t.Data)
 			return mt
 		}
 		if h, ok := m.halves[name]; ok {
 			mt.p = h
 			return mt
 		}
+		m.matBytes += 2 * len(t.Data)
 		mt.p = kernels.PackPanels(t.Data, mt.rows, mt.cols)
 		m.halves[name] = mt.p
 		m.weights[name] = &model.Tensor{Shape: t.Shape}

@@ -58,6 +58,11 @@ func versionText() string {
 		kern = "pure Go (no cgo, or the purego tag)"
 	}
 	fmt.Fprintf(&b, "kernels: %s\n", kern)
+	bf := "widened to float32 (no AVX512-BF16)"
+	if kernels.BF16Dot() {
+		bf = "AVX512-BF16 pair products"
+	}
+	fmt.Fprintf(&b, "bf16:    --dtype bfloat16 products: %s\n", bf)
 	fmt.Fprintf(&b, "cpu:     %s; %s\n", f.Brand, f.Used())
 	fmt.Fprintf(&b, "workers: %d by default (GOMAXPROCS)\n", runtime.GOMAXPROCS(0))
 	return b.String()

@@ -16,7 +16,7 @@ func TestVersion(t *testing.T) {
 		if code := run(context.Background(), args, &out, &errb); code != 0 {
 			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
 		}
-		for _, want := range []string{"sinktrain ", "commit:", "go:", "blas:", "kernels:", "cpu:", "workers:"} {
+		for _, want := range []string{"sinktrain ", "commit:", "go:", "blas:", "kernels:", "bf16:", "cpu:", "workers:"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("%v: output lacks %q:\n%s", args, want, out.String())
 			}
