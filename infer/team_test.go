@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+
+	"github.com/sinktrain/sinktrain/internal/gemm"
 )
 
 // countJob records which worker ran each index.
@@ -82,6 +84,9 @@ func TestStepAllocatesNothing(t *testing.T) {
 // stream of millions of tokens leaves no garbage per token for the
 // collector to let the heap grow on.
 func TestScoreGarbageDoesNotGrow(t *testing.T) {
+	if gemm.Impl == "gonum" {
+		t.Skip("pure-Go build: gonum's sgemm allocates on every call it parallelises, whatever the engine does")
+	}
 	m := randomModel(t, referenceConfig(), 1)
 	spec := CacheSpec{Kind: SinkWindow, Sinks: 4, Window: 60}
 	bytes := func(n int) float64 {
