@@ -12,6 +12,8 @@
 // empty cache (tokens per second), "tg" the generation of -n tokens one at
 // a time from an empty cache (tokens per second and ms per token), each the
 // median of -r repetitions after one warm-up; the threads are GOMAXPROCS.
+// Like llama-bench, which clears one context's cache between repetitions,
+// each test reuses one session, reset before every repetition.
 //
 // It imports checkpoint, infer, model and sinktoken.
 package main
