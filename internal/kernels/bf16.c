@@ -69,29 +69,6 @@ static inline void store16(float *y, const float *t, const float *bias, long n, 
 	}
 }
 
-ST_CLONES
-static void gemv_widen(const uint16_t *restrict w, const uint16_t *restrict x, const float *bias, float *restrict y,
-                       long rows, long kp, float beta) {
-	for (long p = 0; p * 16 < rows; p++) {
-		const uint16_t *wp = w + p * kp * 32;
-		v16f a0 = {0}, a1 = {0};
-		for (long q = 0; q < kp; q++) {
-			v16u wv;
-			v16f lo, hi;
-			memcpy(&wv, wp + q * 32, sizeof wv);
-			PAIR_LO(lo, wv);
-			PAIR_HI(hi, wv);
-			a0 += lo * bf16_at(x + 2 * q);
-			a1 += hi * bf16_at(x + 2 * q + 1);
-		}
-		long n = rows - p * 16;
-		float t[16];
-		v16f s = a0 + a1;
-		memcpy(t, &s, sizeof t);
-		store16(y + p * 16, t, bias ? bias + p * 16 : 0, n < 16 ? n : 16, beta);
-	}
-}
-
 // ST_TILE_WIDEN_MR is the rows of x of one tile of the widening matrix
 // product (tile_widen: those rows times one panel, over all column pairs).
 #define ST_TILE_WIDEN_MR 4
@@ -247,7 +224,7 @@ void st_gemv_panels(const uint16_t *w, const uint16_t *x, const float *bias, flo
 		return;
 	}
 #endif
-	gemv_widen(w, x, bias, y, rows, kp, beta);
+	gemm_widen(x, 2 * kp, 1, w, rows, kp, bias, y, 0, beta);
 }
 
 // st_gemm_panels: y[t][r] = beta*y[t][r] + sum_j x[t][j]*w[r][j] + bias[r]
