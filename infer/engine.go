@@ -122,7 +122,14 @@ func (e *engine) mul(wk int, y []float32, ldy int, x []float32, T, in int, w mat
 		gemm.Sgemm(false, true, T, hi-lo, in, 1, x, in, w.f[lo*in:], in, beta, y[lo:], ldy)
 		return
 	}
+	// Each goroutine rounds the input rows it multiplies by (all T of them):
+	// as long as rounding them once and then splitting the product, and
+	// no barrier between the two.
 	buf, ld := e.xh[wk], kernels.PairCols(in)
+	var bl []float32
+	if bias != nil {
+		bl = bias[lo:hi]
+	}
 	for a := 0; a < T; a += roundRows {
 		b := min(T, a+roundRows)
 		if ld == in {
@@ -132,10 +139,6 @@ func (e *engine) mul(wk int, y []float32, ldy int, x []float32, T, in int, w mat
 				kernels.RoundBF16(x[r*in:(r+1)*in], buf[(r-a)*ld:])
 				buf[(r-a)*ld+in] = 0
 			}
-		}
-		var bl []float32
-		if bias != nil {
-			bl = bias[lo:hi]
 		}
 		if T == 1 {
 			kernels.GemvPanels(w.p, lo, hi, buf, bl, y[lo:hi], beta)

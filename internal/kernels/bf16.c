@@ -28,10 +28,11 @@ void st_round_bf16(const float *restrict src, uint16_t *restrict dst, long n) {
 	}
 }
 
-// st_bf16_dot reports whether this CPU (and its OS) runs vdpbf16ps.
+// st_bf16_dot reports whether this CPU (and its OS) runs vdpbf16ps: a
+// read of what libgcc's constructor found at load (__builtin_cpu_init is
+// needed only before constructors run), so every product may ask.
 int st_bf16_dot(void) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx512bf16");
 #else
 	return 0;

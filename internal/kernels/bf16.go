@@ -1,8 +1,6 @@
 package kernels
 
-import (
-	"math"
-)
+import "math"
 
 // BF16 is a bfloat16 value: the high 16 bits of a float32
 // (checkpoint.Float32ToBF16 and RoundBF16 round to it).
@@ -36,17 +34,22 @@ type Panels struct {
 // cols columns: cols rounded up to even (the pad is zero).
 func PairCols(cols int) int { return (cols + 1) / 2 * 2 }
 
+// panelLen is the values of one panel of a matrix with cols columns.
+func panelLen(cols int) int { return PairCols(cols) * PanelRows }
+
+// at is the index in Data of element (r, j).
+func (p Panels) at(r, j int) int {
+	return r/PanelRows*panelLen(p.Cols) + (j/2*PanelRows+r%PanelRows)*2 + j%2
+}
+
 // PackPanels rounds the [rows, cols] row-major float32 matrix m (its
 // first rows·cols values) to bfloat16 (nearest even) as panels.
 func PackPanels(m []float32, rows, cols int) Panels {
 	m = m[:rows*cols]
-	kp := PairCols(cols) / 2
-	p := Panels{Data: make([]BF16, (rows+PanelRows-1)/PanelRows*PanelRows*2*kp), Rows: rows, Cols: cols}
+	p := Panels{Data: make([]BF16, (rows+PanelRows-1)/PanelRows*panelLen(cols)), Rows: rows, Cols: cols}
 	for r := range rows {
-		base := r / PanelRows * kp * 2 * PanelRows
-		lane := r % PanelRows
 		for j, v := range m[r*cols : (r+1)*cols] {
-			p.Data[base+(j/2*PanelRows+lane)*2+j%2] = roundBF16(v)
+			p.Data[p.at(r, j)] = roundBF16(v)
 		}
 	}
 	return p
@@ -54,19 +57,16 @@ func PackPanels(m []float32, rows, cols int) Panels {
 
 // Row widens row r into dst [Cols] (embedding lookups of a tied head).
 func (p Panels) Row(r int, dst []float32) {
-	kp := PairCols(p.Cols) / 2
-	base := r / PanelRows * kp * 2 * PanelRows
-	lane := r % PanelRows
 	for j := range dst[:p.Cols] {
-		dst[j] = fromBF16(p.Data[base+(j/2*PanelRows+lane)*2+j%2])
+		dst[j] = fromBF16(p.Data[p.at(r, j)])
 	}
 }
 
 // panel returns the values of the panels holding rows [lo, hi), lo a
 // multiple of 16.
 func (p Panels) panel(lo, hi int) []BF16 {
-	kp := PairCols(p.Cols) / 2
-	return p.Data[lo/PanelRows*kp*2*PanelRows : (hi+PanelRows-1)/PanelRows*kp*2*PanelRows]
+	n := panelLen(p.Cols)
+	return p.Data[lo/PanelRows*n : (hi+PanelRows-1)/PanelRows*n]
 }
 
 // roundBF16 is checkpoint.Float32ToBF16: nearest even, NaN a quiet NaN.
@@ -113,7 +113,7 @@ func GemvPanels(w Panels, lo, hi int, x []BF16, bias, y []float32, beta float32)
 }
 
 // GemmPanels computes y[t][r] = beta·y[t][r] + Σ_j x[t][j]·w[lo+r][j] +
-// bias[r] for t < T, r < hi−lo (x [T, ldx] bfloat16, ldx ≥
+// bias[r] for t < T, r < hi−lo (x [T, ldx] bfloat16, ldx even and ≥
 // PairCols(w.Cols), pads zero; bias nil or [hi−lo]; y rows ldy apart): a
 // prefill's or a scored chunk's product.
 func GemmPanels(x []BF16, ldx, T int, w Panels, lo, hi int, bias, y []float32, ldy int, beta float32) {
@@ -148,8 +148,9 @@ func panelShape(w Panels, lo, hi int) int {
 // gemvPanelsGo is the pure-Go GemvPanels over the panels holding its rows
 // (w starts at row 0 of them): lane sums in column-pair order.
 func gemvPanelsGo(w, x []BF16, bias, y []float32, rows, kp int, beta float32) {
+	n := 2 * kp * PanelRows
 	for p := 0; p*PanelRows < rows; p++ {
-		wp := w[p*kp*2*PanelRows : (p+1)*kp*2*PanelRows]
+		wp := w[p*n : (p+1)*n]
 		var acc [PanelRows]float32
 		for q := range kp {
 			xl, xh := fromBF16(x[2*q]), fromBF16(x[2*q+1])
