@@ -14,7 +14,8 @@ import (
 // safe for concurrent use.
 type Generator struct {
 	// EOS ends a turn when sampled (it is not emitted or fed). NewGenerator
-	// sets it to the config's eos_token_id.
+	// sets it to the config's eos_token_id; −1 (with MoreEOS empty): no
+	// token ends a turn.
 	EOS int32
 	// MoreEOS are further tokens that end a turn like EOS (a chat model's
 	// end-of-turn tokens: tokenizer_config.json's eos_token,

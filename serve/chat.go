@@ -215,6 +215,7 @@ type TurnParams struct {
 	MaxTokens int                  // ≥ 1
 	Sampling  infer.SamplerOptions // Stream is set by Turn (the turn's index)
 	Stop      []string             // the reply ends before the first of these
+	IgnoreEOS bool                 // end-of-text tokens are generated like any other
 }
 
 // TurnResult is what a turn produced.
@@ -266,6 +267,11 @@ func (c *Conversation) Turn(ctx context.Context, text string, p TurnParams, emit
 		return res, err
 	}
 	c.gen.SetSampler(sampler)
+	if p.IgnoreEOS {
+		eos, more := c.gen.EOS, c.gen.MoreEOS
+		c.gen.EOS, c.gen.MoreEOS = -1, nil
+		defer func() { c.gen.EOS, c.gen.MoreEOS = eos, more }()
+	}
 	res.PromptTokens = len(ids)
 	out := replyWriter{stops: p.Stop, emit: emit}
 	ts := c.e.Tok.NewDecodeStream()

@@ -26,16 +26,7 @@ const fixtureTokenizer = "../testdata/fixtures/tokenizer/tokenizer.json"
 func writeTinyModel(t testing.TB, k int, seed uint64, template string) string {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := model.Config{
-		VocabSize: 512, HiddenSize: 32, NumLayers: 2, NumHeads: 2, IntermediateSize: 64,
-		RotaryPct: 0.25, RotaryBase: 10000, MaxPositionEmbeddings: 256, LayerNormEps: 1e-5,
-		ParallelResidual: true, HiddenAct: "gelu", EOSTokenID: 0, Attention: sinktoken.Softmax,
-	}
-	for i := range k {
-		cfg.SinkTokens = append(cfg.SinkTokens, sinktoken.TokenName(i))
-		cfg.SinkIDs = append(cfg.SinkIDs, 1+i)
-	}
-	overwriteModel(t, dir, cfg, seed)
+	overwriteModel(t, dir, tinyConfig(k), seed)
 	tok, err := os.ReadFile(fixtureTokenizer)
 	mustT(t, err)
 	mustT(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), tok, 0o644))
@@ -45,6 +36,21 @@ func writeTinyModel(t testing.TB, k int, seed uint64, template string) string {
 		mustT(t, os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), tc, 0o644))
 	}
 	return dir
+}
+
+// tinyConfig is writeTinyModel's model: GPT-NeoX, V = 512, D = 32, two
+// layers, k sinks (ids 1…k), end of text 0.
+func tinyConfig(k int) model.Config {
+	cfg := model.Config{
+		VocabSize: 512, HiddenSize: 32, NumLayers: 2, NumHeads: 2, IntermediateSize: 64,
+		RotaryPct: 0.25, RotaryBase: 10000, MaxPositionEmbeddings: 256, LayerNormEps: 1e-5,
+		ParallelResidual: true, HiddenAct: "gelu", EOSTokenID: 0, Attention: sinktoken.Softmax,
+	}
+	for i := range k {
+		cfg.SinkTokens = append(cfg.SinkTokens, sinktoken.TokenName(i))
+		cfg.SinkIDs = append(cfg.SinkIDs, 1+i)
+	}
+	return cfg
 }
 
 func mustT(t testing.TB, err error) {
@@ -57,11 +63,36 @@ func mustT(t testing.TB, err error) {
 // overwriteModel writes config.json and random weights of cfg into dir.
 func overwriteModel(t testing.TB, dir string, cfg model.Config, seed uint64) {
 	t.Helper()
+	overwriteModelEOS(t, dir, cfg, seed, 0)
+}
+
+// overwriteModelEOS is overwriteModel, except for eos > 0: the final layer
+// norm then outputs the vector of ones whatever its input, and the
+// end-of-text token's output embedding is eos everywhere, so its logit is
+// D·eos and the others' near 0 (eos = 1: a model that ends every reply at
+// once).
+func overwriteModelEOS(t testing.TB, dir string, cfg model.Config, seed uint64, eos float32) {
+	t.Helper()
 	raw := map[string]checkpoint.Raw{}
 	for name, w := range model.Init(cfg, seed) {
 		if strings.HasSuffix(name, model.QKVW) {
 			for i := range w.Data {
 				w.Data[i] *= 6 // attention far from uniform
+			}
+		}
+		if eos > 0 {
+			switch name {
+			case model.FinalNormW:
+				clear(w.Data)
+			case model.FinalNormB:
+				for i := range w.Data {
+					w.Data[i] = 1
+				}
+			case model.EmbedOut:
+				d := w.Shape[1]
+				for i := range d {
+					w.Data[cfg.EOSTokenID*d+i] = eos
+				}
 			}
 		}
 		raw[name] = checkpoint.FromFloat32(w.Shape, w.Data)

@@ -179,7 +179,7 @@ func (s *Server) turnParams(q *Sampling) (TurnParams, *APIError) {
 	if len(q.Stop) > 4 {
 		return p, badRequest("stop", "invalid_value", "stop has %d strings, expected at most 4", len(q.Stop))
 	}
-	p.Stop = q.Stop
+	p.Stop, p.IgnoreEOS = q.Stop, q.IgnoreEOS
 	if q.Seed != nil {
 		p.Sampling.Seed = *q.Seed
 	} else {

@@ -303,7 +303,7 @@ func TestSessionSerialAndParallel(t *testing.T) {
 func TestClientDisconnectStops(t *testing.T) {
 	s, ts := testServer(t, Options{Models: []ModelDir{{Name: "tiny", Dir: writeTinyModel(t, 1, 3, "")}}, Cache: "1+31", MaxTokens: 1 << 20, DefaultMaxTokens: 8})
 	ctx, cancel := context.WithCancel(context.Background())
-	body := `{"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":1000000,"stream":true}`
+	body := `{"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":1000000,"stream":true,"ignore_eos":true}`
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, ts.URL+"/v1/chat/completions", strings.NewReader(body))
 	resp, err := http.DefaultClient.Do(req)
 	mustT(t, err)
@@ -324,6 +324,27 @@ func TestClientDisconnectStops(t *testing.T) {
 	}
 	// The session is free again.
 	chatOnce(t, ts.URL, map[string]any{"model": "tiny", "messages": msgs("user", "hi"), "max_tokens": 2})
+}
+
+// TestIgnoreEOS: a model that ends its reply at once (overwriteModelEOS)
+// replies with nothing, and with
+// ignore_eos with max_tokens tokens, streamed or not.
+func TestIgnoreEOS(t *testing.T) {
+	dir := writeTinyModel(t, 1, 3, "")
+	overwriteModelEOS(t, dir, tinyConfig(1), 3, 1)
+	_, ts := testServer(t, Options{Models: []ModelDir{{Name: "tiny", Dir: dir}}, Cache: "1+31", MaxTokens: 64, DefaultMaxTokens: 8})
+	for seed := range 3 {
+		req := map[string]any{"model": "tiny", "messages": msgs("user", "hi"), "max_tokens": 40, "seed": seed}
+		r, _ := chatOnce(t, ts.URL, req)
+		if r.Usage.CompletionTokens != 0 || *r.Choices[0].FinishReason != "stop" {
+			t.Fatalf("seed %d: %d tokens, finish %s: the model should end its reply at once", seed, r.Usage.CompletionTokens, *r.Choices[0].FinishReason)
+		}
+		req["ignore_eos"] = true
+		r, _ = chatOnce(t, ts.URL, req)
+		if r.Usage.CompletionTokens != 40 || *r.Choices[0].FinishReason != "length" || !strings.Contains(string(r.Choices[0].Message.Content), "<|endoftext|>") {
+			t.Errorf("seed %d, ignore_eos: %d tokens, finish %s, %q; want 40 tokens, finish length, end-of-text tokens in the text", seed, r.Usage.CompletionTokens, *r.Choices[0].FinishReason, r.Choices[0].Message.Content)
+		}
+	}
 }
 
 // TestLRUToDiskAndRestart: with one session in memory, the others go to

@@ -98,6 +98,11 @@ type Sampling struct {
 	// Stop: generation ends before the first occurrence of any of these
 	// strings (at most 4), which is not returned.
 	Stop Stop `json:"stop,omitempty"`
+	// IgnoreEOS (extension, as vLLM and llama.cpp): end-of-text tokens do
+	// not end the reply; they are emitted and read like any other token, and
+	// the reply runs to max_tokens or a stop string (fixed-length
+	// generation, for benchmarks).
+	IgnoreEOS bool `json:"ignore_eos,omitempty"`
 	// N must be 1 (or absent).
 	N *int `json:"n,omitempty"`
 	// Stream sends server-sent events (see the package doc).
