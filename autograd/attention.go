@@ -144,7 +144,8 @@ func (o *attentionOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return run(out, func(y []float32) { attentionFwd(a, in, y) }, func(y []float64) { attentionFwd(a, in, y) })
+	p := o.par()
+	return run(out, func(y []float32) { attentionFwd(a, in, y, p) }, func(y []float64) { attentionFwd(a, in, y, p) })
 }
 
 // buf returns *p as a []T of length n, reallocating when needed.
@@ -170,7 +171,7 @@ func blocks(T int, f func(i0, i1 int)) {
 	}
 }
 
-func attentionFwd[T Float](a *attnShape, in []G.Value, ctx []T) {
+func attentionFwd[T Float](a *attnShape, in []G.Value, ctx []T, par int) {
 	B, H, Tn, hd := a.B, a.H, a.T, a.hd
 	D := H * hd
 	x := vals[T](in[0])
@@ -183,9 +184,10 @@ func attentionFwd[T Float](a *attnShape, in []G.Value, ctx []T) {
 	scale := T(1 / math.Sqrt(float64(hd)))
 	blk := Tn * hd
 	hasExtra := a.norm != NormSoftmax
-	for b := 0; b < B; b++ {
-		for h := 0; h < H; h++ {
-			bh := b*H + h
+	// Each (batch row, head) writes its own probabilities and context columns.
+	parallel(par, B*H, 1, func(_, lo, hi int) {
+		for bh := lo; bh < hi; bh++ {
+			b, h := bh/H, bh%H
 			qo, ko, vo := a.offsets(b, h)
 			q, k, v := x[qo:qo+blk], x[ko:ko+blk], x[vo:vo+blk]
 			p := probs[bh*Tn*Tn : (bh+1)*Tn*Tn]
@@ -199,7 +201,7 @@ func attentionFwd[T Float](a *attnShape, in []G.Value, ctx []T) {
 				gemm(false, false, i1-i0, hd, i1, 1, p[i0*Tn:], Tn, v, hd, 0, ctx[(b*Tn+i0)*D+h*hd:], D)
 			})
 		}
-	}
+	})
 }
 
 func (o *attentionOp) DiffWRT(n int) []bool { return allInputs(n) }
@@ -233,14 +235,18 @@ func (o *attentionGradOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	p := max(1, min(o.par(), a.B*a.KV))
 	return runErr(out, func(dx []float32) error {
-		return attentionBwd(a, vals[float32](in[0]), vals[float32](in[1]), dx, buf[float32](&o.scratch, a.T*a.T))
+		return attentionBwd(a, vals[float32](in[0]), vals[float32](in[1]), dx, buf[float32](&o.scratch, p*a.T*a.T), p)
 	}, func(dx []float64) error {
-		return attentionBwd(a, vals[float64](in[0]), vals[float64](in[1]), dx, buf[float64](&o.scratch, a.T*a.T))
+		return attentionBwd(a, vals[float64](in[0]), vals[float64](in[1]), dx, buf[float64](&o.scratch, p*a.T*a.T), p)
 	})
 }
 
-func attentionBwd[T Float](a *attnShape, x, dctx, dx, ds []T) error {
+// attentionBwd computes dx on par goroutines, each over whole kv groups
+// (its query heads add to the group's dk and dv in order) with its own
+// [T, T] part of scratch.
+func attentionBwd[T Float](a *attnShape, x, dctx, dx, scratch []T, par int) error {
 	B, H, Tn, hd := a.B, a.H, a.T, a.hd
 	D := H * hd
 	probs, ok := a.probs.([]T)
@@ -250,36 +256,40 @@ func attentionBwd[T Float](a *attnShape, x, dctx, dx, ds []T) error {
 	scale := T(1 / math.Sqrt(float64(hd)))
 	blk := Tn * hd
 	rep := H / a.KV
-	for b := 0; b < B; b++ {
-		for h := 0; h < H; h++ {
-			bh := b*H + h
-			qo, ko, vo := a.offsets(b, h)
-			q, k, v := x[qo:qo+blk], x[ko:ko+blk], x[vo:vo+blk]
-			dq, dk, dv := dx[qo:qo+blk], dx[ko:ko+blk], dx[vo:vo+blk]
-			p := probs[bh*Tn*Tn : (bh+1)*Tn*Tn]
-			dO := dctx[b*Tn*D+h*hd:]
-			// The first query head of a kv group writes its dk and dv, the
-			// others add to them.
-			var acc T
-			if h%rep != 0 {
-				acc = 1
+	parallel(par, B*a.KV, 1, func(part, lo, hi int) {
+		ds := scratch[part*Tn*Tn : (part+1)*Tn*Tn]
+		for bg := lo; bg < hi; bg++ {
+			b := bg / a.KV
+			for h := bg % a.KV * rep; h < (bg%a.KV+1)*rep; h++ {
+				bh := b*H + h
+				qo, ko, vo := a.offsets(b, h)
+				q, k, v := x[qo:qo+blk], x[ko:ko+blk], x[vo:vo+blk]
+				dq, dk, dv := dx[qo:qo+blk], dx[ko:ko+blk], dx[vo:vo+blk]
+				p := probs[bh*Tn*Tn : (bh+1)*Tn*Tn]
+				dO := dctx[b*Tn*D+h*hd:]
+				// The first query head of a kv group writes its dk and dv, the
+				// others add to them.
+				var acc T
+				if h%rep != 0 {
+					acc = 1
+				}
+				// dv[j0:j1] = p[j0:T, j0:j1]ᵀ·dO[j0:T] (rows i < j0 have p_ij = 0).
+				blocks(Tn, func(j0, j1 int) {
+					gemm(true, false, j1-j0, hd, Tn-j0, 1, p[j0*Tn+j0:], Tn, dO[j0*D:], D, acc, dv[j0*hd:], hd)
+				})
+				// ds over the visible columns of each row block, then dq.
+				blocks(Tn, func(i0, i1 int) {
+					gemm(false, true, i1-i0, i1, hd, 1, dO[i0*D:], D, v, hd, 0, ds[i0*Tn:], Tn)
+					kernels.AttentionDS(p[i0*Tn:], ds[i0*Tn:], Tn, i0, i1-i0, i1, scale)
+					gemm(false, false, i1-i0, hd, i1, 1, ds[i0*Tn:], Tn, k, hd, 0, dq[i0*hd:], hd)
+				})
+				// dk[j0:j1] = ds[j0:T, j0:j1]ᵀ·q[j0:T].
+				blocks(Tn, func(j0, j1 int) {
+					gemm(true, false, j1-j0, hd, Tn-j0, 1, ds[j0*Tn+j0:], Tn, q[j0*hd:], hd, acc, dk[j0*hd:], hd)
+				})
 			}
-			// dv[j0:j1] = p[j0:T, j0:j1]ᵀ·dO[j0:T] (rows i < j0 have p_ij = 0).
-			blocks(Tn, func(j0, j1 int) {
-				gemm(true, false, j1-j0, hd, Tn-j0, 1, p[j0*Tn+j0:], Tn, dO[j0*D:], D, acc, dv[j0*hd:], hd)
-			})
-			// ds over the visible columns of each row block, then dq.
-			blocks(Tn, func(i0, i1 int) {
-				gemm(false, true, i1-i0, i1, hd, 1, dO[i0*D:], D, v, hd, 0, ds[i0*Tn:], Tn)
-				kernels.AttentionDS(p[i0*Tn:], ds[i0*Tn:], Tn, i0, i1-i0, i1, scale)
-				gemm(false, false, i1-i0, hd, i1, 1, ds[i0*Tn:], Tn, k, hd, 0, dq[i0*hd:], hd)
-			})
-			// dk[j0:j1] = ds[j0:T, j0:j1]ᵀ·q[j0:T].
-			blocks(Tn, func(j0, j1 int) {
-				gemm(true, false, j1-j0, hd, Tn-j0, 1, ds[j0*Tn+j0:], Tn, q[j0*hd:], hd, acc, dk[j0*hd:], hd)
-			})
 		}
-	}
+	})
 	return nil
 }
 

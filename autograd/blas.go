@@ -37,19 +37,6 @@ func UseGorgoniaBLAS() {
 // goroutines, one per core.
 func SetBLASThreads(n int) { setThreads(n) }
 
-// SetBLASSplit sets n OpenBLAS threads per call for callers goroutines that
-// call BLAS at the same time (no-op for the pure-Go BLAS). OpenBLAS's
-// thread pool only grows, and starts at OPENBLAS_NUM_THREADS (or
-// OMP_NUM_THREADS, else the core count): it is grown to callers·n first, so
-// that the callers' helper threads do not queue on a pool sized for one.
-func SetBLASSplit(callers, n int) {
-	n = max(1, n)
-	if callers*n > 1 {
-		setThreads(callers * n)
-	}
-	setThreads(n)
-}
-
 // Float is the element type of the tensors the ops accept.
 type Float = kernels.Float
 

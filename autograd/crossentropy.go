@@ -94,9 +94,9 @@ func (o *crossEntropyOp) Do(in ...G.Value) (G.Value, error) {
 			}
 			grad = o.grad
 		}
-		loss, o.n = crossEntropyFwd(vals[float32](in[0]), o.targets, o.ignore, V, grad)
+		loss, o.n = crossEntropyFwd(o.par(), vals[float32](in[0]), o.targets, o.ignore, V, grad)
 	} else {
-		loss, o.n = crossEntropyFwd(vals[float64](in[0]), o.targets, o.ignore, V, nil)
+		loss, o.n = crossEntropyFwd(o.par(), vals[float64](in[0]), o.targets, o.ignore, V, nil)
 	}
 	o.ran = true
 	return scalar(dt, loss), nil
@@ -150,7 +150,7 @@ func (o *crossEntropyGradOp) Do(in ...G.Value) (G.Value, error) {
 	if f.n > 0 {
 		scale = dL / float64(f.n)
 	}
-	crossEntropyRows(vals[float64](in[0]), f.targets, f.ignore, V, vals[float64](out), scale)
+	crossEntropyRows(1, vals[float64](in[0]), f.targets, f.ignore, V, vals[float64](out), scale)
 	return out, nil
 }
 
@@ -169,30 +169,37 @@ func scoredRows(targets []int32, ignore int32) int {
 // [N, V] ([kernels.CrossEntropy] per row). With grad ([N, V], float32 only)
 // it also writes the gradient of the mean loss: (softmax(z_i) − onehot(t_i))/n
 // for scored rows, 0 for the others.
-func crossEntropyFwd[T Float](z []T, targets []int32, ignore int32, V int, grad []T) (loss float64, n int) {
+func crossEntropyFwd[T Float](p int, z []T, targets []int32, ignore int32, V int, grad []T) (loss float64, n int) {
 	n = scoredRows(targets, ignore)
 	if n == 0 {
 		clear(grad)
 		return 0, 0
 	}
-	return crossEntropyRows(z, targets, ignore, V, grad, 1/float64(n)) / float64(n), n
+	return crossEntropyRows(p, z, targets, ignore, V, grad, 1/float64(n)) / float64(n), n
 }
 
 // crossEntropyRows returns the summed NLL of the scored rows of z [N, V]
 // and, with grad [N, V], writes scale·(softmax(z_i) − onehot(t_i)) for
-// scored rows and 0 for the others.
-func crossEntropyRows[T Float](z []T, targets []int32, ignore int32, V int, grad []T, scale float64) float64 {
+// scored rows and 0 for the others. p goroutines share the rows; the
+// losses are added in row order whatever p is.
+func crossEntropyRows[T Float](p int, z []T, targets []int32, ignore int32, V int, grad []T, scale float64) float64 {
+	nll := make([]float64, len(targets))
+	parallel(p, len(targets), 1, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			var dst []T
+			if grad != nil {
+				dst = grad[i*V : (i+1)*V]
+			}
+			if t := targets[i]; t == ignore {
+				clear(dst)
+			} else {
+				nll[i] = kernels.CrossEntropy(z[i*V:(i+1)*V], int(t), dst, scale)
+			}
+		}
+	})
 	var loss float64
-	for i, t := range targets {
-		var dst []T
-		if grad != nil {
-			dst = grad[i*V : (i+1)*V]
-		}
-		if t == ignore {
-			clear(dst)
-			continue
-		}
-		loss += kernels.CrossEntropy(z[i*V:(i+1)*V], int(t), dst, scale)
+	for _, v := range nll {
+		loss += v
 	}
 	return loss
 }

@@ -63,7 +63,14 @@ func (o *geluOp) Do(in ...G.Value) (G.Value, error) {
 			}
 			d = o.deriv.d
 		}
-		kernels.GELU(vals[float32](in[0]), y, d)
+		x := vals[float32](in[0])
+		parallel(o.par(), len(y), elemGrain, func(_, lo, hi int) {
+			var dp []float32
+			if d != nil {
+				dp = d[lo:hi]
+			}
+			kernels.GELU(x[lo:hi], y[lo:hi], dp)
+		})
 	}, func(y []float64) { kernels.GELU(vals[float64](in[0]), y, nil) })
 }
 
@@ -89,10 +96,13 @@ func (o *geluGradOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	return run(out, func(dx []float32) {
-		if o.deriv == nil || len(o.deriv.d) != len(dx) {
-			kernels.GELUBackward(vals[float32](in[0]), vals[float32](in[1]), dx)
-			return
-		}
-		kernels.Mul(vals[float32](in[1]), o.deriv.d, dx)
+		x, dy := vals[float32](in[0]), vals[float32](in[1])
+		parallel(o.par(), len(dx), elemGrain, func(_, lo, hi int) {
+			if o.deriv == nil || len(o.deriv.d) != len(dx) {
+				kernels.GELUBackward(x[lo:hi], dy[lo:hi], dx[lo:hi])
+				return
+			}
+			kernels.Mul(dy[lo:hi], o.deriv.d[lo:hi], dx[lo:hi])
+		})
 	}, func(dx []float64) { kernels.GELUBackward(vals[float64](in[0]), vals[float64](in[1]), dx) })
 }

@@ -78,20 +78,24 @@ func (o *linearOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	N, K, M := in[0].Shape()[0], in[0].Shape()[1], in[1].Shape()[0]
-	return run(o.out.get(dt, N, M), func(y []float32) { linearFwd(in, y, N, K, M) },
-		func(y []float64) { linearFwd(in, y, N, K, M) })
+	p := o.par()
+	return run(o.out.get(dt, N, M), func(y []float32) { linearFwd(p, in, y, N, K, M) },
+		func(y []float64) { linearFwd(p, in, y, N, K, M) })
 }
 
-func linearFwd[T Float](in []G.Value, y []T, N, K, M int) {
+func linearFwd[T Float](p int, in []G.Value, y []T, N, K, M int) {
 	var beta T
+	var prep func(lo, hi int)
 	if len(in) == 3 {
 		b := vals[T](in[2])
-		for i := 0; i < N; i++ {
-			copy(y[i*M:(i+1)*M], b)
+		prep = func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				copy(y[i*M:(i+1)*M], b)
+			}
 		}
 		beta = 1
 	}
-	gemm(false, true, N, M, K, 1, vals[T](in[0]), K, vals[T](in[1]), K, beta, y, M)
+	gemmPar(p, false, true, N, M, K, 1, vals[T](in[0]), K, vals[T](in[1]), K, beta, y, M, prep)
 }
 
 func (o *linearOp) DiffWRT(n int) []bool { return allInputs(n) }
@@ -143,17 +147,18 @@ func (o *linearGradOp) Do(in ...G.Value) (G.Value, error) {
 	if o.wrtW {
 		rows = M // dw [M, K]
 	}
-	return run(o.out.get(dt, rows, K), func(d []float32) { linearBwd(o.wrtW, vals[float32](in[0]), vals[float32](in[1]), d, N, M, K) },
-		func(d []float64) { linearBwd(o.wrtW, vals[float64](in[0]), vals[float64](in[1]), d, N, M, K) })
+	p := o.par()
+	return run(o.out.get(dt, rows, K), func(d []float32) { linearBwd(p, o.wrtW, vals[float32](in[0]), vals[float32](in[1]), d, N, M, K) },
+		func(d []float64) { linearBwd(p, o.wrtW, vals[float64](in[0]), vals[float64](in[1]), d, N, M, K) })
 }
 
 // linearBwd: dy [N,M]; s is W [M,K] (dx = dy·W) or x [N,K] (dW = dyᵀ·x).
-func linearBwd[T Float](wrtW bool, dy, s, out []T, N, M, K int) {
+func linearBwd[T Float](p int, wrtW bool, dy, s, out []T, N, M, K int) {
 	if wrtW {
-		gemm(true, false, M, K, N, 1, dy, M, s, K, 0, out, K)
+		gemmPar(p, true, false, M, K, N, 1, dy, M, s, K, 0, out, K, nil)
 		return
 	}
-	gemm(false, false, N, K, M, 1, dy, M, s, K, 0, out, K)
+	gemmPar(p, false, false, N, K, M, 1, dy, M, s, K, 0, out, K, nil)
 }
 
 // LinearOutput returns the output buffer [N,out] of the last run of a node

@@ -16,9 +16,15 @@ import (
 // merged by gorgonia's hash-consing: the hash includes the op's address,
 // because each op owns buffers and state for exactly one node.
 type base struct {
-	name  string
-	arity int
+	name    string
+	arity   int
+	threads int // goroutines the op may split its work over (SetThreads); 0 is 1
 }
+
+func (o *base) setThreads(n int) { o.threads = n }
+
+// par is the goroutines the op may use (≥ 1).
+func (o *base) par() int { return max(1, o.threads) }
 
 func (o *base) Arity() int            { return o.arity }
 func (o *base) ReturnsPtr() bool      { return false }

@@ -19,7 +19,7 @@ type bigramGraph struct {
 	grads         map[string][]float32 // per parameter
 }
 
-func newBigram(cfg model.Config, w model.Weights, batch, length int) (stepGraph, error) {
+func newBigram(cfg model.Config, w model.Weights, batch, length, _ int) (stepGraph, error) {
 	g := &bigramGraph{cfg: cfg, w: w, batch: batch, length: length,
 		logits: make([]float32, batch*length*cfg.VocabSize), grads: map[string][]float32{}}
 	for _, s := range cfg.ParamSpecs() {

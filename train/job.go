@@ -124,7 +124,7 @@ func (j *job) run(ctx context.Context) error {
 	for _, n := range notes {
 		t.log.printf("note: %s\n", n)
 	}
-	t.log.printf("model: %s, %d params, %d layers, d=%d, %d heads (%d kv), %s, %s attention; %s, %d BLAS threads; %d steps of %d tokens\n",
+	t.log.printf("model: %s, %d params, %d layers, d=%d, %d heads (%d kv), %s, %s attention; %s × %d threads; %d steps of %d tokens\n",
 		withModel(j.cfg, j.mcfg).Arch, j.mcfg.NumParams(), j.mcfg.NumLayers, j.mcfg.HiddenSize, j.mcfg.NumHeads, j.mcfg.KVHeads(),
 		plural(len(j.mcfg.SinkIDs), "sink"), j.mcfg.Attention, plural(len(t.workers), "worker"), j.rt.BLASThreads, t.steps, j.cfg.TokensPerStep())
 	if j.resume != nil && t.step >= t.steps {

@@ -496,6 +496,6 @@ func loadTokenizer(path string) (tokenIDs, error) {
 }
 
 // newModelGraph builds the real training graph.
-func newModelGraph(cfg model.Config, w model.Weights, batch, length int) (stepGraph, error) {
-	return graph.New(cfg, w, batch, length)
+func newModelGraph(cfg model.Config, w model.Weights, batch, length, threads int) (stepGraph, error) {
+	return graph.New(cfg, w, batch, length, graph.WithThreads(threads))
 }

@@ -21,10 +21,12 @@ type Runtime struct {
 	// of the batch rows; 0 is one per core (GOMAXPROCS). At most batch are
 	// used.
 	Workers int
-	// BLASThreads is the number of OpenBLAS threads per matrix product of
-	// each worker; 0 picks it (see blasThreads): 1 when the workers fill
-	// half the cores or more (16 cores and batch 8: 8 workers × 1), else
-	// GOMAXPROCS / Workers (one worker: GOMAXPROCS).
+	// BLASThreads is the number of threads of each worker's products; 0 is
+	// GOMAXPROCS / Workers (at least 1). One worker runs OpenBLAS with that
+	// many threads; several run OpenBLAS one thread per call and split
+	// their products, attention, GELU and cross-entropy over that many
+	// goroutines themselves (graph.WithThreads): OpenBLAS's pool serves one
+	// caller at a time. (The name is kept from when it was OpenBLAS's.)
 	BLASThreads int
 }
 
@@ -87,17 +89,14 @@ func (r Runtime) resolve(batch int) (Runtime, error) {
 	return r, nil
 }
 
-// blasThreads is the OpenBLAS threads per matrix product of each of workers
-// graphs on cores cores. Graphs are the better parallelism: measured on a
-// 16-core Xeon (reference config, batch 8), 8 graphs × 1 thread trained at
-// 15,069 tok/s, 8 × 2 at 6,522, 4 × 4 at 9,425 and 2 × 8 at 9,469. So
-// graphs filling half the cores or more keep to one thread each; fewer
-// share the cores out (a batch of 2 on 16 cores: 2 graphs × 8 threads), and
-// one graph gets them all.
+// blasThreads is the threads of each of workers graphs on cores cores:
+// the cores shared out. Graphs are the better parallelism, so there are as
+// many as the batch allows (Workers = 0); the threads use the cores left
+// over (16 cores and batch 8: 8 graphs × 2 threads). Measured on a 16-core
+// Xeon (reference config, batch 8) when the threads were OpenBLAS's: 8
+// graphs × 1 trained at 15,069 tok/s, 8 × 2 at 6,522, 4 × 4 at 9,425 and
+// 2 × 8 at 9,469 — several callers queue on OpenBLAS's one pool, which is
+// why several graphs now split their products themselves.
 func blasThreads(cores, workers int) int {
-	workers = max(1, workers)
-	if workers > 1 && 2*workers >= cores {
-		return 1
-	}
-	return max(1, cores/workers)
+	return max(1, cores/max(1, workers))
 }

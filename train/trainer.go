@@ -29,7 +29,8 @@ type stepGraph interface {
 }
 
 // newGraphFunc builds a graph whose parameters share storage with w.
-type newGraphFunc func(cfg model.Config, w model.Weights, batch, length int) (stepGraph, error)
+// threads is the goroutines each of its ops may use (graph.WithThreads).
+type newGraphFunc func(cfg model.Config, w model.Weights, batch, length, threads int) (stepGraph, error)
 
 // source yields training rows of block_size text tokens; row r of call s
 // depends only on (seed, s, r). Its state goes into checkpoints.
@@ -96,9 +97,14 @@ func newTrainer(cfg Config, rt Runtime, mcfg model.Config, w model.Weights, ng n
 		t.sinks = append(t.sinks, int32(id))
 	}
 	nw := max(1, min(rt.Workers, cfg.Batch))
-	// The workers call OpenBLAS at once, rt.BLASThreads threads each
-	// (Runtime.resolve shares the cores out).
-	autograd.SetBLASSplit(nw, rt.BLASThreads)
+	// One worker gets OpenBLAS's own rt.BLASThreads threads; several call
+	// it at once, one thread per call, and split their products themselves
+	// (OpenBLAS's pool serves one caller at a time).
+	blasThreads, graphThreads := rt.BLASThreads, 1
+	if nw > 1 {
+		blasThreads, graphThreads = 1, rt.BLASThreads
+	}
+	autograd.SetBLASThreads(blasThreads)
 	t.opt.Parts = nw
 	first := 0
 	for i := range nw {
@@ -106,7 +112,7 @@ func newTrainer(cfg Config, rt Runtime, mcfg model.Config, w model.Weights, ng n
 		if i < cfg.Batch%nw {
 			rows++
 		}
-		g, err := ng(mcfg, w, rows, t.length)
+		g, err := ng(mcfg, w, rows, t.length, graphThreads)
 		if err != nil {
 			return nil, fmt.Errorf("build graph for worker %d (%d×%d): %w", i, rows, t.length, err)
 		}

@@ -47,7 +47,7 @@ func addTrainFlags(cmd *cobra.Command, o *train.Options) {
 	f.StringArrayVar(&o.Set, "set", nil, "override a config key: --set key=value (repeatable)")
 	f.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --out")
 	f.IntVar(&o.Runtime.Workers, "workers", 0, "train `N` graphs in parallel (0: one per core; not stored in the run; --set workers=N too)")
-	f.IntVar(&o.Runtime.BLASThreads, "blas-threads", 0, "OpenBLAS threads per matrix product of each worker (0: 1 when the workers fill half the cores or more, else GOMAXPROCS / workers)")
+	f.IntVar(&o.Runtime.BLASThreads, "blas-threads", 0, "threads of each worker's matrix products (0: GOMAXPROCS / workers); one worker: OpenBLAS's threads, several: goroutines splitting each worker's products, OpenBLAS one thread per call")
 }
 
 func newPretrainCmd(runF func(context.Context, *train.Options) error) *cobra.Command {

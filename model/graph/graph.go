@@ -17,11 +17,17 @@ type Option func(*graphOptions)
 
 type graphOptions struct {
 	diagnostics bool
+	threads     int
 }
 
 // WithDiagnostics makes the graph keep every hidden state of the last run
 // (see [Graph.Hidden]). Attention probabilities are always kept.
 func WithDiagnostics() Option { return func(o *graphOptions) { o.diagnostics = true } }
+
+// WithThreads makes the graph split each op's work over n goroutines
+// (autograd.SetThreads): for graphs that run side by side with fewer of them
+// than cores. OpenBLAS must then run one thread per call.
+func WithThreads(n int) Option { return func(o *graphOptions) { o.threads = n } }
 
 // Graph is one forward+backward graph for a fixed (batch, length). Its
 // parameter nodes share storage with the model.Weights passed in: updating
@@ -160,6 +166,7 @@ func (gr *Graph) build(withGrad bool) (*builtGraph, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build graph: %w", err)
 	}
+	autograd.SetThreads(b.bg.g, gr.opts.threads)
 	return b.bg, nil
 }
 

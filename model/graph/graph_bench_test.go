@@ -49,8 +49,20 @@ func benchIDs(V int) []int32 {
 func BenchmarkStep(b *testing.B) {
 	autograd.SetBLASThreads(runtime.GOMAXPROCS(0))
 	defer autograd.SetBLASThreads(1)
+	step(b)
+}
+
+// BenchmarkStepThreads is BenchmarkStep with the graph splitting its ops
+// over GOMAXPROCS goroutines (graph.WithThreads) and OpenBLAS on one thread
+// per call: how several graphs on a few cores each run.
+func BenchmarkStepThreads(b *testing.B) {
+	autograd.SetBLASThreads(1)
+	step(b, graph.WithThreads(runtime.GOMAXPROCS(0)))
+}
+
+func step(b *testing.B, opts ...graph.Option) {
 	cfg := benchConfig()
-	g, err := graph.New(cfg, model.Init(cfg, 1), benchB, benchT)
+	g, err := graph.New(cfg, model.Init(cfg, 1), benchB, benchT, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sinktrain/sinktrain/autograd"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/model/graph"
 	"github.com/sinktrain/sinktrain/sinktoken"
@@ -160,6 +161,64 @@ func TestStepRepeatable(t *testing.T) {
 	for i, v := range g.Grad(model.EmbedIn) {
 		if v != g1[i] {
 			t.Fatalf("grad[%d] %v then %v", i, g1[i], v)
+		}
+	}
+}
+
+// TestThreadsSameResult: a graph whose ops split their work over goroutines
+// (WithThreads) computes the loss and every gradient of the single-threaded
+// graph, bit for bit: products are split by rows or columns of the result
+// (each part a whole sum over the inner dimension), attention by head or kv
+// group, GELU by elements. The sizes are above the smallest product split.
+// gonum's pure-Go sgemm (the purego build) blocks its inner sums by the
+// size of the call: there the results agree within 1e-5 relative.
+func TestThreadsSameResult(t *testing.T) {
+	tol := 0.0
+	if autograd.BLASName() == "gonum" {
+		tol = 1e-5
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) <= tol*(1e-3+math.Abs(b)) }
+	neox := tinyConfig(sinktoken.SinkLogit)
+	neox.VocabSize, neox.HiddenSize, neox.NumHeads, neox.IntermediateSize = 512, 64, 4, 256
+	neox.SinkTokens, neox.SinkIDs = []string{sinktoken.TokenName(0)}, []int{1}
+	llama := model.NewLlama(512, 64, 2, 4, 2, 176, false)
+	for _, cfg := range []model.Config{neox, llama} {
+		const B, T = 3, 100
+		ids := tinyIDs(B*T, cfg.VocabSize)
+		for i := range ids {
+			ids[i] = int32((i*i + 7*i) % cfg.VocabSize)
+		}
+		w := model.Init(cfg, 5)
+		var loss []float64
+		var grads []map[string][]float32
+		for _, threads := range []int{1, 3, 8} {
+			g, err := graph.New(cfg, w, B, T, graph.WithThreads(threads))
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, _, err := g.Step(ids, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			loss = append(loss, l)
+			gr := map[string][]float32{}
+			for _, s := range cfg.ParamSpecs() {
+				gr[s.Name] = append([]float32(nil), g.Grad(s.Name)...)
+			}
+			grads = append(grads, gr)
+		}
+		for i := 1; i < len(loss); i++ {
+			if !near(loss[i], loss[0]) {
+				t.Errorf("%s: loss %v with threads, %v without", cfg.Arch, loss[i], loss[0])
+			}
+			for name, want := range grads[0] {
+				for j, v := range grads[i][name] {
+					if !near(float64(v), float64(want[j])) {
+						t.Errorf("%s: %s[%d] = %v with threads (run %d), %v without", cfg.Arch, name, j, v, i, want[j])
+						break
+					}
+				}
+			}
 		}
 	}
 }

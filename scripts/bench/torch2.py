@@ -5,9 +5,9 @@ OpenBLAS vs PyTorch's BLAS on the model's shapes, in one invocation.
 
 Cells: threads T × batch B (default 2,16 × 8,32). In every round each cell
 runs sinktrain and PyTorch once, alternating which goes first; a round also
-runs sinktrain's other worker × BLAS-thread splits of the 16-thread batch-8
+runs sinktrain's other worker × thread splits of the 16-thread batch-8
 cell. sinktrain runs with GOMAXPROCS=T and its default split (workers =
-min(T, batch), T / workers BLAS threads each). Training tok/s is the median step of a run (steps 3.. of
+min(T, batch), T / workers threads each). Training tok/s is the median step of a run (steps 3.. of
 `sinktrain pretrain`, the step that also evaluates left out; PyTorch's
 steps after 2 warm-up steps); a cell's number is the median of its rounds.
 Rounds stop early when the next one would pass --deadline seconds.
@@ -61,7 +61,7 @@ def sinktrain_run(a, data, work, T, B, workers=0, blas=0):
     if rc != 0 or not toks:
         sys.stderr.write(f"torch2: sinktrain T={T} B={B} workers={workers} blas={blas} failed (exit {rc}):\n{text[-1500:]}\n")
         return 0.0, [], rss, text[-300:]
-    split = next((ln for ln in text.splitlines() if "BLAS threads;" in ln), "")
+    split = next((ln for ln in text.splitlines() if " threads; " in ln and "model:" in ln), "")
     return statistics.median(toks), toks, rss, split
 
 
@@ -136,7 +136,7 @@ def main():
     cells = [(T, B) for T in threads for B in batches]
     splits = []  # (label, workers, BLAS threads) of the 16-thread batch-8 cell
     if 16 in threads and 8 in batches:
-        splits = [("8 workers × 1 BLAS thread (the default)", 8, 1), ("8 workers × 2 (the cores shared out)", 8, 2),
+        splits = [("8 workers × 1 thread (8 cores idle)", 8, 1), ("8 workers × 2 threads (the default)", 8, 2),
                   ("4 workers × 4", 4, 4), ("2 workers × 8", 2, 8)]
     st = {c: [] for c in cells}
     pt = {c: [] for c in cells}
