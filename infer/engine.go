@@ -94,8 +94,28 @@ func (e *engine) linear(y []float32, ldy int, x []float32, T, in int, w matrix, 
 		e.mul(0, y, ldy, x, T, in, w, bias, 0, out, beta)
 		return
 	}
+	if p := e.team.gemvPool(); T == 1 && p != nil {
+		if w.p.Data == nil {
+			p.Gemv(w.f[:out*in], x, y[:out], out, in, beta)
+			return
+		}
+		xh := e.roundRow(x, in)
+		p.GemvPanels(w.p, 0, out, xh, bias, y[:out], beta)
+		return
+	}
 	e.lin = linearJob{e: e, y: y, ldy: ldy, x: x, T: T, in: in, w: w, bias: bias, beta: beta}
 	e.team.split(out, 16, T*out*in, &e.lin)
+}
+
+// roundRow rounds one input row to bfloat16 in worker 0's buffer, its pad
+// column zero.
+func (e *engine) roundRow(x []float32, in int) []kernels.BF16 {
+	buf, ld := e.xh[0][:kernels.PairCols(in)], kernels.PairCols(in)
+	kernels.RoundBF16(x[:in], buf)
+	if ld != in {
+		buf[in] = 0
+	}
+	return buf
 }
 
 // linearJob is linear's split: output columns [lo, hi) on worker wk.

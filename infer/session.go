@@ -182,11 +182,23 @@ func (s *Session) attention(l, T int) {
 	}
 	s.queries(&s.a, T)
 	s.hj = headsJob{s: s, l: l, T: T}
-	if work := T * m.H * min(c.seen+T, c.capacity) * hd; s.OnAttention == nil && work >= 1<<16 {
+	if work := T * m.H * min(c.seen+T, c.capacity) * hd; s.OnAttention == nil && work >= s.attnSplit(T) {
 		s.team.split(m.H, 1, work, &s.hj)
 		return
 	}
 	s.hj.run(0, 0, m.H)
+}
+
+// attnSplit is the least attention work (query heads × keys × head size)
+// split over the team for a pass of T rows. A decoding step whose products
+// run on the team's C pool keeps small attention on its own goroutine:
+// waking the team's goroutines costs more than they would save (measured
+// on 2 cores for SmolLM-135M's shape, 9 heads over a 1,024-token cache).
+func (s *Session) attnSplit(T int) int {
+	if T == 1 && s.team.gemvPool() != nil {
+		return 1 << 22
+	}
+	return 1 << 16
 }
 
 // headsJob is attention's split: query heads [lo, hi) of layer l, row by
@@ -287,7 +299,9 @@ func (s *Session) layerAttention(l int) (keys, vals []float32, lw *layerWeights,
 		a == sinktoken.Softmax1 || a == sinktoken.SinkLogit
 }
 
-// heads computes the attention of query heads [lo, hi) for the T rows.
+// heads computes the attention of query heads [lo, hi) for the T rows, a
+// kv head's query heads at a time: each of its cached keys and values is
+// read once for all of them (kernels.AttnScores, kernels.AttnValues).
 func (s *Session) heads(l, T, lo, hi int) {
 	m, c, cfg := s.m, s.cache, s.m.Config
 	hd, capacity, Q := m.hd, c.capacity, m.H*m.hd
@@ -297,44 +311,50 @@ func (s *Session) heads(l, T, lo, hi int) {
 		t := c.seen + r
 		nseg := c.segments(&seg, t)
 		qp := c.queryPos(t)
-		for h := lo; h < hi; h++ {
-			g := h / group
+		for h0 := lo; h0 < hi; {
+			g := h0 / group
+			h1 := min(hi, (g+1)*group) // query heads [h0, h1) share kv head g
+			nh := h1 - h0
 			hk := keys[g*capacity*hd : (g+1)*capacity*hd]
 			hv := vals[g*capacity*hd : (g+1)*capacity*hd]
-			sc := s.scores[h*capacity : (h+1)*capacity]
-			// sc[i] = scale · q·k_i, i over the visible keys in cache order.
+			sc := s.scores[h0*capacity : h1*capacity]
+			// sc[h][i] = scale · q_h·k_i, i over the visible keys in cache order.
 			n := 0
 			for j := range nseg {
 				a, b := seg[j][0], seg[j][1]
-				qv := s.a.qWin[r*Q+h*hd : r*Q+(h+1)*hd]
+				qv := s.a.qWin[r*Q+h0*hd : r*Q+h1*hd]
 				if rope && qp != t && c.isSinkSlot(a) {
-					qv = s.a.qSink[r*Q+h*hd : r*Q+(h+1)*hd]
+					qv = s.a.qSink[r*Q+h0*hd : r*Q+h1*hd]
 				}
-				gemm.Sgemv(false, b-a, hd, m.scale, hk[a*hd:], hd, qv, 0, sc[n:n+b-a])
+				kernels.AttnScores(qv, nh, hd, hk[a*hd:b*hd], b-a, m.scale, sc[n:], capacity)
 				n += b - a
 			}
-			if m.slopes != nil {
-				addALiBi(sc[:n], m.slopes[h], 0, qp, m.f.Positions == model.ALiBiBloom, m.scale)
+			for h := h0; h < h1; h++ {
+				row := sc[(h-h0)*capacity : (h-h0)*capacity+n]
+				if m.slopes != nil {
+					addALiBi(row, m.slopes[h], 0, qp, m.f.Positions == model.ALiBiBloom, m.scale)
+				}
+				if lw.sliding {
+					maskSliding(row, qp, cfg.SlidingWindow)
+				}
+				var extra float32
+				if lw.sinkLogit != nil {
+					extra = lw.sinkLogit[h]
+				}
+				kernels.SoftmaxRow(row, extra, hasExtra)
+				if s.OnAttention != nil {
+					s.OnAttention(l, h, t, row)
+				}
 			}
-			if lw.sliding {
-				maskSliding(sc[:n], qp, cfg.SlidingWindow)
-			}
-			var extra float32
-			if lw.sinkLogit != nil {
-				extra = lw.sinkLogit[h]
-			}
-			kernels.SoftmaxRow(sc[:n], extra, hasExtra)
-			if s.OnAttention != nil {
-				s.OnAttention(l, h, t, sc[:n])
-			}
-			out := s.a.att[r*Q+h*hd : r*Q+(h+1)*hd]
+			out := s.a.att[r*Q+h0*hd : r*Q+h1*hd]
 			clear(out)
 			n = 0
 			for j := range nseg {
 				a, b := seg[j][0], seg[j][1]
-				gemm.Sgemv(true, b-a, hd, 1, hv[a*hd:], hd, sc[n:n+b-a], 1, out)
+				kernels.AttnValues(sc[n:], capacity, nh, hv[a*hd:b*hd], b-a, hd, out, hd)
 				n += b - a
 			}
+			h0 = h1
 		}
 	}
 }

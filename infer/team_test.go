@@ -8,7 +8,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/sinktrain/sinktrain/checkpoint"
 	"github.com/sinktrain/sinktrain/internal/gemm"
+	"github.com/sinktrain/sinktrain/internal/kernels"
+	"github.com/sinktrain/sinktrain/model"
 )
 
 // countJob records which worker ran each index.
@@ -108,5 +111,50 @@ func TestScoreGarbageDoesNotGrow(t *testing.T) {
 	}
 	if perToken := extra / 4_000; perToken > 1 {
 		t.Errorf("scoring 4,500 tokens allocates %.0f bytes more than 500 (%.1f bytes per token), want none per token (last: %.0f and %.0f bytes)", extra, perToken, short, long)
+	}
+}
+
+// TestPoolStepsMatchOneThread: decoding steps of a model whose products go
+// to the team's C pool (over 16 MiB of weights; float32 and bfloat16,
+// grouped-query attention under a sink+window cache that wraps) give the
+// logits of a one-goroutine session bit for bit: every output row is
+// computed by the same kernel, attention by the same code. With 3 workers
+// the parts are uneven.
+func TestPoolStepsMatchOneThread(t *testing.T) {
+	cfg := model.NewLlama(8192, 512, 2, 8, 2, 1024, true)
+	cfg.LayerNormEps = 1e-5
+	w := model.Init(cfg, 3)
+	toks := synthStream{n: 80, vocab: cfg.VocabSize}.Window(0, 80, nil)
+	for _, dt := range []checkpoint.DType{checkpoint.F32, checkpoint.BF16} {
+		m, err := NewModelAs(cfg, w, dt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.matBytes <= cachedModel {
+			t.Fatalf("%s: %d bytes of matrices: the decode products would not be split", dt, m.matBytes)
+		}
+		spec := CacheSpec{Kind: SinkWindow, Sinks: 2, Window: 30}
+		one := m.newSession(spec, 0, 1)
+		for _, workers := range []int{2, 3} {
+			s := m.newSession(spec, 0, workers)
+			if kernels.Impl == "c" && s.team.gemvPool() == nil {
+				t.Fatalf("%s: %d workers and no pool", dt, workers)
+			}
+			one.Reset()
+			for i, tok := range toks {
+				want, err := one.Step(tok)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = slices.Clone(want)
+				got, err := s.Step(tok)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("%s, %d workers, step %d: logits differ from one goroutine's", dt, workers, i)
+				}
+			}
+		}
 	}
 }

@@ -119,6 +119,14 @@ func gemv32(w, x, y []float32, rows, cols int, beta float32) {
 	C.st_gemv(cf(w), cf(x), cf(y), C.long(rows), C.long(cols), C.float(beta))
 }
 
+func attnScores32(q []float32, r, hd int, k []float32, n int, scale float32, s []float32, lds int) {
+	C.st_attn_scores(cf(q), C.long(r), C.long(hd), cf(k), C.long(n), C.float(scale), cf(s), C.long(lds))
+}
+
+func attnValues32(p []float32, ldp, r int, v []float32, n, hd int, out []float32, ldo int) {
+	C.st_attn_values(cf(p), C.long(ldp), C.long(r), cf(v), C.long(n), C.long(hd), cf(out), C.long(ldo))
+}
+
 func rope32(qkv, heads, cos, sin []float32, m RoPEHeads, back bool) {
 	cols := make([]int64, len(m.Cols)) // one allocation per call: S values
 	for j, c := range m.Cols {

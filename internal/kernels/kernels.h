@@ -57,6 +57,16 @@ void st_rmsnorm_bwd(const float *restrict x, const float *restrict w, const floa
 void st_swiglu(const float *restrict h, float *restrict y, long N, long F);
 void st_swiglu_bwd(const float *restrict h, const float *restrict dy, float *restrict dh, long N, long F);
 void st_gemv(const float *restrict w, const float *restrict x, float *restrict y, long rows, long cols, float beta);
+struct st_pool;
+struct st_pool *st_pool_new(int n);
+void st_pool_free(struct st_pool *p);
+void st_pool_gemv(struct st_pool *p, const float *w, const float *x, float *y, long rows, long cols, float beta);
+void st_pool_gemv_panels(struct st_pool *p, const uint16_t *w, const uint16_t *x, const float *bias, float *y, long rows,
+                         long kp, float beta);
+void st_attn_scores(const float *restrict q, long r, long hd, const float *restrict k, long n, float scale,
+                    float *restrict s, long lds);
+void st_attn_values(const float *restrict p, long ldp, long r, const float *restrict v, long n, long hd,
+                    float *restrict out, long ldo);
 void st_round_bf16(const float *restrict src, uint16_t *restrict dst, long n);
 int st_bf16_dot(void);
 void st_gemv_panels(const uint16_t *w, const uint16_t *x, const float *bias, float *y, long rows, long kp, float beta,

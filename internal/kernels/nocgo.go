@@ -65,6 +65,14 @@ func gemmPanels32(x []BF16, ldx, T int, w []BF16, rows, kp int, bias, y []float3
 	gemmPanelsGo(x, ldx, T, w, rows, kp, bias, y, ldy, beta)
 }
 
+func attnScores32(q []float32, r, hd int, k []float32, n int, scale float32, s []float32, lds int) {
+	attnScoresGo(q, r, hd, k, n, scale, s, lds)
+}
+
+func attnValues32(p []float32, ldp, r int, v []float32, n, hd int, out []float32, ldo int) {
+	attnValuesGo(p, ldp, r, v, n, hd, out, ldo)
+}
+
 func rope32(qkv, heads, cos, sin []float32, m RoPEHeads, back bool) {
 	ropeGo(qkv, heads, cos, sin, m, back)
 }

@@ -1,0 +1,164 @@
+//go:build cgo && !purego
+
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernels.h"
+
+// A pool of helper threads for one caller's matrix-vector products (a
+// decoding step's): the caller posts a product, takes the first part
+// itself, and waits for the helpers by spinning — all inside one C call, so
+// a product costs no goroutine hand-off and no futex wake while the
+// helpers are spinning. A helper spins for ST_POOL_SPIN_NS after its last
+// part (a decoding step hands out products a few microseconds apart), then
+// sleeps on a futex until the next one.
+
+#ifndef ST_POOL_SPIN_NS
+#define ST_POOL_SPIN_NS 200000
+#endif
+
+enum { JOB_GEMV = 1, JOB_PANELS = 2 };
+
+typedef struct {
+	int kind;
+	const float *w, *x, *bias;
+	const uint16_t *wp, *xp;
+	float *y;
+	long rows, cols, kp, per; // per: rows of each part (a multiple of 16)
+	float beta;
+} st_job;
+
+struct st_pool {
+	int n; // parts: helpers + the caller
+	pthread_t *th;
+	st_job job;
+	unsigned gen;  // bumped for each posted product (and to stop)
+	int pending;   // helpers still running the current product
+	int sleepers;  // helpers in (or about to enter) futex wait
+	int quit;
+};
+
+typedef struct {
+	struct st_pool *p;
+	int part;
+} st_helper;
+
+static long now_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static void run_part(const st_job *j, int part) {
+	long lo = part * j->per, hi = lo + j->per;
+	if (hi > j->rows) hi = j->rows;
+	if (lo >= hi) return;
+	if (j->kind == JOB_GEMV) {
+		st_gemv(j->w + lo * j->cols, j->x, j->y + lo, hi - lo, j->cols, j->beta);
+	} else {
+		st_gemv_panels(j->wp + lo * 2 * j->kp, j->xp, j->bias ? j->bias + lo : 0, j->y + lo, hi - lo, j->kp, j->beta, 0);
+	}
+}
+
+static void *helper_main(void *arg) {
+	st_helper *h = arg;
+	struct st_pool *p = h->p;
+	unsigned seen = 0;
+	for (;;) {
+		unsigned g = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
+		long start = now_ns();
+		for (long s = 1; g == seen; s++) {
+			__builtin_ia32_pause();
+			if (s % 64 == 0 && now_ns() - start > ST_POOL_SPIN_NS) {
+				__atomic_add_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
+				if (__atomic_load_n(&p->gen, __ATOMIC_SEQ_CST) == seen)
+					syscall(SYS_futex, &p->gen, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+				__atomic_sub_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
+				start = now_ns();
+			}
+			g = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
+		}
+		seen = g;
+		if (__atomic_load_n(&p->quit, __ATOMIC_ACQUIRE)) break;
+		run_part(&p->job, h->part);
+		__atomic_sub_fetch(&p->pending, 1, __ATOMIC_RELEASE);
+	}
+	free(h);
+	return NULL;
+}
+
+// post runs j on every part and returns when all are done.
+static void post(struct st_pool *p, const st_job *j) {
+	if (p->n == 1) {
+		run_part(j, 0);
+		return;
+	}
+	p->job = *j;
+	__atomic_store_n(&p->pending, p->n - 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&p->gen, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST) > 0)
+		syscall(SYS_futex, &p->gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	run_part(j, 0);
+	while (__atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) != 0) __builtin_ia32_pause();
+}
+
+// st_pool_new starts n−1 helper threads; NULL if a thread cannot start.
+struct st_pool *st_pool_new(int n) {
+	struct st_pool *p = calloc(1, sizeof *p);
+	if (!p) return NULL;
+	p->n = n < 1 ? 1 : n;
+	p->th = calloc(p->n, sizeof *p->th);
+	if (!p->th) {
+		free(p);
+		return NULL;
+	}
+	for (int i = 1; i < p->n; i++) {
+		st_helper *h = malloc(sizeof *h);
+		if (h) {
+			h->p = p;
+			h->part = i;
+		}
+		if (!h || pthread_create(&p->th[i], NULL, helper_main, h) != 0) {
+			free(h);
+			p->n = i; // the helpers started so far are stopped by st_pool_free
+			st_pool_free(p);
+			return NULL;
+		}
+	}
+	return p;
+}
+
+// st_pool_free stops the helpers and frees the pool.
+void st_pool_free(struct st_pool *p) {
+	__atomic_store_n(&p->quit, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&p->gen, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &p->gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	for (int i = 1; i < p->n; i++) pthread_join(p->th[i], NULL);
+	free(p->th);
+	free(p);
+}
+
+// per returns rows / n rounded up to a multiple of 16.
+static long per(long rows, int n) {
+	long k = (rows + n - 1) / n;
+	return (k + 15) / 16 * 16;
+}
+
+// st_pool_gemv is st_gemv over the pool: rows in parts of a multiple of 16.
+void st_pool_gemv(struct st_pool *p, const float *w, const float *x, float *y, long rows, long cols, float beta) {
+	st_job j = {.kind = JOB_GEMV, .w = w, .x = x, .y = y, .rows = rows, .cols = cols, .beta = beta, .per = per(rows, p->n)};
+	post(p, &j);
+}
+
+// st_pool_gemv_panels is st_gemv_panels over the pool: whole panels per part.
+void st_pool_gemv_panels(struct st_pool *p, const uint16_t *w, const uint16_t *x, const float *bias, float *y, long rows,
+                         long kp, float beta) {
+	st_job j = {.kind = JOB_PANELS, .wp = w, .xp = x, .bias = bias, .y = y, .rows = rows, .kp = kp, .beta = beta,
+	            .per = per(rows, p->n)};
+	post(p, &j);
+}

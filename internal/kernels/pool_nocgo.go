@@ -1,0 +1,25 @@
+//go:build !cgo || purego
+
+package kernels
+
+// Pool is, in the cgo build, helper threads in C for one caller's
+// matrix-vector products. The pure-Go build has none: NewPool returns nil
+// and callers split products themselves.
+type Pool struct{ n int }
+
+// NewPool returns nil in the pure-Go build.
+func NewPool(int) *Pool { return nil }
+
+// Size is the number of parts a product is split into.
+func (p *Pool) Size() int { return p.n }
+
+// Close does nothing.
+func (p *Pool) Close() {}
+
+// Gemv is [Gemv].
+func (p *Pool) Gemv(w, x, y []float32, rows, cols int, beta float32) { Gemv(w, x, y, rows, cols, beta) }
+
+// GemvPanels is [GemvPanels].
+func (p *Pool) GemvPanels(w Panels, lo, hi int, x []BF16, bias, y []float32, beta float32) {
+	GemvPanels(w, lo, hi, x, bias, y, beta)
+}
