@@ -36,10 +36,11 @@ type AttentionFunc func(layer, head, t int, probs []float32)
 type Session struct {
 	engine
 	cache  *Cache
-	most   int       // rows of one pass at most (PrefillChunk; tests set less)
-	a      acts      // [T, ·] activations: DefaultChunk rows, a recompute:W session's window (≤ PrefillChunk); larger during a long Prefill
-	scores []float32 // [H, capacity] one attention row per head
-	logits []float32 // [V] the last row's logits
+	most   int               // rows of one pass at most (PrefillChunk; tests set less)
+	a      acts              // [T, ·] activations: DefaultChunk rows, a recompute:W session's window (≤ PrefillChunk); larger during a long Prefill
+	scores []float32         // [H, capacity] one attention row per head
+	attn   kernels.Attention // attendPool's job (held here: a step allocates nothing)
+	logits []float32         // [V] the last row's logits
 	hj     headsJob
 	block  [][]float32 // per goroutine: a block of attention scores (headsBlocked)
 
@@ -181,24 +182,39 @@ func (s *Session) attention(l, T int) {
 		}
 	}
 	s.queries(&s.a, T)
+	lw := &m.layers[l]
+	if p := s.team.gemvPool(); p != nil && T == 1 && s.OnAttention == nil && m.slopes == nil && !lw.sliding {
+		s.attendPool(p, l)
+		return
+	}
 	s.hj = headsJob{s: s, l: l, T: T}
-	if work := T * m.H * min(c.seen+T, c.capacity) * hd; s.OnAttention == nil && work >= s.attnSplit(T) {
+	if work := T * m.H * min(c.seen+T, c.capacity) * hd; s.OnAttention == nil && work >= 1<<16 {
 		s.team.split(m.H, 1, work, &s.hj)
 		return
 	}
 	s.hj.run(0, 0, m.H)
 }
 
-// attnSplit is the least attention work (query heads × keys × head size)
-// split over the team for a pass of T rows. A decoding step whose products
-// run on the team's C pool keeps small attention on its own goroutine:
-// waking the team's goroutines costs more than they would save (measured
-// on 2 cores for SmolLM-135M's shape, 9 heads over a 1,024-token cache).
-func (s *Session) attnSplit(T int) int {
-	if T == 1 && s.team.gemvPool() != nil {
-		return 1 << 22
+// attendPool is a decoding step's attention of layer l on the team's C
+// pool: what heads computes, in C, so that no goroutine is woken. (On 2
+// cores of a shared EPYC, waking the team's goroutines for SmolLM-135M's 9
+// heads cost more than splitting them saved; on the 16-core Xeon, keeping
+// them on one goroutine cost more than waking.)
+func (s *Session) attendPool(p *kernels.Pool, l int) {
+	m, c := s.m, s.cache
+	t := c.seen
+	a := &s.attn
+	keys, vals, lw, _, rope, hasExtra := s.layerAttention(l)
+	*a = kernels.Attention{Q: s.a.qWin[:m.H*m.hd], K: keys, V: vals, Extra: lw.sinkLogit, Scores: s.scores, Out: s.a.att[:m.H*m.hd],
+		H: m.H, KV: m.KV, HeadDim: m.hd, Cap: c.capacity, Scale: m.scale, HasExtra: hasExtra}
+	a.NSeg = c.segments(&a.Segs, t)
+	if rope && c.queryPos(t) != t {
+		a.QSink = s.a.qSink[:m.H*m.hd]
+		for j := range a.NSeg {
+			a.SinkSeg[j] = c.isSinkSlot(a.Segs[j][0])
+		}
 	}
-	return 1 << 16
+	p.Attend(a)
 }
 
 // headsJob is attention's split: query heads [lo, hi) of layer l, row by

@@ -48,3 +48,63 @@ func attnValuesGo(p []float32, ldp, r int, v []float32, n, hd int, out []float32
 		}
 	}
 }
+
+// Attention is one decoding step's attention over one layer's cache, for
+// [Pool.Attend]: for each query head h (kv head h/(H/KV)), scores
+// Scale·q_h·k_i over the cache slots of the segments in order ([AttnScores];
+// a segment with SinkSeg set scores with QSink, the queries rotated by
+// their cache position), softmax with Extra[h] when HasExtra
+// ([SoftmaxRow]), and Out_h = Σ_i p_i·v_i ([AttnValues]). Scores holds the
+// probabilities after.
+type Attention struct {
+	Q, QSink    []float32 // [H·HeadDim]; QSink nil when no segment uses it
+	K, V        []float32 // [KV, Cap, HeadDim]
+	Extra       []float32 // [H] or nil
+	Scores, Out []float32 // [H, Cap], [H·HeadDim]
+	H, KV       int
+	HeadDim     int
+	Cap         int // cache slots per kv head
+	Segs        [3][2]int
+	SinkSeg     [3]bool
+	NSeg        int
+	Scale       float32
+	HasExtra    bool
+}
+
+// attendGo is [Pool.Attend] on the calling goroutine.
+func attendGo(a *Attention) {
+	group, hd, cp := a.H/a.KV, a.HeadDim, a.Cap
+	for h0 := 0; h0 < a.H; {
+		g := h0 / group
+		h1 := (g + 1) * group
+		nh := h1 - h0
+		hk, hv := a.K[g*cp*hd:(g+1)*cp*hd], a.V[g*cp*hd:(g+1)*cp*hd]
+		sc := a.Scores[h0*cp : h1*cp]
+		n := 0
+		for i := range a.NSeg {
+			s0, s1 := a.Segs[i][0], a.Segs[i][1]
+			q := a.Q
+			if a.SinkSeg[i] && a.QSink != nil {
+				q = a.QSink
+			}
+			AttnScores(q[h0*hd:h1*hd], nh, hd, hk[s0*hd:s1*hd], s1-s0, a.Scale, sc[n:], cp)
+			n += s1 - s0
+		}
+		for h := h0; h < h1; h++ {
+			var extra float32
+			if a.Extra != nil {
+				extra = a.Extra[h]
+			}
+			SoftmaxRow(sc[(h-h0)*cp:(h-h0)*cp+n], extra, a.HasExtra)
+		}
+		out := a.Out[h0*hd : h1*hd]
+		clear(out)
+		n = 0
+		for i := range a.NSeg {
+			s0, s1 := a.Segs[i][0], a.Segs[i][1]
+			AttnValues(sc[n:], cp, nh, hv[s0*hd:s1*hd], s1-s0, hd, out, hd)
+			n += s1 - s0
+		}
+		h0 = h1
+	}
+}

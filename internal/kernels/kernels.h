@@ -57,7 +57,25 @@ void st_rmsnorm_bwd(const float *restrict x, const float *restrict w, const floa
 void st_swiglu(const float *restrict h, float *restrict y, long N, long F);
 void st_swiglu_bwd(const float *restrict h, const float *restrict dy, float *restrict dh, long N, long F);
 void st_gemv(const float *restrict w, const float *restrict x, float *restrict y, long rows, long cols, float beta);
+// st_attention is one decoding step's attention over one layer's cache
+// (kernels.Attention).
+typedef struct {
+	const float *q, *qsink; // [H*hd] queries rotated by their position / their cache position
+	const float *k, *v;     // [KV][cap][hd]
+	const float *extra;     // [H] extra logits, or NULL
+	float *scores;          // [H][cap]
+	float *out;             // [H*hd]
+	long H, KV, hd, cap, nseg;
+	long seg[6];      // nseg [start, end) cache slot ranges
+	int sink_seg[3];  // which segments use qsink
+	float scale;
+	int has_extra;
+} st_attention;
+
 struct st_pool;
+void st_pool_attend(struct st_pool *p, const float *q, const float *qsink, const float *k, const float *v,
+                    const float *extra, float *scores, float *out, long H, long KV, long hd, long cap, long nseg,
+                    const long *seg, int sink_mask, float scale, int has_extra);
 struct st_pool *st_pool_new(int n);
 void st_pool_free(struct st_pool *p);
 void st_pool_gemv(struct st_pool *p, const float *w, const float *x, float *y, long rows, long cols, float beta);

@@ -22,10 +22,11 @@
 #define ST_POOL_SPIN_NS 200000
 #endif
 
-enum { JOB_GEMV = 1, JOB_PANELS = 2 };
+enum { JOB_GEMV = 1, JOB_PANELS = 2, JOB_ATTN = 3 };
 
 typedef struct {
 	int kind;
+	const st_attention *attn;
 	const float *w, *x, *bias;
 	const uint16_t *wp, *xp;
 	float *y;
@@ -54,11 +55,43 @@ static long now_ns(void) {
 	return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
+// attend_heads is st_attention's query heads [lo, hi), a kv head's query
+// heads at a time: scores (st_attn_scores, the sink segments with the
+// queries rotated by their cache position), softmax with the head's extra
+// logit, then the weighted values (st_attn_values).
+static void attend_heads(const st_attention *a, long lo, long hi) {
+	long group = a->H / a->KV, hd = a->hd, cap = a->cap;
+	for (long h0 = lo; h0 < hi;) {
+		long g = h0 / group, h1 = (g + 1) * group < hi ? (g + 1) * group : hi, nh = h1 - h0;
+		const float *hk = a->k + g * cap * hd, *hv = a->v + g * cap * hd;
+		float *sc = a->scores + h0 * cap;
+		long n = 0;
+		for (long j = 0; j < a->nseg; j++) {
+			long s0 = a->seg[2 * j], s1 = a->seg[2 * j + 1];
+			const float *q = (a->sink_seg[j] ? a->qsink : a->q) + h0 * hd;
+			st_attn_scores(q, nh, hd, hk + s0 * hd, s1 - s0, a->scale, sc + n, cap);
+			n += s1 - s0;
+		}
+		for (long h = h0; h < h1; h++) st_softmax_row(sc + (h - h0) * cap, n, a->extra ? a->extra[h] : 0, a->has_extra);
+		float *out = a->out + h0 * hd;
+		memset(out, 0, nh * hd * sizeof *out);
+		n = 0;
+		for (long j = 0; j < a->nseg; j++) {
+			long s0 = a->seg[2 * j], s1 = a->seg[2 * j + 1];
+			st_attn_values(sc + n, cap, nh, hv + s0 * hd, s1 - s0, hd, out, hd);
+			n += s1 - s0;
+		}
+		h0 = h1;
+	}
+}
+
 static void run_part(const st_job *j, int part) {
 	long lo = part * j->per, hi = lo + j->per;
 	if (hi > j->rows) hi = j->rows;
 	if (lo >= hi) return;
-	if (j->kind == JOB_GEMV) {
+	if (j->kind == JOB_ATTN) {
+		attend_heads(j->attn, lo, hi);
+	} else if (j->kind == JOB_GEMV) {
 		st_gemv(j->w + lo * j->cols, j->x, j->y + lo, hi - lo, j->cols, j->beta);
 	} else {
 		st_gemv_panels(j->wp + lo * 2 * j->kp, j->xp, j->bias ? j->bias + lo : 0, j->y + lo, hi - lo, j->kp, j->beta, 0);
@@ -143,11 +176,13 @@ void st_pool_free(struct st_pool *p) {
 	free(p);
 }
 
-// per returns rows / n rounded up to a multiple of 16.
-static long per(long rows, int n) {
+// per returns rows / n rounded up to a multiple of align.
+static long per_part(long rows, int n, long align) {
 	long k = (rows + n - 1) / n;
-	return (k + 15) / 16 * 16;
+	return (k + align - 1) / align * align;
 }
+
+static long per(long rows, int n) { return per_part(rows, n, 16); }
 
 // st_pool_gemv is st_gemv over the pool: rows in parts of a multiple of 16.
 void st_pool_gemv(struct st_pool *p, const float *w, const float *x, float *y, long rows, long cols, float beta) {
@@ -160,5 +195,22 @@ void st_pool_gemv_panels(struct st_pool *p, const uint16_t *w, const uint16_t *x
                          long kp, float beta) {
 	st_job j = {.kind = JOB_PANELS, .wp = w, .xp = x, .bias = bias, .y = y, .rows = rows, .kp = kp, .beta = beta,
 	            .per = per(rows, p->n)};
+	post(p, &j);
+}
+
+// st_pool_attend runs one decoding step's attention over the pool, query
+// heads in n contiguous ranges (the arguments of st_attention, which is
+// built here: Go may not pass a struct holding Go pointers).
+void st_pool_attend(struct st_pool *p, const float *q, const float *qsink, const float *k, const float *v,
+                    const float *extra, float *scores, float *out, long H, long KV, long hd, long cap, long nseg,
+                    const long *seg, int sink_mask, float scale, int has_extra) {
+	st_attention a = {.q = q, .qsink = qsink, .k = k, .v = v, .extra = extra, .scores = scores, .out = out,
+	                  .H = H, .KV = KV, .hd = hd, .cap = cap, .nseg = nseg, .scale = scale, .has_extra = has_extra};
+	for (long i = 0; i < nseg && i < 3; i++) {
+		a.seg[2 * i] = seg[2 * i];
+		a.seg[2 * i + 1] = seg[2 * i + 1];
+		a.sink_seg[i] = (sink_mask >> i) & 1;
+	}
+	st_job j = {.kind = JOB_ATTN, .attn = &a, .rows = H, .per = per_part(H, p->n, 1)};
 	post(p, &j);
 }

@@ -4,9 +4,12 @@ package kernels
 
 /*
 #cgo LDFLAGS: -lpthread
+#include <stdlib.h>
 #include "kernels.h"
 */
 import "C"
+
+import "unsafe"
 
 // Pool is n−1 helper threads in C for one caller's matrix-vector products
 // (a decoding step's): a product is split into n parts of whole 16-row
@@ -15,8 +18,9 @@ import "C"
 // part, then sleep until the next product. A Pool serves one goroutine at
 // a time; Close frees it.
 type Pool struct {
-	p *C.struct_st_pool
-	n int
+	p   *C.struct_st_pool
+	n   int
+	seg []C.long // [6] Attend's segments, in C memory (a Go array would escape: an allocation per call)
 }
 
 // NewPool returns a pool of n parts, or nil for n ≤ 1, in the pure-Go
@@ -30,14 +34,22 @@ func NewPool(n int) *Pool {
 	if p == nil {
 		return nil
 	}
-	return &Pool{p: p, n: n}
+	seg := (*C.long)(C.calloc(6, C.size_t(unsafe.Sizeof(C.long(0)))))
+	if seg == nil {
+		C.st_pool_free(p)
+		return nil
+	}
+	return &Pool{p: p, n: n, seg: unsafe.Slice(seg, 6)}
 }
 
 // Size is the number of parts a product is split into.
 func (p *Pool) Size() int { return p.n }
 
 // Close stops the helpers; the pool must not be used after.
-func (p *Pool) Close() { C.st_pool_free(p.p) }
+func (p *Pool) Close() {
+	C.st_pool_free(p.p)
+	C.free(unsafe.Pointer(&p.seg[0]))
+}
 
 // Gemv is [Gemv] split over the pool by rows.
 func (p *Pool) Gemv(w, x, y []float32, rows, cols int, beta float32) {
@@ -55,4 +67,44 @@ func (p *Pool) GemvPanels(w Panels, lo, hi int, x []BF16, bias, y []float32, bet
 	_ = x[2*kp-1]
 	_ = y[hi-lo-1]
 	C.st_pool_gemv_panels(p.p, cu16(w.panel(lo, hi)), cu16(x), cfOrNil(biasRows(bias, hi-lo)), cf(y), C.long(hi-lo), C.long(kp), C.float(beta))
+}
+
+// Attend computes one decoding step's attention (see [Attention]) over the
+// pool, query heads in contiguous ranges.
+func (p *Pool) Attend(a *Attention) {
+	H, hd := a.H, a.HeadDim
+	if H <= 0 || hd <= 0 || a.KV <= 0 || H%a.KV != 0 || a.NSeg < 1 || a.NSeg > 3 {
+		return
+	}
+	n := 0
+	for i := range a.NSeg {
+		s0, s1 := a.Segs[i][0], a.Segs[i][1]
+		if s0 < 0 || s1 < s0 || s1 > a.Cap {
+			return
+		}
+		n += s1 - s0
+	}
+	if n == 0 || n > a.Cap {
+		return
+	}
+	_, _, _ = a.Q[H*hd-1], a.K[a.KV*a.Cap*hd-1], a.V[a.KV*a.Cap*hd-1]
+	_, _ = a.Scores[H*a.Cap-1], a.Out[H*hd-1]
+	qsink, extra := cf(a.Q), (*C.float)(nil)
+	if a.QSink != nil {
+		_ = a.QSink[H*hd-1]
+		qsink = cf(a.QSink)
+	}
+	if a.Extra != nil {
+		_ = a.Extra[H-1]
+		extra = cf(a.Extra)
+	}
+	mask := 0
+	for i := range a.NSeg {
+		p.seg[2*i], p.seg[2*i+1] = C.long(a.Segs[i][0]), C.long(a.Segs[i][1])
+		if a.SinkSeg[i] && a.QSink != nil {
+			mask |= 1 << i
+		}
+	}
+	C.st_pool_attend(p.p, cf(a.Q), qsink, cf(a.K), cf(a.V), extra, cf(a.Scores), cf(a.Out), C.long(H), C.long(a.KV),
+		C.long(hd), C.long(a.Cap), C.long(a.NSeg), &p.seg[0], C.int(mask), C.float(a.Scale), cbool(a.HasExtra))
 }

@@ -23,3 +23,6 @@ func (p *Pool) Gemv(w, x, y []float32, rows, cols int, beta float32) { Gemv(w, x
 func (p *Pool) GemvPanels(w Panels, lo, hi int, x []BF16, bias, y []float32, beta float32) {
 	GemvPanels(w, lo, hi, x, bias, y, beta)
 }
+
+// Attend computes the attention on the calling goroutine.
+func (p *Pool) Attend(a *Attention) { attendGo(a) }

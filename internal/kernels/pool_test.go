@@ -69,3 +69,47 @@ func TestPool(t *testing.T) {
 		p.Close()
 	}
 }
+
+// TestPoolAttend: a decoding step's attention over the pool (grouped
+// query heads split unevenly, three cache segments, the sink segment's
+// own queries, an extra logit) equals attendGo, the same kernels on one
+// goroutine, bit for bit; one segment with plain softmax too.
+func TestPoolAttend(t *testing.T) {
+	if Impl == "go" {
+		return // no pool (TestPool checks NewPool is nil)
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	rnd := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
+	const H, KV, hd, cp = 9, 3, 64, 50
+	for _, c := range []struct {
+		segs  [3][2]int
+		nseg  int
+		sink  [3]bool
+		extra bool
+	}{{[3][2]int{{0, 4}, {20, 50}, {4, 19}}, 3, [3]bool{true}, true}, {[3][2]int{{0, 37}}, 1, [3]bool{}, false}} {
+		a := Attention{Q: rnd(H * hd), QSink: rnd(H * hd), K: rnd(KV * cp * hd), V: rnd(KV * cp * hd),
+			H: H, KV: KV, HeadDim: hd, Cap: cp, Segs: c.segs, SinkSeg: c.sink, NSeg: c.nseg, Scale: 0.125, HasExtra: c.extra}
+		if c.extra {
+			a.Extra = rnd(H)
+		}
+		want := a
+		want.Scores, want.Out = make([]float32, H*cp), make([]float32, H*hd)
+		attendGo(&want)
+		for _, n := range []int{2, 4} {
+			p := NewPool(n)
+			got := a
+			got.Scores, got.Out = make([]float32, H*cp), rnd(H*hd)
+			p.Attend(&got)
+			p.Close()
+			if !slices.Equal(got.Out, want.Out) {
+				t.Fatalf("%d segments, pool %d: attention differs from one goroutine's", c.nseg, n)
+			}
+		}
+	}
+}
