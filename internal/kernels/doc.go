@@ -9,6 +9,9 @@
 // matrix-vector product over float32 weights ([Gemv]), the products over
 // bfloat16 weight panels ([Panels]: [GemvPanels], [GemmPanels], with
 // AVX512-BF16 pair products where the CPU has them, and [RoundBF16]),
+// a decoding step's grouped-query attention over a KV cache ([AttnScores],
+// [AttnValues], [Attention]), [Pool] (helper threads in C that split a
+// decoding step's products and attention without waking goroutines),
 // AdamW, small vector kernels, and [Alloc32] (large buffers advised as
 // transparent huge pages).
 //

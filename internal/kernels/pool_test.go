@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -70,14 +71,11 @@ func TestPool(t *testing.T) {
 	}
 }
 
-// TestPoolAttend: a decoding step's attention over the pool (grouped
-// query heads split unevenly, three cache segments, the sink segment's
-// own queries, an extra logit) equals attendGo, the same kernels on one
-// goroutine, bit for bit; one segment with plain softmax too.
+// TestPoolAttend: a decoding step's attention (grouped query heads, three
+// cache segments, the sink segment's own queries, an extra logit; one
+// segment with plain softmax) by attendGo against float64 sums, and over
+// the pool (query heads split unevenly) equal to attendGo bit for bit.
 func TestPoolAttend(t *testing.T) {
-	if Impl == "go" {
-		return // no pool (TestPool checks NewPool is nil)
-	}
 	rng := rand.New(rand.NewPCG(11, 12))
 	rnd := func(n int) []float32 {
 		v := make([]float32, n)
@@ -101,8 +99,52 @@ func TestPoolAttend(t *testing.T) {
 		want := a
 		want.Scores, want.Out = make([]float32, H*cp), make([]float32, H*hd)
 		attendGo(&want)
+		for h := range H {
+			g := h / (H / KV)
+			var slots []int
+			var logits []float64
+			for i := range c.nseg {
+				q := a.Q
+				if c.sink[i] {
+					q = a.QSink
+				}
+				for j := c.segs[i][0]; j < c.segs[i][1]; j++ {
+					dot := 0.0
+					for d := range hd {
+						dot += float64(q[h*hd+d]) * float64(a.K[(g*cp+j)*hd+d])
+					}
+					slots, logits = append(slots, j), append(logits, 0.125*dot)
+				}
+			}
+			mx, sum := math.Inf(-1), 0.0
+			for _, l := range logits {
+				mx = math.Max(mx, l)
+			}
+			if c.extra {
+				mx = math.Max(mx, float64(a.Extra[h]))
+				sum = math.Exp(float64(a.Extra[h]) - mx)
+			}
+			for _, l := range logits {
+				sum += math.Exp(l - mx)
+			}
+			for d := range hd {
+				o := 0.0
+				for i, j := range slots {
+					o += math.Exp(logits[i]-mx) / sum * float64(a.V[(g*cp+j)*hd+d])
+				}
+				if e := math.Abs(float64(want.Out[h*hd+d]) - o); e > 1e-5 {
+					t.Fatalf("%d segments: attendGo head %d dim %d = %g, want %g", c.nseg, h, d, want.Out[h*hd+d], o)
+				}
+			}
+		}
 		for _, n := range []int{2, 4} {
 			p := NewPool(n)
+			if p == nil {
+				if Impl == "c" {
+					t.Fatalf("NewPool(%d) is nil in the cgo build", n)
+				}
+				continue // the pure-Go build has no pool (TestPool checks NewPool is nil)
+			}
 			got := a
 			got.Scores, got.Out = make([]float32, H*cp), rnd(H*hd)
 			p.Attend(&got)
