@@ -51,11 +51,6 @@ func TestRuntimeNotInConfig(t *testing.T) {
 			t.Errorf("%+v with batch %d: %+v, %v; want %d workers, %d BLAS threads", c.in, c.batch, got, err, c.workers, c.threads)
 		}
 	}
-	for _, c := range [][3]int{{16, 8, 2}, {16, 16, 1}, {16, 1, 16}, {16, 3, 5}, {2, 8, 1}, {2, 2, 1}} {
-		if got := blasThreads(c[0], c[1]); got != c[2] {
-			t.Errorf("%d cores, %d workers: %d threads each, want %d", c[0], c[1], got, c[2])
-		}
-	}
 	for _, bad := range [][]string{{"workers=two"}, {"blas_threads=-1"}, {"workers=-2"}} {
 		o := &Options{Out: t.TempDir(), Set: bad}
 		if _, _, _, err := o.resolve(Defaults(), nil); err == nil || strings.Contains(err.Error(), "\n") {

@@ -2,69 +2,15 @@
 
 #include "kernels.h"
 
-// v16f is 16 float32 lanes (gcc vector extensions).
-typedef float v16f __attribute__((vector_size(64)));
-typedef float v8f __attribute__((vector_size(32)));
-typedef float v4f __attribute__((vector_size(16)));
-
-// HSUM16 as in gemv.c: lane l + lane l+8, then l + l+4, (0 + 2) + (1 + 3).
-#define HSUM16(s, a)                                                                                                \
-	do {                                                                                                            \
-		v8f lo8_, hi8_;                                                                                             \
-		memcpy(&lo8_, &(a), 32);                                                                                    \
-		memcpy(&hi8_, (const char *)&(a) + 32, 32);                                                                 \
-		v8f b_ = lo8_ + hi8_;                                                                                       \
-		v4f lo4_, hi4_;                                                                                             \
-		memcpy(&lo4_, &b_, 16);                                                                                     \
-		memcpy(&hi4_, (const char *)&b_ + 16, 16);                                                                  \
-		v4f c_ = lo4_ + hi4_;                                                                                       \
-		(s) = (c_[0] + c_[2]) + (c_[1] + c_[3]);                                                                    \
-	} while (0)
-
 // st_attn_scores: s[h*lds + j] = scale * (q_h . k_j) for the r query heads
 // q [r, hd] that share the keys k [n, hd]: each key row is read once for
-// all r heads (from memory), each dot in st_gemv's order (four 16-lane
-// accumulators over the 64-column blocks, the first also the whole
-// 16-column blocks after them, (a0 + a1) + (a2 + a3), HSUM16, the tail in
-// order), then scaled.
+// all r heads (from memory), each dot in st_gemv's order (st_dot), then
+// scaled.
 ST_CLONES
 void st_attn_scores(const float *restrict q, long r, long hd, const float *restrict k, long n, float scale,
                     float *restrict s, long lds) {
-	long whole = hd / 16 * 16, quad = hd / 64 * 64;
-	for (long j = 0; j < n; j++) {
-		const float *kr = k + j * hd;
-		for (long h = 0; h < r; h++) {
-			const float *qh = q + h * hd;
-			v16f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-			long d = 0;
-			for (; d < quad; d += 64) {
-				v16f k0, k1, k2, k3, q0, q1, q2, q3;
-				memcpy(&k0, kr + d, 64);
-				memcpy(&k1, kr + d + 16, 64);
-				memcpy(&k2, kr + d + 32, 64);
-				memcpy(&k3, kr + d + 48, 64);
-				memcpy(&q0, qh + d, 64);
-				memcpy(&q1, qh + d + 16, 64);
-				memcpy(&q2, qh + d + 32, 64);
-				memcpy(&q3, qh + d + 48, 64);
-				a0 += k0 * q0;
-				a1 += k1 * q1;
-				a2 += k2 * q2;
-				a3 += k3 * q3;
-			}
-			for (; d < whole; d += 16) {
-				v16f kv, qv;
-				memcpy(&kv, kr + d, 64);
-				memcpy(&qv, qh + d, 64);
-				a0 += kv * qv;
-			}
-			v16f a = (a0 + a1) + (a2 + a3);
-			float dot, t = 0;
-			HSUM16(dot, a);
-			for (d = whole; d < hd; d++) t += kr[d] * qh[d];
-			s[h * lds + j] = scale * (dot + t);
-		}
-	}
+	for (long j = 0; j < n; j++)
+		for (long h = 0; h < r; h++) s[h * lds + j] = scale * st_dot(k + j * hd, q + h * hd, hd, 0);
 }
 
 // st_attn_values: out[h*ldo + d] += sum_j p[h*ldp + j] * v[j*hd + d] for the

@@ -13,13 +13,7 @@ import (
 // hold values; within 1e-6 of the sum of the products' magnitudes.
 func TestAttnKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	rnd := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(rng.NormFloat64())
-		}
-		return v
-	}
+	rnd := func(n int) []float32 { return normals(rng, n) }
 	type scoresFn = func([]float32, int, int, []float32, int, float32, []float32, int)
 	type valuesFn = func([]float32, int, int, []float32, int, int, []float32, int)
 	impls := []struct {
@@ -71,4 +65,13 @@ func TestAttnKernels(t *testing.T) {
 			}
 		}
 	}
+}
+
+// normals returns n standard normal float32 values from rng.
+func normals(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
 }

@@ -13,7 +13,6 @@
 // bfloat16 products. CPUs without AVX512-BF16 run the widening kernels
 // (ST_CLONES): the same products, exact in float32, summed in float32.
 
-typedef float v16f __attribute__((vector_size(64)));
 typedef uint32_t v16u __attribute__((vector_size(64)));
 
 // st_round_bf16: dst[i] = src[i] rounded to bfloat16, nearest even (NaN

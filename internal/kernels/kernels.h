@@ -18,6 +18,74 @@
 #define ST_CLONES
 #endif
 
+// v16f is 16 float32 lanes (gcc vector extensions: one zmm for the AVX-512
+// clone, two ymm for AVX2); v8f and v4f are its halves and quarters.
+typedef float v16f __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
+
+// HSUM16 sets s to the sum of the 16 lanes of a by halves: lane l + lane
+// l+8, then l + l+4, l + l+2, l + l+1 (gemvGo's order). A macro: a vector
+// argument would change the baseline clone's ABI.
+#define HSUM16(s, a)                                                                                                \
+	do {                                                                                                            \
+		v8f lo8_, hi8_;                                                                                             \
+		memcpy(&lo8_, &(a), 32);                                                                                    \
+		memcpy(&hi8_, (const char *)&(a) + 32, 32);                                                                 \
+		v8f b_ = lo8_ + hi8_;                                                                                       \
+		v4f lo4_, hi4_;                                                                                             \
+		memcpy(&lo4_, &b_, 16);                                                                                     \
+		memcpy(&hi4_, (const char *)&b_ + 16, 16);                                                                  \
+		v4f c_ = lo4_ + hi4_;                                                                                       \
+		(s) = (c_[0] + c_[2]) + (c_[1] + c_[3]);                                                                    \
+	} while (0)
+
+// st_dot is sum_j w[j]*x[j] < cols in st_gemv's order: four 16-lane
+// accumulators take the 16-column blocks of each 64 in turn (accumulator
+// k, lane l: columns 64i + 16k + l), accumulator 0 also the whole
+// 16-column blocks after the last 64, then (a0 + a1) + (a2 + a3) lane by
+// lane, the lanes by halves (HSUM16), plus the tail columns' sum in order
+// (gemvGo's order; products may be fused). pf > 0 prefetches w that many
+// values ahead. Inlined into each caller's clone.
+static inline __attribute__((always_inline)) float st_dot(const float *restrict w, const float *restrict x, long cols,
+                                                          long pf) {
+	long whole = cols / 16 * 16, quad = cols / 64 * 64;
+	v16f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+	long j = 0;
+	for (; j < quad; j += 64) {
+		if (pf > 0) {
+			__builtin_prefetch(w + j + pf);
+			__builtin_prefetch(w + j + pf + 16);
+			__builtin_prefetch(w + j + pf + 32);
+			__builtin_prefetch(w + j + pf + 48);
+		}
+		v16f f0, f1, f2, f3, x0, x1, x2, x3;
+		memcpy(&f0, w + j, sizeof f0);
+		memcpy(&f1, w + j + 16, sizeof f1);
+		memcpy(&f2, w + j + 32, sizeof f2);
+		memcpy(&f3, w + j + 48, sizeof f3);
+		memcpy(&x0, x + j, sizeof x0);
+		memcpy(&x1, x + j + 16, sizeof x1);
+		memcpy(&x2, x + j + 32, sizeof x2);
+		memcpy(&x3, x + j + 48, sizeof x3);
+		a0 += f0 * x0;
+		a1 += f1 * x1;
+		a2 += f2 * x2;
+		a3 += f3 * x3;
+	}
+	for (; j < whole; j += 16) {
+		v16f f, xv;
+		memcpy(&f, w + j, sizeof f);
+		memcpy(&xv, x + j, sizeof xv);
+		a0 += f * xv;
+	}
+	v16f a = (a0 + a1) + (a2 + a3);
+	float s, t = 0;
+	HSUM16(s, a);
+	for (j = whole; j < cols; j++) t += w[j] * x[j];
+	return s + t;
+}
+
 // st_exp is Exp (exp.go): e^x within 2e-7 relative error for |x| ≤ 87,
 // 0 below −87.34, +Inf above 88.38.
 static inline float st_exp(float x) {

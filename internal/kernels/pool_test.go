@@ -21,13 +21,7 @@ func TestPool(t *testing.T) {
 		return
 	}
 	rng := rand.New(rand.NewPCG(9, 10))
-	rnd := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(rng.NormFloat64())
-		}
-		return v
-	}
+	rnd := func(n int) []float32 { return normals(rng, n) }
 	if NewPool(1) != nil {
 		t.Error("NewPool(1) is not nil")
 	}
@@ -77,13 +71,7 @@ func TestPool(t *testing.T) {
 // the pool (query heads split unevenly) equal to attendGo bit for bit.
 func TestPoolAttend(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	rnd := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(rng.NormFloat64())
-		}
-		return v
-	}
+	rnd := func(n int) []float32 { return normals(rng, n) }
 	const H, KV, hd, cp = 9, 3, 64, 50
 	for _, c := range []struct {
 		segs  [3][2]int
