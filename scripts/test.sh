@@ -56,7 +56,19 @@ if [ "$fuzztime" != 0 ]; then
     dir=$(go list -f '{{.Dir}}' "$pkg")
     for f in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
       echo "-- $pkg $f"
-      go test -run "^$" -fuzz "^$f\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1 || { cat "$log"; exit 1; }
+      if ! go test -run "^$" -fuzz "^$f\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1; then
+        # Go 1.26's fuzz coordinator can report its own -fuzztime deadline as a
+        # failure (golang/go#75804, fixed in Go 1.27): a bare "context deadline
+        # exceeded" with no failing input written. That one is tolerated once
+        # the seed corpus passes (go test -run); anything else fails.
+        if grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written\|panic:\|_test.go:[0-9]' "$log" &&
+          go test -run "^$f\$" "$pkg" >>"$log" 2>&1; then
+          echo "   (the fuzz coordinator's deadline race, golang/go#75804; no failing input; corpus passes)"
+        else
+          cat "$log"
+          exit 1
+        fi
+      fi
       tail -n 1 "$log"
     done
   done
