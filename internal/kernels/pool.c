@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -20,6 +21,9 @@
 
 #ifndef ST_POOL_SPIN_NS
 #define ST_POOL_SPIN_NS 200000
+#endif
+#ifndef ST_POOL_YIELD_NS
+#define ST_POOL_YIELD_NS 50000
 #endif
 
 enum { JOB_GEMV = 1, JOB_PANELS = 2, JOB_ATTN = 3 };
@@ -137,7 +141,21 @@ static void post(struct st_pool *p, const st_job *j) {
 	if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST) > 0)
 		syscall(SYS_futex, &p->gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 	run_part(j, 0);
-	while (__atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) != 0) __builtin_ia32_pause();
+	// Spin for the helpers; past ST_POOL_YIELD_NS (a helper the OS has not
+	// scheduled: more threads than cores, e.g. several sessions decoding at
+	// once) yield the core between checks instead of burning it.
+	long start = 0;
+	for (long s = 1; __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) != 0; s++) {
+		__builtin_ia32_pause();
+		if (s % 64 == 0) {
+			long now = now_ns();
+			if (start == 0) {
+				start = now;
+			} else if (now - start > ST_POOL_YIELD_NS) {
+				sched_yield();
+			}
+		}
+	}
 }
 
 // st_pool_new starts n−1 helper threads; NULL if a thread cannot start.
