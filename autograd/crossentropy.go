@@ -183,21 +183,30 @@ func crossEntropyFwd[T Float](p int, z []T, targets []int32, ignore int32, V int
 // scored rows and 0 for the others. p goroutines share the rows; the
 // losses are added in row order whatever p is.
 func crossEntropyRows[T Float](p int, z []T, targets []int32, ignore int32, V int, grad []T, scale float64) float64 {
+	row := func(i int) float64 {
+		var dst []T
+		if grad != nil {
+			dst = grad[i*V : (i+1)*V]
+		}
+		if targets[i] == ignore {
+			clear(dst)
+			return 0
+		}
+		return kernels.CrossEntropy(z[i*V:(i+1)*V], int(targets[i]), dst, scale)
+	}
+	var loss float64
+	if p <= 1 {
+		for i := range targets {
+			loss += row(i)
+		}
+		return loss
+	}
 	nll := make([]float64, len(targets))
 	parallel(p, len(targets), 1, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			var dst []T
-			if grad != nil {
-				dst = grad[i*V : (i+1)*V]
-			}
-			if t := targets[i]; t == ignore {
-				clear(dst)
-			} else {
-				nll[i] = kernels.CrossEntropy(z[i*V:(i+1)*V], int(t), dst, scale)
-			}
+			nll[i] = row(i)
 		}
 	})
-	var loss float64
 	for _, v := range nll {
 		loss += v
 	}

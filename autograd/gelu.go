@@ -97,12 +97,16 @@ func (o *geluGradOp) Do(in ...G.Value) (G.Value, error) {
 	}
 	return run(out, func(dx []float32) {
 		x, dy := vals[float32](in[0]), vals[float32](in[1])
+		var d []float32 // the forward's GELU'(x), when it kept it
+		if o.deriv != nil && len(o.deriv.d) == len(dx) {
+			d = o.deriv.d
+		}
 		parallel(o.par(), len(dx), elemGrain, func(_, lo, hi int) {
-			if o.deriv == nil || len(o.deriv.d) != len(dx) {
+			if d == nil {
 				kernels.GELUBackward(x[lo:hi], dy[lo:hi], dx[lo:hi])
 				return
 			}
-			kernels.Mul(dy[lo:hi], o.deriv.d[lo:hi], dx[lo:hi])
+			kernels.Mul(dy[lo:hi], d[lo:hi], dx[lo:hi])
 		})
 	}, func(dx []float64) { kernels.GELUBackward(vals[float64](in[0]), vals[float64](in[1]), dx) })
 }

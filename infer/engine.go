@@ -99,23 +99,12 @@ func (e *engine) linear(y []float32, ldy int, x []float32, T, in int, w matrix, 
 			p.Gemv(w.f[:out*in], x, y[:out], out, in, beta)
 			return
 		}
-		xh := e.roundRow(x, in)
+		xh, _ := e.roundInputs(0, x, 0, 1, in)
 		p.GemvPanels(w.p, 0, out, xh, bias, y[:out], beta)
 		return
 	}
 	e.lin = linearJob{e: e, y: y, ldy: ldy, x: x, T: T, in: in, w: w, bias: bias, beta: beta}
 	e.team.split(out, 16, T*out*in, &e.lin)
-}
-
-// roundRow rounds one input row to bfloat16 in worker 0's buffer, its pad
-// column zero.
-func (e *engine) roundRow(x []float32, in int) []kernels.BF16 {
-	buf, ld := e.xh[0][:kernels.PairCols(in)], kernels.PairCols(in)
-	kernels.RoundBF16(x[:in], buf)
-	if ld != in {
-		buf[in] = 0
-	}
-	return buf
 }
 
 // linearJob is linear's split: output columns [lo, hi) on worker wk.
@@ -145,27 +134,35 @@ func (e *engine) mul(wk int, y []float32, ldy int, x []float32, T, in int, w mat
 	// Each goroutine rounds the input rows it multiplies by (all T of them):
 	// as long as rounding them once and then splitting the product, and
 	// no barrier between the two.
-	buf, ld := e.xh[wk], kernels.PairCols(in)
 	var bl []float32
 	if bias != nil {
 		bl = bias[lo:hi]
 	}
 	for a := 0; a < T; a += roundRows {
 		b := min(T, a+roundRows)
-		if ld == in {
-			kernels.RoundBF16(x[a*in:b*in], buf)
-		} else {
-			for r := a; r < b; r++ {
-				kernels.RoundBF16(x[r*in:(r+1)*in], buf[(r-a)*ld:])
-				buf[(r-a)*ld+in] = 0
-			}
-		}
+		buf, ld := e.roundInputs(wk, x, a, b, in)
 		if T == 1 {
 			kernels.GemvPanels(w.p, lo, hi, buf, bl, y[lo:hi], beta)
 			return
 		}
 		kernels.GemmPanels(buf, ld, b-a, w.p, lo, hi, bl, y[a*ldy+lo:], ldy, beta)
 	}
+}
+
+// roundInputs rounds input rows [a, b) of x [·, in] (at most roundRows)
+// to bfloat16 in goroutine wk's buffer, rows ld = PairCols(in) apart with
+// their pad column zero, and returns it.
+func (e *engine) roundInputs(wk int, x []float32, a, b, in int) (buf []kernels.BF16, ld int) {
+	buf, ld = e.xh[wk], kernels.PairCols(in)
+	if ld == in {
+		kernels.RoundBF16(x[a*in:b*in], buf)
+		return buf, ld
+	}
+	for r := a; r < b; r++ {
+		kernels.RoundBF16(x[r*in:(r+1)*in], buf[(r-a)*ld:])
+		buf[(r-a)*ld+in] = 0
+	}
+	return buf, ld
 }
 
 // acts are the activation buffers of a forward pass over up to R rows.

@@ -182,8 +182,7 @@ func (s *Session) attention(l, T int) {
 		}
 	}
 	s.queries(&s.a, T)
-	lw := &m.layers[l]
-	if p := s.team.gemvPool(); p != nil && T == 1 && s.OnAttention == nil && m.slopes == nil && !lw.sliding {
+	if p := s.team.gemvPool(); p != nil && T == 1 && s.OnAttention == nil && m.slopes == nil && !m.layers[l].sliding {
 		s.attendPool(p, l)
 		return
 	}

@@ -45,9 +45,9 @@ type team struct {
 	jobs []chan job    // one per helper, buffered (a send never waits)
 	done chan struct{} // one value per finished job
 
-	// pool splits a decoding step's matrix-vector products over size
-	// threads in C (kernels.Pool), started on first use; nil in the
-	// pure-Go build. A product handed to it costs no goroutine wake-up:
+	// pool splits a decoding step's matrix-vector products and attention
+	// over size threads in C (kernels.Pool), started on first use; nil in
+	// the pure-Go build. A product handed to it costs no goroutine wake-up:
 	// the caller spins on its helpers inside one C call, and they spin for
 	// the next product. On 2 cores a SmolLM-135M-shaped decode waited
 	// longer for its helpers' wake-ups than it multiplied.

@@ -34,7 +34,7 @@ typedef struct {
 	const float *w, *x, *bias;
 	const uint16_t *wp, *xp;
 	float *y;
-	long rows, cols, kp, per; // per: rows of each part (a multiple of 16)
+	long rows, cols, kp, per; // rows (attention: query heads) in all and per part
 	float beta;
 } st_job;
 
@@ -194,17 +194,15 @@ void st_pool_free(struct st_pool *p) {
 	free(p);
 }
 
-// per returns rows / n rounded up to a multiple of align.
+// per_part returns rows / n rounded up to a multiple of align.
 static long per_part(long rows, int n, long align) {
 	long k = (rows + n - 1) / n;
 	return (k + align - 1) / align * align;
 }
 
-static long per(long rows, int n) { return per_part(rows, n, 16); }
-
 // st_pool_gemv is st_gemv over the pool: rows in parts of a multiple of 16.
 void st_pool_gemv(struct st_pool *p, const float *w, const float *x, float *y, long rows, long cols, float beta) {
-	st_job j = {.kind = JOB_GEMV, .w = w, .x = x, .y = y, .rows = rows, .cols = cols, .beta = beta, .per = per(rows, p->n)};
+	st_job j = {.kind = JOB_GEMV, .w = w, .x = x, .y = y, .rows = rows, .cols = cols, .beta = beta, .per = per_part(rows, p->n, 16)};
 	post(p, &j);
 }
 
@@ -212,7 +210,7 @@ void st_pool_gemv(struct st_pool *p, const float *w, const float *x, float *y, l
 void st_pool_gemv_panels(struct st_pool *p, const uint16_t *w, const uint16_t *x, const float *bias, float *y, long rows,
                          long kp, float beta) {
 	st_job j = {.kind = JOB_PANELS, .wp = w, .xp = x, .bias = bias, .y = y, .rows = rows, .kp = kp, .beta = beta,
-	            .per = per(rows, p->n)};
+	            .per = per_part(rows, p->n, 16)};
 	post(p, &j);
 }
 
