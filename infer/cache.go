@@ -1,6 +1,10 @@
 package infer
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/sinktrain/sinktrain/internal/kernels"
+)
 
 // Cache holds the keys and values of every layer under one policy.
 //
@@ -44,8 +48,8 @@ func (c *Cache) alloc(capacity int) {
 	c.values = make([][]float32, c.layers)
 	n := c.heads * capacity * c.headDim
 	for l := range c.layers {
-		c.keys[l] = make([]float32, n)
-		c.values[l] = make([]float32, n)
+		c.keys[l] = kernels.Alloc32(n)
+		c.values[l] = kernels.Alloc32(n)
 		if oldK == nil {
 			continue
 		}

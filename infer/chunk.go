@@ -1,6 +1,8 @@
 package infer
 
 import (
+	"math"
+
 	"github.com/sinktrain/sinktrain/internal/gemm"
 	"github.com/sinktrain/sinktrain/internal/kernels"
 	"github.com/sinktrain/sinktrain/model"
@@ -61,11 +63,18 @@ type scorer struct {
 	sinkV    [][]float32 // per layer [KV, K, hd]
 	bufStart int         // stream position of buffer index 0 (K+W and dense)
 	scratch  [][]float32 // per worker: one block's scores [attnRows, K + columns]
-	lrows    int         // rows of one logits block
-	logits   []float32   // [lrows, V]
+	lcols    int         // vocabulary columns of one logits block
+	logits   []float32   // [R, lcols]
 	nll      []float64   // [R] per scored row
+	lse      []lseRow    // [R] the rows' log-sum-exp so far, when the vocabulary takes several blocks
 	bj       blocksJob
 	nj       nllJob
+}
+
+// lseRow is one row's softmax denominator over the vocabulary blocks seen
+// so far (sum of e^{z−max}) and its target's logit once seen.
+type lseRow struct {
+	max, sum, target float64
 }
 
 // scorerRows returns the rows of one forward and the key buffer slots per
@@ -82,8 +91,18 @@ func scorerRows(spec CacheSpec, C, N int) (rows, kcap int) {
 	return C, N
 }
 
-// logitRows is how many rows' logits one block holds: at most 4M values.
-func logitRows(V, R int) int { return max(1, min(R, (1<<22)/V)) }
+// logitCols is how many vocabulary columns one block of R rows' logits
+// holds: the whole vocabulary when R·V ≤ 4M values, otherwise a multiple
+// of 16 (the bfloat16 panels' rows) of at most 4M/R. The blocks go over
+// the vocabulary, not the rows, so that the head — the largest matrix of
+// a large-vocabulary model (Pythia-160M: 154 MB) — is read from memory
+// once per forward, not once per 4M values of logits.
+func logitCols(V, R int) int {
+	if R*V <= 1<<22 {
+		return V
+	}
+	return min(V, max(16, (1<<22)/R/16*16))
+}
 
 // scoreBytes estimates the buffers of a chunked Score pass (and of the
 // token-by-token one, which a chunk of 1 bounds): activations, key/value
@@ -93,7 +112,7 @@ func scoreBytes(m *Model, spec CacheSpec, C, N, workers int) float64 {
 	c := m.Config
 	kv := 2 * c.NumLayers * m.KV * m.hd * (kcap + spec.Sinks)
 	cols := spec.Sinks + attnRows + kcap
-	floats := actsFloats(m, R) + kv + workers*attnRows*cols + logitRows(c.VocabSize, R)*c.VocabSize + 8*R
+	floats := actsFloats(m, R) + kv + workers*attnRows*cols + R*logitCols(c.VocabSize, R) + 14*R
 	if m.dtype == bf16Storage {
 		floats += workers * roundRows * kernels.PairCols(m.widest) / 2
 	}
@@ -117,9 +136,12 @@ func newScorer(m *Model, spec CacheSpec, C, N, workers int) *scorer {
 		s.sinkK[l], s.sinkV[l] = make([]float32, m.KV*s.K*m.hd), make([]float32, m.KV*s.K*m.hd)
 	}
 	s.scratch = make([][]float32, s.team.size)
-	s.lrows = logitRows(c.VocabSize, R)
-	s.logits = make([]float32, s.lrows*c.VocabSize)
+	s.lcols = logitCols(c.VocabSize, R)
+	s.logits = make([]float32, R*s.lcols)
 	s.nll = make([]float64, R)
+	if s.lcols < c.VocabSize {
+		s.lse = make([]lseRow, R)
+	}
 	stopTeamWhenCollected(s, s.team)
 	return s
 }
@@ -220,10 +242,26 @@ func (s *scorer) forward(T int) {
 			copy(s.a.x[k*D:(k+1)*D], s.a.x[o.row*D:(o.row+1)*D])
 		}
 	}
-	for b0 := 0; b0 < len(s.out); b0 += s.lrows {
-		n := min(s.lrows, len(s.out)-b0)
-		s.engine.logits(&s.a, b0, n, s.logits)
-		s.nj = nllJob{s: s, b0: b0}
+	s.headNLL(len(s.out))
+}
+
+// headNLL sets s.nll[k] for the out rows k < n, their final hidden states
+// in the first n rows of s.a.x: the final norm, the head and the
+// cross-entropy against s.out[k].target, in blocks of vocabulary columns.
+func (s *scorer) headNLL(n int) {
+	m := s.m
+	D, V := m.Config.HiddenSize, m.Config.VocabSize
+	if s.lcols == V {
+		s.engine.logits(&s.a, 0, n, s.logits)
+		s.nj = nllJob{s: s, v1: V}
+		s.rows(n, &s.nj)
+		return
+	}
+	s.norm(s.a.x[:n*D], m.normW, m.normB, s.a.ln[:n*D])
+	for v0 := 0; v0 < V; v0 += s.lcols {
+		v1 := min(V, v0+s.lcols)
+		s.linearRows(s.logits, v1-v0, s.a.ln, n, D, m.head, v0, v1)
+		s.nj = nllJob{s: s, v0: v0, v1: v1}
 		s.rows(n, &s.nj)
 	}
 }
@@ -266,16 +304,41 @@ func (j *blocksJob) run(wk, lo, hi int) {
 	}
 }
 
-// nllJob scores the logits rows [lo, hi) of the out rows from b0 on.
+// nllJob scores the out rows [lo, hi) on the logits of vocabulary columns
+// [v0, v1): the whole vocabulary at once (cross-entropy), or one block of
+// it, whose log-sum-exp is merged into the row's (lse) and whose last
+// block sets the NLL.
 type nllJob struct {
-	s  *scorer
-	b0 int
+	s      *scorer
+	v0, v1 int
 }
 
 func (j *nllJob) run(_, lo, hi int) {
-	s, V := j.s, j.s.m.Config.VocabSize
+	s, n := j.s, j.v1-j.v0
+	V := s.m.Config.VocabSize
 	for r := lo; r < hi; r++ {
-		s.nll[j.b0+r] = kernels.CrossEntropy(s.logits[r*V:(r+1)*V], int(s.out[j.b0+r].target), nil, 0)
+		z, t := s.logits[r*n:(r+1)*n], int(s.out[r].target)
+		if n == V {
+			s.nll[r] = kernels.CrossEntropy(z, t, nil, 0)
+			continue
+		}
+		bm, bs := kernels.ExpRow(z, nil)
+		e := &s.lse[r]
+		switch {
+		case j.v0 == 0:
+			*e = lseRow{max: float64(bm), sum: bs}
+		case float64(bm) > e.max:
+			e.sum = e.sum*math.Exp(e.max-float64(bm)) + bs
+			e.max = float64(bm)
+		default:
+			e.sum += bs * math.Exp(float64(bm)-e.max)
+		}
+		if t >= j.v0 && t < j.v1 {
+			e.target = float64(z[t-j.v0])
+		}
+		if j.v1 == V {
+			s.nll[r] = e.max + math.Log(e.sum) - e.target
+		}
 	}
 }
 

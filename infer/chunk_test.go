@@ -2,10 +2,12 @@ package infer
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 
 	"github.com/sinktrain/sinktrain/checkpoint"
+	"github.com/sinktrain/sinktrain/internal/kernels"
 	"github.com/sinktrain/sinktrain/model"
 	"github.com/sinktrain/sinktrain/sinktoken"
 )
@@ -92,6 +94,73 @@ func TestChunkedEqualsStepsVariants(t *testing.T) {
 		s := append(Tokens{3}, testStream(599, cfg.VocabSize)...)
 		t.Logf("worst relative difference %.2g", sameAsSteps(t, m, specs, s))
 	})
+}
+
+// TestLogitBlocks: a vocabulary too wide for one block of logits (Pythia's
+// 50,304 at 128 and 512 rows: 2 and 7 blocks, the last ones narrower) is
+// scored block by block: the NLLs of float32 and bfloat16 weights equal
+// the cross-entropy of the whole rows' logits, and a stream's chunked NLLs
+// equal the token-by-token ones.
+func TestLogitBlocks(t *testing.T) {
+	for _, c := range []struct{ V, R, cols int }{{50304, 64, 50304}, {50304, 128, 32768}, {50304, 512, 8192}, {4096, 1024, 4096}, {1 << 20, 1 << 19, 16}} {
+		if got := logitCols(c.V, c.R); got != c.cols {
+			t.Errorf("logitCols(%d, %d) = %d, expected %d", c.V, c.R, got, c.cols)
+		}
+	}
+	cfg := tinyConfig(sinktoken.Softmax)
+	cfg.VocabSize = 50304
+	w := model.Init(cfg, 9)
+	f32, err := NewModel(cfg, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half, err := NewModelAs(cfg, w, checkpoint.BF16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	D, V := cfg.HiddenSize, cfg.VocabSize
+	worst := 0.0
+	for name, m := range map[string]*Model{"float32": f32, "bfloat16": half} {
+		for _, R := range []int{128, 512} {
+			s := newScorer(m, CacheSpec{Kind: SinkWindow, Sinks: 4, Window: 60}, R, 1000, 2)
+			if s.lcols >= V {
+				t.Fatalf("%s R %d: one block of %d columns", name, R, s.lcols)
+			}
+			n := R - 3
+			rng := rand.New(rand.NewPCG(uint64(R), 1))
+			for i := range s.a.x[:n*D] {
+				s.a.x[i] = float32(rng.NormFloat64())
+			}
+			s.out = s.out[:0]
+			for k := range n { // targets in every block, the last column among them
+				s.out = append(s.out, outRow{row: k, target: int32((k * 7919) % V)})
+			}
+			s.out[n-1].target = int32(V - 1)
+			x := append([]float32(nil), s.a.x[:n*D]...)
+			s.headNLL(n)
+			whole := make([]float32, n*V)
+			a := newActs(m, n)
+			copy(a.x, x)
+			s.engine.logits(&a, 0, n, whole)
+			for k := range n {
+				want := kernels.CrossEntropy(whole[k*V:(k+1)*V], int(s.out[k].target), nil, 0)
+				// Each block's exponentials are float32 values relative to
+				// its own maximum: up to ≈ 6e-8 apart from the whole row's.
+				d := relDiff(s.nll[k], want)
+				if d > 2e-7 {
+					t.Fatalf("%s R %d row %d: nll %.12g, the whole row's %.12g", name, R, k, s.nll[k], want)
+				}
+				worst = max(worst, d)
+			}
+		}
+	}
+	t.Logf("blocks vs whole rows: worst relative difference %.2g", worst)
+	s := testStream(700, V)
+	spec := CacheSpec{Kind: SinkWindow, Sinks: 4, Window: 60}
+	steps := nllsWith(t, f32, spec, s, ScoreOptions{Chunk: 1, ExactSteps: true})
+	for _, c := range []int{128, 512} {
+		sameNLL(t, fmt.Sprintf("chunk %d", c), nllsWith(t, f32, spec, s, ScoreOptions{Chunk: c}), steps, 1e-5)
+	}
 }
 
 // roundedMatrices returns w with its matrices rounded to bfloat16.

@@ -91,7 +91,7 @@ func (e *engine) linear(y []float32, ldy int, x []float32, T, in int, w matrix, 
 		beta = 1
 	}
 	if T*out*in < 1<<16 || (T == 1 && e.m.matBytes <= cachedModel && w.bytes() < smallMatrix) {
-		e.mul(0, y, ldy, x, T, in, w, bias, 0, out, beta)
+		e.mul(0, y, ldy, x, T, in, w, bias, 0, out, 0, beta)
 		return
 	}
 	if p := e.team.gemvPool(); T == 1 && p != nil {
@@ -107,28 +107,39 @@ func (e *engine) linear(y []float32, ldy int, x []float32, T, in int, w matrix, 
 	e.team.split(out, 16, T*out*in, &e.lin)
 }
 
-// linearJob is linear's split: output columns [lo, hi) on worker wk.
+// linearRows is linear without a bias for the rows [v0, v1) of w only (v0
+// a multiple of 16): y[T, v1−v0] = x[T, in] · w[v0:v1]ᵀ, rows ldy apart.
+func (e *engine) linearRows(y []float32, ldy int, x []float32, T, in int, w matrix, v0, v1 int) {
+	e.lin = linearJob{e: e, y: y, ldy: ldy, x: x, T: T, in: in, w: w, first: v0}
+	e.team.split(v1-v0, 16, T*(v1-v0)*in, &e.lin)
+}
+
+// linearJob is linear's split: output columns [lo, hi) on worker wk, of
+// the weight rows from first on.
 type linearJob struct {
 	e          *engine
 	y, x, bias []float32
 	ldy, T, in int
 	w          matrix
+	first      int
 	beta       float32
 }
 
 func (j *linearJob) run(wk, lo, hi int) {
-	j.e.mul(wk, j.y, j.ldy, j.x, j.T, j.in, j.w, j.bias, lo, hi, j.beta)
+	j.e.mul(wk, j.y, j.ldy, j.x, j.T, j.in, j.w, j.bias, j.first+lo, j.first+hi, j.first, j.beta)
 }
 
-// mul computes columns [lo, hi) of linear on goroutine wk's buffers (the
-// bias is linear's: float32 weights have it in y already).
-func (e *engine) mul(wk int, y []float32, ldy int, x []float32, T, in int, w matrix, bias []float32, lo, hi int, beta float32) {
+// mul computes columns [lo−shift, hi−shift) of linear from the weight rows
+// [lo, hi) on goroutine wk's buffers (the bias is linear's: float32
+// weights have it in y already).
+func (e *engine) mul(wk int, y []float32, ldy int, x []float32, T, in int, w matrix, bias []float32, lo, hi, shift int, beta float32) {
+	yc := y[lo-shift:]
 	if w.p.Data == nil {
 		if T == 1 { // kernels.Gemv streams weights beyond the L2 cache faster than OpenBLAS's sgemv (BenchmarkGemv)
-			kernels.Gemv(w.f[lo*in:hi*in], x, y[lo:hi], hi-lo, in, beta)
+			kernels.Gemv(w.f[lo*in:hi*in], x, yc[:hi-lo], hi-lo, in, beta)
 			return
 		}
-		gemm.Sgemm(false, true, T, hi-lo, in, 1, x, in, w.f[lo*in:], in, beta, y[lo:], ldy)
+		gemm.Sgemm(false, true, T, hi-lo, in, 1, x, in, w.f[lo*in:], in, beta, yc, ldy)
 		return
 	}
 	// Each goroutine rounds the input rows it multiplies by (all T of them):
@@ -142,10 +153,10 @@ func (e *engine) mul(wk int, y []float32, ldy int, x []float32, T, in int, w mat
 		b := min(T, a+roundRows)
 		buf, ld := e.roundInputs(wk, x, a, b, in)
 		if T == 1 {
-			kernels.GemvPanels(w.p, lo, hi, buf, bl, y[lo:hi], beta)
+			kernels.GemvPanels(w.p, lo, hi, buf, bl, yc[:hi-lo], beta)
 			return
 		}
-		kernels.GemmPanels(buf, ld, b-a, w.p, lo, hi, bl, y[a*ldy+lo:], ldy, beta)
+		kernels.GemmPanels(buf, ld, b-a, w.p, lo, hi, bl, yc[a*ldy:], ldy, beta)
 	}
 }
 

@@ -226,6 +226,7 @@ func newModel(cfg model.Config, w model.Weights, st storage) (*Model, error) {
 		m.widest = max(m.widest, mt.cols)
 		if st == f32Storage {
 			mt.f = t.Data
+			_ = kernels.Huge(mt.f) // a decoding step streams it: huge pages
 			m.matBytes += 4 * len(t.Data)
 			return mt
 		}

@@ -3,4 +3,7 @@
 package kernels
 
 // adviseHuge does nothing outside Linux.
-func adviseHuge([]float32) error { return nil }
+func adviseHuge[T any]([]T) error { return nil }
+
+// collapseHuge does nothing outside Linux.
+func collapseHuge[T any]([]T) error { return nil }

@@ -1,10 +1,13 @@
 package kernels
 
 import (
+	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestAlloc32(t *testing.T) {
@@ -54,4 +57,67 @@ func TestAdviseHuge(t *testing.T) {
 	if err := adviseHuge(make([]float32, 3)); err != nil {
 		t.Fatalf("adviseHuge of a small buffer: %v, expected nil (not advised)", err)
 	}
+}
+
+// TestHuge: a filled buffer keeps its values and its whole 2 MiB pages
+// end up on huge pages (AnonHugePages of its mapping in /proc/self/smaps).
+func TestHuge(t *testing.T) {
+	b := make([]float32, 4*hugePage/4+12345) // 4 whole pages at least, unaligned
+	for i := range b {
+		b[i] = float32(i%977) * 0.5
+	}
+	err := Huge(b)
+	for i, v := range b {
+		if v != float32(i%977)*0.5 {
+			t.Fatalf("Huge changed b[%d]: %v", i, v)
+		}
+	}
+	if runtime.GOOS != "linux" {
+		if err != nil {
+			t.Fatalf("Huge outside Linux: %v, expected nil", err)
+		}
+		return
+	}
+	mode, rerr := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if rerr != nil || strings.Contains(string(mode), "[never]") {
+		t.Skipf("transparent huge pages are not enabled on this kernel (%q, %v)", strings.TrimSpace(string(mode)), rerr)
+	}
+	if err != nil {
+		t.Fatalf("Huge: %v (MADV_COLLAPSE needs Linux 6.1+)", err)
+	}
+	if kb := anonHugeKB(t, uintptr(unsafe.Pointer(&b[0]))); kb < 3*hugePage/1024 {
+		t.Fatalf("mapping of b has %d KiB on huge pages, expected ≥ %d", kb, 3*hugePage/1024)
+	}
+	if err := Huge(b[:100]); err != nil {
+		t.Fatalf("Huge of a buffer without a whole page: %v, expected nil (nothing to do)", err)
+	}
+}
+
+// anonHugeKB returns AnonHugePages of the mapping holding address p.
+func anonHugeKB(t *testing.T, p uintptr) int {
+	t.Helper()
+	smaps, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := false
+	for _, line := range strings.Split(string(smaps), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
+			var lo, hi uintptr
+			if _, err := fmt.Sscanf(f[0], "%x-%x", &lo, &hi); err == nil {
+				in = p >= lo && p < hi
+			}
+			continue
+		}
+		if in && len(f) >= 2 && f[0] == "AnonHugePages:" {
+			kb, err := strconv.Atoi(f[1])
+			if err != nil {
+				t.Fatalf("smaps: %q", line)
+			}
+			return kb
+		}
+	}
+	t.Fatalf("no mapping holds %#x in /proc/self/smaps", p)
+	return 0
 }

@@ -46,7 +46,7 @@ func (p Panels) at(r, j int) int {
 // first rows·cols values) to bfloat16 (nearest even) as panels.
 func PackPanels(m []float32, rows, cols int) Panels {
 	m = m[:rows*cols]
-	p := Panels{Data: make([]BF16, (rows+PanelRows-1)/PanelRows*panelLen(cols)), Rows: rows, Cols: cols}
+	p := Panels{Data: Alloc[BF16]((rows + PanelRows - 1) / PanelRows * panelLen(cols)), Rows: rows, Cols: cols}
 	for r := range rows {
 		for j, v := range m[r*cols : (r+1)*cols] {
 			p.Data[p.at(r, j)] = roundBF16(v)
