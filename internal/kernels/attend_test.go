@@ -75,3 +75,30 @@ func normals(rng *rand.Rand, n int) []float32 {
 	}
 	return v
 }
+
+// TestAttnScoresAsGemv: every score is, bit for bit, scale times the dot
+// Gemv computes for that key — whether the key falls in a block of sixteen
+// (summed lanes together, hd a multiple of 16) or among the rest.
+func TestAttnScoresAsGemv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, hd := range []int{3, 16, 17, 64, 80, 128} {
+		for _, n := range []int{1, 15, 16, 17, 100} {
+			for _, r := range []int{1, 3} {
+				q, k := normals(rng, r*hd), normals(rng, n*hd)
+				lds := n + 2
+				s := make([]float32, r*lds)
+				const scale = 0.125
+				AttnScores(q, r, hd, k, n, scale, s, lds)
+				dots := make([]float32, n)
+				for h := range r {
+					Gemv(k, q[h*hd:(h+1)*hd], dots, n, hd, 0)
+					for j, d := range dots {
+						if s[h*lds+j] != scale*d {
+							t.Fatalf("hd %d n %d r %d: s[%d][%d] = %g, Gemv's dot × scale %g", hd, n, r, h, j, s[h*lds+j], scale*d)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -109,4 +110,19 @@ func BenchmarkGemvPanels(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkAttnScores: one decoding step's attention scores for one kv
+// head of SmolLM-135M (3 query heads of 64 dims over 1,024 cached keys,
+// 256 KiB: from the L2 cache, as in a step that goes through the layer's
+// heads), GB/s of keys read.
+func BenchmarkAttnScores(b *testing.B) {
+	const r, hd, n = 3, 64, 1024
+	rng := rand.New(rand.NewPCG(1, 2))
+	q, k := normals(rng, r*hd), normals(rng, n*hd)
+	s := make([]float32, r*n)
+	for b.Loop() {
+		AttnScores(q, r, hd, k, n, 0.125, s, n)
+	}
+	b.ReportMetric(float64(4*n*hd)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 }

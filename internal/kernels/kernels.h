@@ -47,8 +47,8 @@ typedef float v4f __attribute__((vector_size(16)));
 // lane, the lanes by halves (HSUM16), plus the tail columns' sum in order
 // (gemvGo's order; products may be fused). pf > 0 prefetches w that many
 // values ahead. Inlined into each caller's clone.
-static inline __attribute__((always_inline)) float st_dot(const float *restrict w, const float *restrict x, long cols,
-                                                          long pf) {
+static inline __attribute__((always_inline)) void st_dot_lanes(const float *restrict w, const float *restrict x,
+                                                               long cols, long pf, v16f *restrict lanes) {
 	long whole = cols / 16 * 16, quad = cols / 64 * 64;
 	v16f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
 	long j = 0;
@@ -79,11 +79,45 @@ static inline __attribute__((always_inline)) float st_dot(const float *restrict 
 		memcpy(&xv, x + j, sizeof xv);
 		a0 += f * xv;
 	}
-	v16f a = (a0 + a1) + (a2 + a3);
+	*lanes = (a0 + a1) + (a2 + a3);
+}
+
+static inline __attribute__((always_inline)) float st_dot(const float *restrict w, const float *restrict x, long cols,
+                                                          long pf) {
+	v16f a;
+	st_dot_lanes(w, x, cols, pf, &a);
 	float s, t = 0;
 	HSUM16(s, a);
-	for (j = whole; j < cols; j++) t += w[j] * x[j];
+	for (long j = cols / 16 * 16; j < cols; j++) t += w[j] * x[j];
 	return s + t;
+}
+
+// st_hsum16x16 sets out[t] to the sum of the 16 lanes of a[t], t < 16, in
+// HSUM16's order (lane l + lane l+8, then l + l+4, l + l+2, l + l+1),
+// sixteen rows at once: each level adds the shuffled halves of two vectors,
+// 45 vector operations instead of 16 HSUM16s.
+static inline __attribute__((always_inline)) void st_hsum16x16(const v16f *restrict a, float *restrict out) {
+	typedef int32_t v16i __attribute__((vector_size(64)));
+	const v16i lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+	const v16i hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+	const v16i lo4 = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+	const v16i hi4 = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
+	const v16i lo2 = {0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29};
+	const v16i hi2 = {2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31};
+	const v16i lo1 = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+	const v16i hi1 = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
+	v16f b[8], c[4], d[2];
+	// b[i]: lanes 0–7 row 2i's l + l+8, lanes 8–15 row 2i+1's.
+	for (int i = 0; i < 8; i++)
+		b[i] = __builtin_shuffle(a[2 * i], a[2 * i + 1], lo8) + __builtin_shuffle(a[2 * i], a[2 * i + 1], hi8);
+	// c[i]: four lanes per row 4i..4i+3, each + the one 4 lanes on.
+	for (int i = 0; i < 4; i++)
+		c[i] = __builtin_shuffle(b[2 * i], b[2 * i + 1], lo4) + __builtin_shuffle(b[2 * i], b[2 * i + 1], hi4);
+	// d[i]: two lanes per row 8i..8i+7: (c0 + c2), (c1 + c3).
+	for (int i = 0; i < 2; i++)
+		d[i] = __builtin_shuffle(c[2 * i], c[2 * i + 1], lo2) + __builtin_shuffle(c[2 * i], c[2 * i + 1], hi2);
+	v16f e = __builtin_shuffle(d[0], d[1], lo1) + __builtin_shuffle(d[0], d[1], hi1);
+	memcpy(out, &e, 64);
 }
 
 // st_exp is Exp (exp.go): e^x within 2e-7 relative error for |x| ≤ 87,
