@@ -85,28 +85,31 @@ func TestHuge(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Huge: %v (MADV_COLLAPSE needs Linux 6.1+)", err)
 	}
-	if kb := anonHugeKB(t, uintptr(unsafe.Pointer(&b[0]))); kb < 3*hugePage/1024 {
-		t.Fatalf("mapping of b has %d KiB on huge pages, expected ≥ %d", kb, 3*hugePage/1024)
+	lo := uintptr(unsafe.Pointer(&b[0]))
+	if kb := anonHugeKB(t, lo, lo+uintptr(4*len(b))); kb < 3*hugePage/1024 {
+		t.Fatalf("the mappings of b have %d KiB on huge pages, expected ≥ %d", kb, 3*hugePage/1024)
 	}
 	if err := Huge(b[:100]); err != nil {
 		t.Fatalf("Huge of a buffer without a whole page: %v, expected nil (nothing to do)", err)
 	}
 }
 
-// anonHugeKB returns AnonHugePages of the mapping holding address p.
-func anonHugeKB(t *testing.T, p uintptr) int {
+// anonHugeKB returns the AnonHugePages of the mappings overlapping [lo,
+// hi) (the advice splits the heap's mapping where it starts and ends).
+func anonHugeKB(t *testing.T, lo, hi uintptr) int {
 	t.Helper()
 	smaps, err := os.ReadFile("/proc/self/smaps")
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := false
+	in, total, found := false, 0, false
 	for _, line := range strings.Split(string(smaps), "\n") {
 		f := strings.Fields(line)
 		if len(f) > 0 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
-			var lo, hi uintptr
-			if _, err := fmt.Sscanf(f[0], "%x-%x", &lo, &hi); err == nil {
-				in = p >= lo && p < hi
+			var a, b uintptr
+			if _, err := fmt.Sscanf(f[0], "%x-%x", &a, &b); err == nil {
+				in = a < hi && b > lo
+				found = found || in
 			}
 			continue
 		}
@@ -115,9 +118,11 @@ func anonHugeKB(t *testing.T, p uintptr) int {
 			if err != nil {
 				t.Fatalf("smaps: %q", line)
 			}
-			return kb
+			total += kb
 		}
 	}
-	t.Fatalf("no mapping holds %#x in /proc/self/smaps", p)
-	return 0
+	if !found {
+		t.Fatalf("no mapping holds [%#x, %#x) in /proc/self/smaps", lo, hi)
+	}
+	return total
 }
