@@ -90,7 +90,7 @@ func (e *engine) linear(y []float32, ldy int, x []float32, T, in int, w matrix, 
 		}
 		beta = 1
 	}
-	if T*out*in < 1<<16 || (T == 1 && e.m.matBytes <= cachedModel && w.bytes() < smallMatrix) {
+	if e.oneGoroutine(T, out, in, w.bytes()) {
 		e.mul(0, y, ldy, x, T, in, w, bias, 0, out, 0, beta)
 		return
 	}
@@ -105,6 +105,58 @@ func (e *engine) linear(y []float32, ldy int, x []float32, T, in int, w matrix, 
 	}
 	e.lin = linearJob{e: e, y: y, ldy: ldy, x: x, T: T, in: in, w: w, bias: bias, beta: beta}
 	e.team.split(out, 16, T*out*in, &e.lin)
+}
+
+// oneGoroutine reports whether a product of T rows by an [out, in] matrix
+// of the given bytes runs on the calling goroutine alone: too small to
+// split, or a decoding step's small matrix of a model in the caches.
+func (e *engine) oneGoroutine(T, out, in, bytes int) bool {
+	return T*out*in < 1<<16 || (T == 1 && e.m.matBytes <= cachedModel && bytes < smallMatrix)
+}
+
+// projections computes the projections ps of the same input x [T, in] into
+// their rows of y (rows ldy apart): a layer's q, k and v, or its gate and
+// up. A decoding step on the pool multiplies them as one product of their
+// stacked rows (one hand-off instead of one each); otherwise one linear
+// each.
+func (e *engine) projections(y []float32, ldy int, x []float32, T, in int, ps []projection) {
+	rows, bytes, whole := 0, 0, true
+	for _, p := range ps {
+		rows, bytes, whole = rows+p.rows, bytes+p.w.bytes(), whole && p.w.rows == p.rows
+	}
+	pool := e.team.gemvPool()
+	if T != 1 || pool == nil || len(ps) < 2 || len(ps) > 3 || !whole || e.oneGoroutine(T, rows, in, bytes) {
+		for _, p := range ps {
+			e.linear(y[p.off:], ldy, x, T, in, p.w, p.b, p.rows)
+		}
+		return
+	}
+	var m [3]kernels.Matrix
+	if ps[0].w.p.Data != nil {
+		xh, _ := e.roundInputs(0, x, 0, 1, in)
+		for i, p := range ps {
+			m[i] = kernels.Matrix{P: p.w.p, Bias: p.b, Y: y[p.off : p.off+p.rows]}
+		}
+		pool.GemvPanelsN(&m, len(ps), xh, 0)
+		return
+	}
+	beta := float32(0)
+	for _, p := range ps {
+		if p.b != nil {
+			beta = 1
+		}
+	}
+	for i, p := range ps {
+		yp := y[p.off : p.off+p.rows]
+		switch {
+		case p.b != nil:
+			copy(yp, p.b)
+		case beta != 0:
+			clear(yp)
+		}
+		m[i] = kernels.Matrix{W: p.w.f[:p.rows*in], Y: yp, Rows: p.rows}
+	}
+	pool.GemvN(&m, len(ps), x, in, beta)
 }
 
 // linearRows is linear without a bias for the rows [v0, v1) of w only (v0
@@ -272,9 +324,7 @@ func (e *engine) layers(a *acts, T int, attend func(l int)) {
 	for l := range m.layers {
 		lw := &m.layers[l]
 		e.norm(x, lw.attnNormW, lw.attnNormB, ln)
-		for _, p := range lw.qkv {
-			e.linear(a.qkv[p.off:], m.qkvRows, ln, T, D, p.w, p.b, p.rows)
-		}
+		e.projections(a.qkv, m.qkvRows, ln, T, D, lw.qkv)
 		e.prepareQKV(a, lw, T)
 		attend(l)
 		e.linear(a.proj, D, a.att, T, m.H*m.hd, lw.outW, lw.outB, D)
@@ -293,9 +343,7 @@ func (e *engine) layers(a *acts, T int, attend func(l int)) {
 		}
 		hidden := a.up[:T*F]
 		if m.f.MLP == model.SwiGLUMLP {
-			for _, p := range lw.up {
-				e.linear(a.up[p.off:], 2*F, mlpIn, T, D, p.w, p.b, p.rows)
-			}
+			e.projections(a.up, 2*F, mlpIn, T, D, lw.up)
 			hidden = a.ff[:T*F]
 		} else {
 			e.linear(a.up, F, mlpIn, T, D, lw.up[0].w, lw.up[0].b, F)

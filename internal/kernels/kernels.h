@@ -180,9 +180,11 @@ void st_pool_attend(struct st_pool *p, const float *q, const float *qsink, const
                     const long *seg, int sink_mask, float scale, int has_extra);
 struct st_pool *st_pool_new(int n);
 void st_pool_free(struct st_pool *p);
-void st_pool_gemv(struct st_pool *p, const float *w, const float *x, float *y, long rows, long cols, float beta);
-void st_pool_gemv_panels(struct st_pool *p, const uint16_t *w, const uint16_t *x, const float *bias, float *y, long rows,
-                         long kp, float beta);
+void st_pool_gemv(struct st_pool *p, int nm, const float *w0, float *y0, long r0, const float *w1, float *y1, long r1,
+                  const float *w2, float *y2, long r2, const float *x, long cols, float beta);
+void st_pool_gemv_panels(struct st_pool *p, int nm, const uint16_t *w0, const float *b0, float *y0, long r0,
+                         const uint16_t *w1, const float *b1, float *y1, long r1, const uint16_t *w2, const float *b2,
+                         float *y2, long r2, const uint16_t *x, long kp, float beta);
 void st_attn_scores(const float *restrict q, long r, long hd, const float *restrict k, long n, float scale,
                     float *restrict s, long lds);
 void st_attn_values(const float *restrict p, long ldp, long r, const float *restrict v, long n, long hd,

@@ -28,12 +28,24 @@
 
 enum { JOB_GEMV = 1, JOB_PANELS = 2, JOB_ATTN = 3 };
 
+// st_matrix is one matrix of a product job: its rows go to y[0..rows).
+typedef struct {
+	const float *w, *bias;
+	const uint16_t *wp;
+	float *y;
+	long rows;
+} st_matrix;
+
+// A job multiplies x by up to three matrices one after the other (q, k
+// and v; gate and up), their rows split over the parts as if stacked: one
+// post, one wait, for all of them.
 typedef struct {
 	int kind;
 	const st_attention *attn;
-	const float *w, *x, *bias;
-	const uint16_t *wp, *xp;
-	float *y;
+	const float *x;
+	const uint16_t *xp;
+	st_matrix m[3];
+	int nm;
 	long rows, cols, kp, per; // rows (attention: query heads) in all and per part
 	float beta;
 } st_job;
@@ -95,10 +107,17 @@ static void run_part(const st_job *j, int part) {
 	if (lo >= hi) return;
 	if (j->kind == JOB_ATTN) {
 		attend_heads(j->attn, lo, hi);
-	} else if (j->kind == JOB_GEMV) {
-		st_gemv(j->w + lo * j->cols, j->x, j->y + lo, hi - lo, j->cols, j->beta);
-	} else {
-		st_gemv_panels(j->wp + lo * 2 * j->kp, j->xp, j->bias ? j->bias + lo : 0, j->y + lo, hi - lo, j->kp, j->beta, 0);
+		return;
+	}
+	long off = 0; // first row of matrix i among the stacked rows
+	for (int i = 0; i < j->nm; off += j->m[i].rows, i++) {
+		const st_matrix *m = &j->m[i];
+		long a = lo > off ? lo - off : 0, b = hi - off < m->rows ? hi - off : m->rows;
+		if (a >= b) continue;
+		if (j->kind == JOB_GEMV)
+			st_gemv(m->w + a * j->cols, j->x, m->y + a, b - a, j->cols, j->beta);
+		else
+			st_gemv_panels(m->wp + a * 2 * j->kp, j->xp, m->bias ? m->bias + a : 0, m->y + a, b - a, j->kp, j->beta, 0);
 	}
 }
 
@@ -200,17 +219,29 @@ static long per_part(long rows, int n, long align) {
 	return (k + align - 1) / align * align;
 }
 
-// st_pool_gemv is st_gemv over the pool: rows in parts of a multiple of 16.
-void st_pool_gemv(struct st_pool *p, const float *w, const float *x, float *y, long rows, long cols, float beta) {
-	st_job j = {.kind = JOB_GEMV, .w = w, .x = x, .y = y, .rows = rows, .cols = cols, .beta = beta, .per = per_part(rows, p->n, 16)};
+// st_pool_gemv is st_gemv of x by nm ≤ 3 matrices w[i] [rows[i], cols]
+// into y[i] over the pool: the stacked rows in parts of a multiple of 16.
+void st_pool_gemv(struct st_pool *p, int nm, const float *w0, float *y0, long r0, const float *w1, float *y1, long r1,
+                  const float *w2, float *y2, long r2, const float *x, long cols, float beta) {
+	st_job j = {.kind = JOB_GEMV, .x = x, .cols = cols, .beta = beta, .nm = nm,
+	            .m = {{.w = w0, .y = y0, .rows = r0}, {.w = w1, .y = y1, .rows = r1}, {.w = w2, .y = y2, .rows = r2}}};
+	for (int i = 0; i < nm; i++) j.rows += j.m[i].rows;
+	j.per = per_part(j.rows, p->n, 16);
 	post(p, &j);
 }
 
-// st_pool_gemv_panels is st_gemv_panels over the pool: whole panels per part.
-void st_pool_gemv_panels(struct st_pool *p, const uint16_t *w, const uint16_t *x, const float *bias, float *y, long rows,
-                         long kp, float beta) {
-	st_job j = {.kind = JOB_PANELS, .wp = w, .xp = x, .bias = bias, .y = y, .rows = rows, .kp = kp, .beta = beta,
-	            .per = per_part(rows, p->n, 16)};
+// st_pool_gemv_panels is st_gemv_panels of x by nm ≤ 3 panel matrices
+// (all but the last a multiple of 16 rows) over the pool: whole panels
+// per part.
+void st_pool_gemv_panels(struct st_pool *p, int nm, const uint16_t *w0, const float *b0, float *y0, long r0,
+                         const uint16_t *w1, const float *b1, float *y1, long r1, const uint16_t *w2, const float *b2,
+                         float *y2, long r2, const uint16_t *x, long kp, float beta) {
+	st_job j = {.kind = JOB_PANELS, .xp = x, .kp = kp, .beta = beta, .nm = nm,
+	            .m = {{.wp = w0, .bias = b0, .y = y0, .rows = r0},
+	                  {.wp = w1, .bias = b1, .y = y1, .rows = r1},
+	                  {.wp = w2, .bias = b2, .y = y2, .rows = r2}}};
+	for (int i = 0; i < nm; i++) j.rows += j.m[i].rows;
+	j.per = per_part(j.rows, p->n, 16);
 	post(p, &j);
 }
 

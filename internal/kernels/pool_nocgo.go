@@ -24,5 +24,20 @@ func (p *Pool) GemvPanels(w Panels, lo, hi int, x []BF16, bias, y []float32, bet
 	GemvPanels(w, lo, hi, x, bias, y, beta)
 }
 
+// GemvN is [Gemv] by each of the first n matrices of m in turn.
+func (p *Pool) GemvN(m *[3]Matrix, n int, x []float32, cols int, beta float32) {
+	for i := range n {
+		Gemv(m[i].W, x, m[i].Y, m[i].Rows, cols, beta)
+	}
+}
+
+// GemvPanelsN is [GemvPanels] by all the rows of each of the first n
+// panel matrices of m in turn.
+func (p *Pool) GemvPanelsN(m *[3]Matrix, n int, x []BF16, beta float32) {
+	for i := range n {
+		GemvPanels(m[i].P, 0, m[i].P.Rows, x, m[i].Bias, m[i].Y, beta)
+	}
+}
+
 // Attend computes the attention on the calling goroutine.
 func (p *Pool) Attend(a *Attention) { attendGo(a) }

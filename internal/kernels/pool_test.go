@@ -65,6 +65,58 @@ func TestPool(t *testing.T) {
 	}
 }
 
+// TestPoolN: one product of x by up to three matrices (a layer's q, k and
+// v; gate and up) equals each matrix's one-thread product bit for bit,
+// float32 and bfloat16 panels (with and without bias), the stacked rows'
+// parts falling inside and across the matrices; panel matrices whose rows
+// do not stack on whole panels are multiplied one by one.
+func TestPoolN(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	p := NewPool(3)
+	if Impl == "go" {
+		if p != nil {
+			t.Fatal("NewPool in the pure-Go build is not nil")
+		}
+		p = &Pool{} // the pure-Go methods: one product each
+	} else {
+		defer p.Close()
+	}
+	for _, shape := range [][]int{{576, 192, 192}, {1536, 1536}, {48, 32, 21}, {7}, {40, 5, 100}} {
+		const cols = 64
+		x := normals(rng, cols)
+		xh := make([]BF16, PairCols(cols))
+		RoundBF16(x, xh)
+		var mf, mp [3]Matrix
+		var wantF, wantP [3][]float32
+		aligned := true
+		for i, r := range shape {
+			w := normals(rng, r*cols)
+			y0 := normals(rng, r)
+			mf[i] = Matrix{W: w, Y: slices.Clone(y0), Rows: r}
+			wantF[i] = slices.Clone(y0)
+			Gemv(w, x, wantF[i], r, cols, 1)
+			var bias []float32
+			if i != 1 {
+				bias = normals(rng, r)
+			}
+			mp[i] = Matrix{P: PackPanels(w, r, cols), Bias: bias, Y: slices.Clone(y0)}
+			wantP[i] = slices.Clone(y0)
+			GemvPanels(mp[i].P, 0, r, xh, bias, wantP[i], 0)
+			aligned = aligned && (i == len(shape)-1 || r%PanelRows == 0)
+		}
+		p.GemvN(&mf, len(shape), x, cols, 1)
+		p.GemvPanelsN(&mp, len(shape), xh, 0)
+		for i := range shape {
+			if !slices.Equal(mf[i].Y, wantF[i]) {
+				t.Fatalf("rows %v: GemvN matrix %d differs from its one-thread product", shape, i)
+			}
+			if !slices.Equal(mp[i].Y, wantP[i]) {
+				t.Fatalf("rows %v (stacked on whole panels: %v): GemvPanelsN matrix %d differs from its one-thread product", shape, aligned, i)
+			}
+		}
+	}
+}
+
 // TestPoolAttend: a decoding step's attention (grouped query heads, three
 // cache segments, the sink segment's own queries, an extra logit; one
 // segment with plain softmax) by attendGo against float64 sums, and over
