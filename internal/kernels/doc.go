@@ -11,9 +11,10 @@
 // AVX512-BF16 pair products where the CPU has them, and [RoundBF16]),
 // a decoding step's grouped-query attention over a KV cache ([AttnScores],
 // [AttnValues], [Attention]), [Pool] (helper threads in C that split a
-// decoding step's products and attention without waking goroutines),
-// AdamW, small vector kernels, and [Alloc32] (large buffers advised as
-// transparent huge pages).
+// decoding step's products — one matrix or a layer's stacked q, k, v
+// ([Pool.GemvN]) — and attention without waking goroutines), AdamW, small
+// vector kernels, [Alloc32] (large buffers advised as transparent huge
+// pages) and [Huge] (filled buffers moved onto them).
 //
 // The float32 instantiations run C (*.c, cgo; gcc's target_clones compiles
 // them for AVX-512, AVX2+FMA and baseline x86-64) and fall back to the pure
