@@ -62,16 +62,15 @@ func (p *Pool) Gemv(w, x, y []float32, rows, cols int, beta float32) {
 // columns), split over the pool as one product of their stacked rows: one
 // hand-off for a layer's q, k and v, or its gate and up.
 func (p *Pool) GemvN(m *[3]Matrix, n int, x []float32, cols int, beta float32) {
-	if n < 1 {
+	if n < 1 || cols == 0 {
 		return
 	}
 	var w, y [3]*C.float
 	var rows [3]C.long
 	for i := range n {
-		if !gemvShape(m[i].W, x, m[i].Y, m[i].Rows, cols) {
-			return
+		if gemvShape(m[i].W, x, m[i].Y, m[i].Rows, cols) { // a matrix of no rows stays nil
+			w[i], y[i], rows[i] = cf(m[i].W), cf(m[i].Y), C.long(m[i].Rows)
 		}
-		w[i], y[i], rows[i] = cf(m[i].W), cf(m[i].Y), C.long(m[i].Rows)
 	}
 	C.st_pool_gemv(p.p, C.int(n), w[0], y[0], rows[0], w[1], y[1], rows[1], w[2], y[2], rows[2], cf(x), C.long(cols), C.float(beta))
 }
