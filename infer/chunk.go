@@ -66,7 +66,7 @@ type scorer struct {
 	lcols    int         // vocabulary columns of one logits block
 	logits   []float32   // [R, lcols]
 	nll      []float64   // [R] per scored row
-	lse      []lseRow    // [R] the rows' log-sum-exp so far, when the vocabulary takes several blocks
+	lse      []lseRow    // [R] the rows' log-sum-exp over the vocabulary blocks so far
 	bj       blocksJob
 	nj       nllJob
 }
@@ -138,10 +138,7 @@ func newScorer(m *Model, spec CacheSpec, C, N, workers int) *scorer {
 	s.scratch = make([][]float32, s.team.size)
 	s.lcols = logitCols(c.VocabSize, R)
 	s.logits = make([]float32, R*s.lcols)
-	s.nll = make([]float64, R)
-	if s.lcols < c.VocabSize {
-		s.lse = make([]lseRow, R)
-	}
+	s.nll, s.lse = make([]float64, R), make([]lseRow, R)
 	stopTeamWhenCollected(s, s.team)
 	return s
 }
@@ -247,20 +244,15 @@ func (s *scorer) forward(T int) {
 
 // headNLL sets s.nll[k] for the out rows k < n, their final hidden states
 // in the first n rows of s.a.x: the final norm, the head and the
-// cross-entropy against s.out[k].target, in blocks of vocabulary columns.
+// cross-entropy against s.out[k].target, in blocks of vocabulary columns
+// (one block when the rows' logits fit in one).
 func (s *scorer) headNLL(n int) {
 	m := s.m
 	D, V := m.Config.HiddenSize, m.Config.VocabSize
-	if s.lcols == V {
-		s.engine.logits(&s.a, 0, n, s.logits)
-		s.nj = nllJob{s: s, v1: V}
-		s.rows(n, &s.nj)
-		return
-	}
 	s.norm(s.a.x[:n*D], m.normW, m.normB, s.a.ln[:n*D])
 	for v0 := 0; v0 < V; v0 += s.lcols {
 		v1 := min(V, v0+s.lcols)
-		s.linearRows(s.logits, v1-v0, s.a.ln, n, D, m.head, v0, v1)
+		s.linear(s.logits, v1-v0, s.a.ln, n, D, m.head.sub(v0, v1), nil, v1-v0)
 		s.nj = nllJob{s: s, v0: v0, v1: v1}
 		s.rows(n, &s.nj)
 	}
@@ -305,9 +297,8 @@ func (j *blocksJob) run(wk, lo, hi int) {
 }
 
 // nllJob scores the out rows [lo, hi) on the logits of vocabulary columns
-// [v0, v1): the whole vocabulary at once (cross-entropy), or one block of
-// it, whose log-sum-exp is merged into the row's (lse) and whose last
-// block sets the NLL.
+// [v0, v1): each row's log-sum-exp is merged into lse, and the last block
+// sets the NLL (with one block, kernels.CrossEntropy's sum).
 type nllJob struct {
 	s      *scorer
 	v0, v1 int
@@ -315,13 +306,8 @@ type nllJob struct {
 
 func (j *nllJob) run(_, lo, hi int) {
 	s, n := j.s, j.v1-j.v0
-	V := s.m.Config.VocabSize
 	for r := lo; r < hi; r++ {
 		z, t := s.logits[r*n:(r+1)*n], int(s.out[r].target)
-		if n == V {
-			s.nll[r] = kernels.CrossEntropy(z, t, nil, 0)
-			continue
-		}
 		bm, bs := kernels.ExpRow(z, nil)
 		e := &s.lse[r]
 		switch {
@@ -336,7 +322,7 @@ func (j *nllJob) run(_, lo, hi int) {
 		if t >= j.v0 && t < j.v1 {
 			e.target = float64(z[t-j.v0])
 		}
-		if j.v1 == V {
+		if j.v1 == s.m.Config.VocabSize {
 			s.nll[r] = e.max + math.Log(e.sum) - e.target
 		}
 	}

@@ -28,6 +28,18 @@ func (w matrix) bytes() int {
 	return 4 * w.rows * w.cols
 }
 
+// sub is rows [lo, hi) of w, sharing its values (lo a multiple of 16 for
+// bfloat16 panels).
+func (w matrix) sub(lo, hi int) matrix {
+	s := matrix{rows: hi - lo, cols: w.cols}
+	if w.p.Data != nil {
+		s.p = w.p.Sub(lo, hi)
+	} else {
+		s.f = w.f[lo*w.cols : hi*w.cols]
+	}
+	return s
+}
+
 // row writes row r widened to float32 into dst [cols] (embedding lookups).
 func (w matrix) row(r int, dst []float32) {
 	if w.p.Data != nil {
@@ -81,8 +93,13 @@ func newEngine(m *Model, workers int) engine {
 
 // linear computes y[T, out] (rows ldy apart) = x[T, in] · wᵀ + bias with w
 // [out, in]: the output columns are split over the engine's goroutines
-// (one matrix-vector product each for T = 1, a matrix product otherwise).
+// (a decoding step's over the team's pool, a matrix product otherwise).
 func (e *engine) linear(y []float32, ldy int, x []float32, T, in int, w matrix, bias []float32, out int) {
+	if p := e.team.gemvPool(); T == 1 && p != nil && !e.oneGoroutine(T, out, in, w.bytes()) {
+		ps := [1]projection{{w: w, b: bias, rows: out}}
+		e.pooled(p, y, x, in, ps[:])
+		return
+	}
 	beta := float32(0)
 	if bias != nil && w.p.Data == nil { // bfloat16 kernels add the bias as they store
 		for r := range T {
@@ -91,16 +108,7 @@ func (e *engine) linear(y []float32, ldy int, x []float32, T, in int, w matrix, 
 		beta = 1
 	}
 	if e.oneGoroutine(T, out, in, w.bytes()) {
-		e.mul(0, y, ldy, x, T, in, w, bias, 0, out, 0, beta)
-		return
-	}
-	if p := e.team.gemvPool(); T == 1 && p != nil {
-		if w.p.Data == nil {
-			p.Gemv(w.f[:out*in], x, y[:out], out, in, beta)
-			return
-		}
-		xh, _ := e.roundInputs(0, x, 0, 1, in)
-		p.GemvPanels(w.p, 0, out, xh, bias, y[:out], beta)
+		e.mul(0, y, ldy, x, T, in, w, bias, 0, out, beta)
 		return
 	}
 	e.lin = linearJob{e: e, y: y, ldy: ldy, x: x, T: T, in: in, w: w, bias: bias, beta: beta}
@@ -120,78 +128,66 @@ func (e *engine) oneGoroutine(T, out, in, bytes int) bool {
 // stacked rows (one hand-off instead of one each); otherwise one linear
 // each.
 func (e *engine) projections(y []float32, ldy int, x []float32, T, in int, ps []projection) {
-	rows, bytes, whole := 0, 0, true
+	rows, bytes := 0, 0
 	for _, p := range ps {
-		rows, bytes, whole = rows+p.rows, bytes+p.w.bytes(), whole && p.w.rows == p.rows
+		rows, bytes = rows+p.rows, bytes+p.w.bytes()
 	}
-	pool := e.team.gemvPool()
-	if T != 1 || pool == nil || len(ps) < 2 || len(ps) > 3 || !whole || e.oneGoroutine(T, rows, in, bytes) {
-		for _, p := range ps {
-			e.linear(y[p.off:], ldy, x, T, in, p.w, p.b, p.rows)
-		}
+	if p := e.team.gemvPool(); T == 1 && p != nil && len(ps) <= 3 && !e.oneGoroutine(T, rows, in, bytes) {
+		e.pooled(p, y, x, in, ps)
 		return
 	}
+	for _, p := range ps {
+		e.linear(y[p.off:], ldy, x, T, in, p.w, p.b, p.rows)
+	}
+}
+
+// pooled computes a decoding step's products of x [in] by the (at most 3)
+// projections ps on the pool, as one product of their stacked rows: the
+// first p.rows rows of each matrix, plus its bias, into y[p.off:].
+func (e *engine) pooled(pool *kernels.Pool, y, x []float32, in int, ps []projection) {
 	var m [3]kernels.Matrix
 	if ps[0].w.p.Data != nil {
-		xh, _ := e.roundInputs(0, x, 0, 1, in)
 		for i, p := range ps {
-			m[i] = kernels.Matrix{P: p.w.p, Bias: p.b, Y: y[p.off : p.off+p.rows]}
+			m[i] = kernels.Matrix{P: p.w.p.Sub(0, p.rows), Bias: p.b, Y: y[p.off : p.off+p.rows]}
 		}
+		xh, _ := e.roundInputs(0, x, 0, 1, in)
 		pool.GemvPanelsN(&m, len(ps), xh, 0)
 		return
 	}
-	beta := float32(0)
-	for _, p := range ps {
-		if p.b != nil {
-			beta = 1
-		}
-	}
-	for i, p := range ps {
+	for i, p := range ps { // float32 products add to y: the bias, or zeros
 		yp := y[p.off : p.off+p.rows]
-		switch {
-		case p.b != nil:
+		if p.b != nil {
 			copy(yp, p.b)
-		case beta != 0:
+		} else {
 			clear(yp)
 		}
 		m[i] = kernels.Matrix{W: p.w.f[:p.rows*in], Y: yp, Rows: p.rows}
 	}
-	pool.GemvN(&m, len(ps), x, in, beta)
+	pool.GemvN(&m, len(ps), x, in, 1)
 }
 
-// linearRows is linear without a bias for the rows [v0, v1) of w only (v0
-// a multiple of 16): y[T, v1−v0] = x[T, in] · w[v0:v1]ᵀ, rows ldy apart.
-func (e *engine) linearRows(y []float32, ldy int, x []float32, T, in int, w matrix, v0, v1 int) {
-	e.lin = linearJob{e: e, y: y, ldy: ldy, x: x, T: T, in: in, w: w, first: v0}
-	e.team.split(v1-v0, 16, T*(v1-v0)*in, &e.lin)
-}
-
-// linearJob is linear's split: output columns [lo, hi) on worker wk, of
-// the weight rows from first on.
+// linearJob is linear's split: output columns [lo, hi) on worker wk.
 type linearJob struct {
 	e          *engine
 	y, x, bias []float32
 	ldy, T, in int
 	w          matrix
-	first      int
 	beta       float32
 }
 
 func (j *linearJob) run(wk, lo, hi int) {
-	j.e.mul(wk, j.y, j.ldy, j.x, j.T, j.in, j.w, j.bias, j.first+lo, j.first+hi, j.first, j.beta)
+	j.e.mul(wk, j.y, j.ldy, j.x, j.T, j.in, j.w, j.bias, lo, hi, j.beta)
 }
 
-// mul computes columns [lo−shift, hi−shift) of linear from the weight rows
-// [lo, hi) on goroutine wk's buffers (the bias is linear's: float32
-// weights have it in y already).
-func (e *engine) mul(wk int, y []float32, ldy int, x []float32, T, in int, w matrix, bias []float32, lo, hi, shift int, beta float32) {
-	yc := y[lo-shift:]
+// mul computes columns [lo, hi) of linear on goroutine wk's buffers (the
+// bias is linear's: float32 weights have it in y already).
+func (e *engine) mul(wk int, y []float32, ldy int, x []float32, T, in int, w matrix, bias []float32, lo, hi int, beta float32) {
 	if w.p.Data == nil {
 		if T == 1 { // kernels.Gemv streams weights beyond the L2 cache faster than OpenBLAS's sgemv (BenchmarkGemv)
-			kernels.Gemv(w.f[lo*in:hi*in], x, yc[:hi-lo], hi-lo, in, beta)
+			kernels.Gemv(w.f[lo*in:hi*in], x, y[lo:hi], hi-lo, in, beta)
 			return
 		}
-		gemm.Sgemm(false, true, T, hi-lo, in, 1, x, in, w.f[lo*in:], in, beta, yc, ldy)
+		gemm.Sgemm(false, true, T, hi-lo, in, 1, x, in, w.f[lo*in:], in, beta, y[lo:], ldy)
 		return
 	}
 	// Each goroutine rounds the input rows it multiplies by (all T of them):
@@ -205,10 +201,10 @@ func (e *engine) mul(wk int, y []float32, ldy int, x []float32, T, in int, w mat
 		b := min(T, a+roundRows)
 		buf, ld := e.roundInputs(wk, x, a, b, in)
 		if T == 1 {
-			kernels.GemvPanels(w.p, lo, hi, buf, bl, yc[:hi-lo], beta)
+			kernels.GemvPanels(w.p, lo, hi, buf, bl, y[lo:hi], beta)
 			return
 		}
-		kernels.GemmPanels(buf, ld, b-a, w.p, lo, hi, bl, yc[a*ldy:], ldy, beta)
+		kernels.GemmPanels(buf, ld, b-a, w.p, lo, hi, bl, y[a*ldy+lo:], ldy, beta)
 	}
 }
 

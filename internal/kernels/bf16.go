@@ -62,6 +62,13 @@ func (p Panels) Row(r int, dst []float32) {
 	}
 }
 
+// Sub is rows [lo, hi) of p as a matrix of their own, sharing p's values
+// (lo a multiple of PanelRows: an index error otherwise).
+func (p Panels) Sub(lo, hi int) Panels {
+	panelShape(p, lo, hi)
+	return Panels{Data: p.panel(lo, hi), Rows: hi - lo, Cols: p.Cols}
+}
+
 // panel returns the values of the panels holding rows [lo, hi), lo a
 // multiple of 16.
 func (p Panels) panel(lo, hi int) []BF16 {

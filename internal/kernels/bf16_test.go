@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -200,4 +201,35 @@ func panics(f func()) (p bool) {
 	defer func() { p = recover() != nil }()
 	f()
 	return false
+}
+
+// TestPanelsSub: rows [lo, hi) of a panel matrix, as a matrix of their
+// own, hold the same values and multiply as those rows do.
+func TestPanelsSub(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	const rows, cols = 70, 33
+	m := normals(rng, rows*cols)
+	p := PackPanels(m, rows, cols)
+	x := make([]BF16, PairCols(cols))
+	RoundBF16(normals(rng, cols), x)
+	for _, r := range [][2]int{{0, 70}, {16, 40}, {32, 70}, {64, 65}} {
+		s := p.Sub(r[0], r[1])
+		if s.Rows != r[1]-r[0] || s.Cols != cols {
+			t.Fatalf("Sub(%d, %d): %d×%d", r[0], r[1], s.Rows, s.Cols)
+		}
+		a, b := make([]float32, cols), make([]float32, cols)
+		for i := range s.Rows {
+			p.Row(r[0]+i, a)
+			s.Row(i, b)
+			if !slices.Equal(a, b) {
+				t.Fatalf("Sub(%d, %d) row %d differs from row %d", r[0], r[1], i, r[0]+i)
+			}
+		}
+		want, got := make([]float32, s.Rows), make([]float32, s.Rows)
+		GemvPanels(p, r[0], r[1], x, nil, want, 0)
+		GemvPanels(s, 0, s.Rows, x, nil, got, 0)
+		if !slices.Equal(got, want) {
+			t.Fatalf("Sub(%d, %d): its product differs from the rows'", r[0], r[1])
+		}
+	}
 }
