@@ -51,16 +51,10 @@ func (p *Pool) Close() {
 	C.free(unsafe.Pointer(&p.seg[0]))
 }
 
-// Gemv is [Gemv] split over the pool by rows.
-func (p *Pool) Gemv(w, x, y []float32, rows, cols int, beta float32) {
-	if gemvShape(w, x, y, rows, cols) {
-		C.st_pool_gemv(p.p, 1, cf(w), cf(y), C.long(rows), nil, nil, 0, nil, nil, 0, cf(x), C.long(cols), C.float(beta))
-	}
-}
-
 // GemvN is [Gemv] of x by the first n ≤ 3 matrices of m (the same
-// columns), split over the pool as one product of their stacked rows: one
-// hand-off for a layer's q, k and v, or its gate and up.
+// columns), split over the pool as one product of their stacked rows (in
+// parts of a multiple of 16): one hand-off for a layer's q, k and v, or
+// its gate and up.
 func (p *Pool) GemvN(m *[3]Matrix, n int, x []float32, cols int, beta float32) {
 	if n < 1 || cols == 0 {
 		return
@@ -75,30 +69,17 @@ func (p *Pool) GemvN(m *[3]Matrix, n int, x []float32, cols int, beta float32) {
 	C.st_pool_gemv(p.p, C.int(n), w[0], y[0], rows[0], w[1], y[1], rows[1], w[2], y[2], rows[2], cf(x), C.long(cols), C.float(beta))
 }
 
-// GemvPanels is [GemvPanels] split over the pool by whole panels.
-func (p *Pool) GemvPanels(w Panels, lo, hi int, x []BF16, bias, y []float32, beta float32) {
-	if lo == hi {
-		return
-	}
-	kp := panelShape(w, lo, hi)
-	_ = x[2*kp-1]
-	_ = y[hi-lo-1]
-	C.st_pool_gemv_panels(p.p, 1, cu16(w.panel(lo, hi)), cfOrNil(biasRows(bias, hi-lo)), cf(y), C.long(hi-lo), nil, nil, nil, 0,
-		nil, nil, nil, 0, cu16(x), C.long(kp), C.float(beta))
-}
-
 // GemvPanelsN is [GemvPanels] of x by all the rows of the first n ≤ 3
-// panel matrices of m (the same columns; all but the last a multiple of 16
-// rows), split over the pool as one product of their stacked rows; one
-// product each when they are not.
+// panel matrices of m (the same columns), split over the pool as one
+// product of their stacked rows in whole panels; one product each when
+// they do not stack on whole panels (a matrix before the last with rows
+// not a multiple of 16).
 func (p *Pool) GemvPanelsN(m *[3]Matrix, n int, x []BF16, beta float32) {
-	if n < 1 {
-		return
-	}
-	for i := range n {
-		if m[i].P.Rows == 0 || (i < n-1 && m[i].P.Rows%PanelRows != 0) || m[i].P.Cols != m[0].P.Cols {
+	for i := 1; i < n; i++ {
+		if m[i-1].P.Rows%PanelRows != 0 || m[i].P.Cols != m[0].P.Cols {
 			for i := range n {
-				p.GemvPanels(m[i].P, 0, m[i].P.Rows, x, m[i].Bias, m[i].Y, beta)
+				one := [3]Matrix{m[i]}
+				p.GemvPanelsN(&one, 1, x, beta)
 			}
 			return
 		}
@@ -108,10 +89,14 @@ func (p *Pool) GemvPanelsN(m *[3]Matrix, n int, x []BF16, beta float32) {
 	var rows [3]C.long
 	kp := 0
 	for i := range n {
-		r := m[i].P.Rows
-		kp = panelShape(m[i].P, 0, r)
-		_ = m[i].Y[r-1]
-		w[i], b[i], y[i], rows[i] = cu16(m[i].P.panel(0, r)), cfOrNil(biasRows(m[i].Bias, r)), cf(m[i].Y), C.long(r)
+		if r := m[i].P.Rows; r > 0 { // a matrix of no rows stays nil
+			kp = panelShape(m[i].P, 0, r)
+			_ = m[i].Y[r-1]
+			w[i], b[i], y[i], rows[i] = cu16(m[i].P.panel(0, r)), cfOrNil(biasRows(m[i].Bias, r)), cf(m[i].Y), C.long(r)
+		}
+	}
+	if kp == 0 {
+		return
 	}
 	_ = x[2*kp-1]
 	C.st_pool_gemv_panels(p.p, C.int(n), w[0], b[0], y[0], rows[0], w[1], b[1], y[1], rows[1], w[2], b[2], y[2], rows[2],

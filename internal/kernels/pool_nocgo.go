@@ -16,14 +16,6 @@ func (p *Pool) Size() int { return p.n }
 // Close does nothing.
 func (p *Pool) Close() {}
 
-// Gemv is [Gemv].
-func (p *Pool) Gemv(w, x, y []float32, rows, cols int, beta float32) { Gemv(w, x, y, rows, cols, beta) }
-
-// GemvPanels is [GemvPanels].
-func (p *Pool) GemvPanels(w Panels, lo, hi int, x []BF16, bias, y []float32, beta float32) {
-	GemvPanels(w, lo, hi, x, bias, y, beta)
-}
-
 // GemvN is [Gemv] by each of the first n matrices of m in turn.
 func (p *Pool) GemvN(m *[3]Matrix, n int, x []float32, cols int, beta float32) {
 	for i := range n {

@@ -37,9 +37,10 @@ func TestPool(t *testing.T) {
 					for _, beta := range []float32{0, 1} {
 						want, got := slices.Clone(y0), slices.Clone(y0)
 						Gemv(w, x, want, rows, cols, beta)
-						p.Gemv(w, x, got, rows, cols, beta)
+						one := [3]Matrix{{W: w, Y: got, Rows: rows}}
+						p.GemvN(&one, 1, x, cols, beta)
 						if !slices.Equal(got, want) {
-							t.Fatalf("pool %d: Gemv %d×%d beta %g differs from the one-thread kernel", n, rows, cols, beta)
+							t.Fatalf("pool %d: GemvN %d×%d beta %g differs from the one-thread kernel", n, rows, cols, beta)
 						}
 					}
 					wp := PackPanels(w, rows, cols)
@@ -50,9 +51,10 @@ func TestPool(t *testing.T) {
 					for _, b := range [][]float32{nil, bias[lo:]} {
 						want, got := slices.Clone(y0[lo:]), slices.Clone(y0[lo:])
 						GemvPanels(wp, lo, rows, xh, b, want, 1)
-						p.GemvPanels(wp, lo, rows, xh, b, got, 1)
+						one := [3]Matrix{{P: wp.Sub(lo, rows), Bias: b, Y: got}}
+						p.GemvPanelsN(&one, 1, xh, 1)
 						if !slices.Equal(got, want) {
-							t.Fatalf("pool %d: GemvPanels rows [%d, %d) × %d (bias %v) differs from the one-thread kernel", n, lo, rows, cols, b != nil)
+							t.Fatalf("pool %d: GemvPanelsN rows [%d, %d) × %d (bias %v) differs from the one-thread kernel", n, lo, rows, cols, b != nil)
 						}
 					}
 				}
