@@ -20,7 +20,7 @@ void st_attn_scores(const float *restrict q, long r, long hd, const float *restr
 				for (int t = 0; t < 16; t++) st_dot_lanes(k + (j + t) * hd, q + h * hd, hd, 0, &lanes[t]);
 				float *o = s + h * lds + j;
 				st_hsum16x16(lanes, o);
-				for (int t = 0; t < 16; t++) o[t] = scale * (o[t] + 0.0f);
+				for (int t = 0; t < 16; t++) o[t] = scale * (o[t] + 0.0f); // + st_dot's empty tail sum (−0 → +0)
 			}
 	}
 	for (; j < n; j++)

@@ -40,13 +40,13 @@ typedef float v4f __attribute__((vector_size(16)));
 		(s) = (c_[0] + c_[2]) + (c_[1] + c_[3]);                                                                    \
 	} while (0)
 
-// st_dot is sum_j w[j]*x[j] < cols in st_gemv's order: four 16-lane
+// st_dot_lanes sets *lanes to the 16 lane sums of sum_j w[j]*x[j] over the
+// whole 16-column blocks of cols, in st_gemv's order: four 16-lane
 // accumulators take the 16-column blocks of each 64 in turn (accumulator
 // k, lane l: columns 64i + 16k + l), accumulator 0 also the whole
 // 16-column blocks after the last 64, then (a0 + a1) + (a2 + a3) lane by
-// lane, the lanes by halves (HSUM16), plus the tail columns' sum in order
-// (gemvGo's order; products may be fused). pf > 0 prefetches w that many
-// values ahead. Inlined into each caller's clone.
+// lane (products may be fused). pf > 0 prefetches w that many values
+// ahead. Inlined into each caller's clone.
 static inline __attribute__((always_inline)) void st_dot_lanes(const float *restrict w, const float *restrict x,
                                                                long cols, long pf, v16f *restrict lanes) {
 	long whole = cols / 16 * 16, quad = cols / 64 * 64;
@@ -82,6 +82,9 @@ static inline __attribute__((always_inline)) void st_dot_lanes(const float *rest
 	*lanes = (a0 + a1) + (a2 + a3);
 }
 
+// st_dot is sum_j w[j]*x[j] < cols in st_gemv's (and gemvGo's) order:
+// st_dot_lanes, its lanes by halves (HSUM16), plus the tail columns' sum
+// in order.
 static inline __attribute__((always_inline)) float st_dot(const float *restrict w, const float *restrict x, long cols,
                                                           long pf) {
 	v16f a;

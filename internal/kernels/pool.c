@@ -219,15 +219,21 @@ static long per_part(long rows, int n, long align) {
 	return (k + align - 1) / align * align;
 }
 
+// post_stacked posts a product job, its matrices' rows stacked in parts
+// of a multiple of 16.
+static void post_stacked(struct st_pool *p, st_job *j) {
+	for (int i = 0; i < j->nm; i++) j->rows += j->m[i].rows;
+	j->per = per_part(j->rows, p->n, 16);
+	post(p, j);
+}
+
 // st_pool_gemv is st_gemv of x by nm ≤ 3 matrices w[i] [rows[i], cols]
 // into y[i] over the pool: the stacked rows in parts of a multiple of 16.
 void st_pool_gemv(struct st_pool *p, int nm, const float *w0, float *y0, long r0, const float *w1, float *y1, long r1,
                   const float *w2, float *y2, long r2, const float *x, long cols, float beta) {
 	st_job j = {.kind = JOB_GEMV, .x = x, .cols = cols, .beta = beta, .nm = nm,
 	            .m = {{.w = w0, .y = y0, .rows = r0}, {.w = w1, .y = y1, .rows = r1}, {.w = w2, .y = y2, .rows = r2}}};
-	for (int i = 0; i < nm; i++) j.rows += j.m[i].rows;
-	j.per = per_part(j.rows, p->n, 16);
-	post(p, &j);
+	post_stacked(p, &j);
 }
 
 // st_pool_gemv_panels is st_gemv_panels of x by nm ≤ 3 panel matrices
@@ -240,9 +246,7 @@ void st_pool_gemv_panels(struct st_pool *p, int nm, const uint16_t *w0, const fl
 	            .m = {{.wp = w0, .bias = b0, .y = y0, .rows = r0},
 	                  {.wp = w1, .bias = b1, .y = y1, .rows = r1},
 	                  {.wp = w2, .bias = b2, .y = y2, .rows = r2}}};
-	for (int i = 0; i < nm; i++) j.rows += j.m[i].rows;
-	j.per = per_part(j.rows, p->n, 16);
-	post(p, &j);
+	post_stacked(p, &j);
 }
 
 // st_pool_attend runs one decoding step's attention over the pool, query
